@@ -1,0 +1,329 @@
+package main
+
+import (
+	"bytes"
+	"encoding"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/depotd/depotd/devices"
+	"github.com/depotd/depotd/devices/barcode"
+	"github.com/depotd/depotd/edge"
+	"github.com/depotd/depotd/edge/console"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is depotd's whole configuration: each package owns its section.
+type Config struct {
+	Depot     DepotConfig      `yaml:"depot"`
+	DataDir   string           `yaml:"data_dir"`
+	Console   console.Config   `yaml:"console"`
+	Locations []edge.Location  `yaml:"locations"`
+	UoMs      []edge.UoM       `yaml:"uoms"`
+	Stock     StockConfig      `yaml:"stock"`
+	Barcodes  barcode.Config   `yaml:"barcodes"`
+	Devices   []devices.Config `yaml:"devices"`
+}
+
+// DepotConfig names the depot.
+type DepotConfig struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+}
+
+// StockConfig holds ledger policies.
+type StockConfig struct {
+	// NegativeStock maps a location type to allow or refuse (default allow, with an
+	// exception record, so that the depot keeps moving when local stock is stale).
+	NegativeStock map[edge.LocationType]edge.NegativePolicy `yaml:"negative_stock"`
+}
+
+// Problem is one config error with its key path.
+type Problem struct {
+	Key string
+	Msg string
+}
+
+func (p Problem) String() string {
+	if p.Key == "" {
+		return p.Msg
+	}
+	return p.Key + ": " + p.Msg
+}
+
+// ConfigError lists every problem found in a config file.
+type ConfigError struct {
+	Path     string
+	Problems []Problem
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "config %s: %d problem(s)", e.Path, len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  " + p.String())
+	}
+	return b.String()
+}
+
+// loadConfig reads, decodes strictly, defaults and checks the config at path.
+func loadConfig(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	cfg, err := parseConfig(f)
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		ce.Path = path
+	}
+	return cfg, err
+}
+
+// parseConfig is pure: it decodes r, reports unknown keys and type errors by key path,
+// applies defaults and checks every section. All problems are returned at once.
+func parseConfig(r io.Reader) (*Config, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 4<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	var probs []Problem
+	report := func(key, msg string) { probs = append(probs, Problem{key, msg}) }
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, &ConfigError{Problems: []Problem{{"", "not valid YAML: " + err.Error()}}}
+	}
+	cfg := &Config{}
+	lines := map[int]string{}
+	if len(root.Content) > 0 {
+		checkKeys(root.Content[0], reflect.TypeOf(cfg).Elem(), "", lines, report)
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		if err := dec.Decode(cfg); err != nil {
+			var te *yaml.TypeError
+			if errors.As(err, &te) {
+				for _, e := range te.Errors {
+					report(keyForLine(e, lines), cleanYAMLError(e))
+				}
+			} else {
+				report("", err.Error())
+			}
+		}
+	}
+	if len(probs) == 0 {
+		cfg.applyDefaults()
+		cfg.check(report)
+	}
+	if len(probs) > 0 {
+		return cfg, &ConfigError{Problems: probs}
+	}
+	return cfg, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = "/var/lib/depotd"
+	}
+	c.Console.ApplyDefaults()
+	c.Barcodes.ApplyDefaults()
+}
+
+func (c *Config) check(report func(key, msg string)) {
+	if c.Depot.ID == "" {
+		report("depot.id", "required (the depot's id, used in MQTT topics and the database)")
+	} else if !depotIDRE.MatchString(c.Depot.ID) {
+		report("depot.id", fmt.Sprintf("%q: use letters, digits, '-', '_' and '.' only (it becomes an MQTT topic level)", c.Depot.ID))
+	}
+	c.Console.Check("console", report)
+	c.Barcodes.Check("barcodes", report)
+	names := map[string]bool{}
+	for i := range c.Devices {
+		p := fmt.Sprintf("devices[%d]", i)
+		c.Devices[i].Check(p, report)
+		if n := c.Devices[i].Name; n != "" && names[n] {
+			report(p+".name", fmt.Sprintf("%q used by two devices", n))
+		}
+		names[c.Devices[i].Name] = true
+	}
+	for i, l := range c.Locations {
+		p := fmt.Sprintf("locations[%d]", i)
+		if l.Name == "" {
+			report(p+".name", "required")
+		}
+		if !validLocationType(l.Type) {
+			report(p+".type", fmt.Sprintf("unknown type %q (internal, transit, quarantine, returns, mobile, virtual)", l.Type))
+		}
+		if l.Role != "" && (l.Type != edge.LocVirtual || (l.Role != edge.RoleSupplier && l.Role != edge.RoleCustomer && l.Role != edge.RoleLoss)) {
+			report(p+".role", "only a virtual location has a role: supplier, customer or loss")
+		}
+	}
+	for t, p := range c.Stock.NegativeStock {
+		if !validLocationType(t) {
+			report("stock.negative_stock."+string(t), "unknown location type")
+		}
+		if p != edge.NegativeAllow && p != edge.NegativeRefuse {
+			report("stock.negative_stock."+string(t), fmt.Sprintf("%q: allow or refuse", p))
+		}
+	}
+	if _, err := c.catalog(); err != nil {
+		report("locations", err.Error())
+	}
+}
+
+var depotIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+func validLocationType(t edge.LocationType) bool {
+	for _, v := range edge.LocationTypes {
+		if t == v {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Config) catalog() (*edge.Catalog, error) {
+	return edge.NewCatalog(c.Locations, c.UoMs, c.Stock.NegativeStock)
+}
+
+var (
+	textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
+	yamlUnmarshaler = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+)
+
+// checkKeys walks the YAML tree against the config's Go type and reports every key that
+// the type does not have, with its path. It also records which key path each line holds,
+// so that decoding errors (which only know lines) can name their key.
+func checkKeys(n *yaml.Node, t reflect.Type, path string, lines map[int]string, report func(key, msg string)) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if reflect.PointerTo(t).Implements(textUnmarshaler) || reflect.PointerTo(t).Implements(yamlUnmarshaler) {
+		return
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			if !(n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+				report(path, fmt.Sprintf("expected a mapping of keys, found %s", nodeKind(n)))
+			}
+			return
+		}
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			kp := joinKey(path, k.Value)
+			lines[k.Line] = kp
+			f, ok := fields[k.Value]
+			if !ok {
+				report(kp, "unknown key"+suggest(k.Value, fields))
+				continue
+			}
+			checkKeys(v, f, kp, lines, report)
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			if !(n.Kind == yaml.ScalarNode && n.Tag == "!!null") && t.Elem().Kind() != reflect.Uint8 {
+				report(path, fmt.Sprintf("expected a list, found %s", nodeKind(n)))
+			}
+			return
+		}
+		for i, c := range n.Content {
+			p := path + "[" + strconv.Itoa(i) + "]"
+			lines[c.Line] = p
+			checkKeys(c, t.Elem(), p, lines, report)
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			kp := joinKey(path, n.Content[i].Value)
+			lines[n.Content[i].Line] = kp
+			checkKeys(n.Content[i+1], t.Elem(), kp, lines, report)
+		}
+	}
+}
+
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" {
+			continue
+		}
+		if strings.Contains(opts, "inline") {
+			for k, v := range yamlFields(f.Type) {
+				out[k] = v
+			}
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+func suggest(k string, fields map[string]reflect.Type) string {
+	var names []string
+	for n := range fields {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if strings.EqualFold(strings.ReplaceAll(n, "_", ""), strings.ReplaceAll(strings.ReplaceAll(k, "-", ""), "_", "")) {
+			return fmt.Sprintf(" (did you mean %q?)", n)
+		}
+	}
+	return " (known keys: " + strings.Join(names, ", ") + ")"
+}
+
+func joinKey(path, k string) string {
+	if path == "" {
+		return k
+	}
+	return path + "." + k
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "something else"
+}
+
+var lineRE = regexp.MustCompile(`^line (\d+): `)
+
+func keyForLine(msg string, lines map[int]string) string {
+	m := lineRE.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	n, _ := strconv.Atoi(m[1])
+	return lines[n]
+}
+
+func cleanYAMLError(msg string) string {
+	return strings.ReplaceAll(msg, "cannot unmarshal ", "cannot read ")
+}

@@ -1,0 +1,376 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/depotd/depotd/edge"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Options carry what the server reports beside the journal.
+type Options struct {
+	Version string
+	Logger  *slog.Logger
+	Started time.Time
+	// Devices, when set, returns the device list for GET /api/v1/devices.
+	Devices func() any
+	// StatusExtra, when set, adds fields (uplink state, ...) to GET /api/v1/status.
+	StatusExtra func() map[string]any
+}
+
+// Server is the HTTP side of depotd.
+type Server struct {
+	cfg  Config
+	j    *edge.Journal
+	opts Options
+	app  *fiber.App
+	log  *slog.Logger
+}
+
+const localRole = "role"
+
+// New builds the server; Serve runs it.
+func New(cfg Config, j *edge.Journal, opts Options) *Server {
+	cfg.ApplyDefaults()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Started.IsZero() {
+		opts.Started = time.Now()
+	}
+	s := &Server{cfg: cfg, j: j, opts: opts, log: opts.Logger}
+	s.app = fiber.New(fiber.Config{
+		BodyLimit:             cfg.MaxBodyBytes,
+		DisableStartupMessage: true,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		ErrorHandler:          s.errorHandler,
+		AppName:               "depotd",
+	})
+	s.routes()
+	return s
+}
+
+// App exposes the fiber app so that later parts (the console pages) can add routes.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Serve answers on ln until ctx is done, then shuts down gracefully (bounded).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.app.Listener(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("console on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+		if err := s.app.ShutdownWithTimeout(5 * time.Second); err != nil {
+			s.log.Warn("console shutdown", "err", err)
+		}
+		<-errc
+		return nil
+	}
+}
+
+func (s *Server) routes() {
+	s.app.Get("/healthz", s.healthz)
+	api := s.app.Group("/api/v1", s.auth)
+	api.Post("/transactions", s.postTransaction)
+	api.Get("/transactions", s.listTransactions)
+	api.Get("/transactions/:seq", s.getTransaction)
+	api.Get("/stock", s.stock)
+	api.Get("/status", s.status)
+	api.Get("/exceptions", s.exceptions)
+	api.Get("/devices", s.devices)
+	api.Use(func(c *fiber.Ctx) error { return apiError(c, fiber.StatusNotFound, "no such API route", "") })
+}
+
+func apiError(c *fiber.Ctx, code int, msg, field string) error {
+	body := fiber.Map{"error": msg}
+	if field != "" {
+		body["field"] = field
+	}
+	return c.Status(code).JSON(body)
+}
+
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		msg := fe.Message
+		if fe.Code == fiber.StatusRequestEntityTooLarge {
+			msg = fmt.Sprintf("request body larger than %d bytes", s.cfg.MaxBodyBytes)
+		}
+		return apiError(c, fe.Code, msg, "")
+	}
+	s.log.Error("api request failed", "method", c.Method(), "path", c.Path(), "err", err)
+	return apiError(c, fiber.StatusInternalServerError, "internal error (see the depotd log)", "")
+}
+
+// auth checks the bearer token in constant time against every configured token.
+func (s *Server) auth(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || tok == "" {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="depotd"`)
+		return apiError(c, fiber.StatusUnauthorized, "missing bearer token", "")
+	}
+	var role Role
+	for _, t := range s.cfg.APITokens {
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(t.Token)) == 1 {
+			role = t.Role
+		}
+	}
+	if role == "" {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="depotd", error="invalid_token"`)
+		return apiError(c, fiber.StatusUnauthorized, "invalid bearer token", "")
+	}
+	c.Locals(localRole, role)
+	return c.Next()
+}
+
+func roleOf(c *fiber.Ctx) Role {
+	r, _ := c.Locals(localRole).(Role)
+	return r
+}
+
+func (s *Server) healthz(c *fiber.Ctx) error {
+	if _, err := s.j.Status(); err != nil {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unhealthy", "error": "journal unavailable"})
+	}
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+// minRoleFor says who may post a transaction type.
+func minRoleFor(t edge.TxType) Role {
+	switch t {
+	case edge.Adjustment, edge.Scrap:
+		return RoleSupervisor
+	}
+	return RoleOperator
+}
+
+func (s *Server) postTransaction(c *fiber.Ctx) error {
+	tx, field, err := DecodeTransaction(c.Body())
+	if err != nil {
+		return apiError(c, fiber.StatusBadRequest, err.Error(), field)
+	}
+	if tx.Type != "" && !roleOf(c).AtLeast(minRoleFor(tx.Type)) {
+		return apiError(c, fiber.StatusForbidden, fmt.Sprintf("role %s may not post %s transactions (needs %s)", roleOf(c), tx.Type, minRoleFor(tx.Type)), "type")
+	}
+	if tx.Source == "" {
+		tx.Source = "api"
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.RequestTimeout)
+	defer cancel()
+	stored, existing, err := s.j.Commit(ctx, tx)
+	if err != nil {
+		return s.commitError(c, err)
+	}
+	if existing {
+		return c.Status(fiber.StatusOK).JSON(stored)
+	}
+	s.log.Debug("transaction committed", "seq", stored.Seq, "id", stored.ID, "type", stored.Type)
+	return c.Status(fiber.StatusCreated).JSON(stored)
+}
+
+func (s *Server) commitError(c *fiber.Ctx, err error) error {
+	var fe *edge.FieldError
+	var se *edge.StockError
+	switch {
+	case errors.As(err, &fe):
+		return apiError(c, fiber.StatusUnprocessableEntity, fe.Msg, fe.Field)
+	case errors.As(err, &se):
+		return apiError(c, fiber.StatusConflict, se.Error(), se.Field)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return apiError(c, fiber.StatusServiceUnavailable, "timed out before the journal took the transaction; nothing was committed, retry with the same id", "")
+	case errors.Is(err, edge.ErrClosed):
+		return apiError(c, fiber.StatusServiceUnavailable, "depotd is shutting down; retry with the same id", "")
+	}
+	s.log.Error("commit failed", "err", err)
+	return apiError(c, fiber.StatusServiceUnavailable, "the journal could not commit (storage error, see the depotd log); nothing was committed, retry with the same id", "")
+}
+
+var unknownFieldRE = regexp.MustCompile(`unknown field "([^"]*)"`)
+
+// DecodeTransaction parses one transaction from JSON, strictly: unknown fields, trailing
+// data and malformed quantities are errors. The second result names the offending field
+// when known.
+func DecodeTransaction(body []byte) (edge.Transaction, string, error) {
+	var tx edge.Transaction
+	if len(bytes.TrimSpace(body)) == 0 {
+		return tx, "", errors.New("empty body: expected one transaction as JSON")
+	}
+	var head struct {
+		Lines []json.RawMessage `json:"lines"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return tx, "", fmt.Errorf("malformed JSON at byte %d: %v", se.Offset, err)
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&tx)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			return tx, "", errors.New("trailing data after the transaction object")
+		}
+		return tx, "", nil
+	}
+	// Find which line failed, so the error names it.
+	for i, raw := range head.Lines {
+		var l edge.Line
+		ld := json.NewDecoder(bytes.NewReader(raw))
+		ld.DisallowUnknownFields()
+		if lerr := ld.Decode(&l); lerr != nil {
+			return tx, fmt.Sprintf("lines[%d].%s", i, fieldOf(raw, lerr)), lerr
+		}
+	}
+	return tx, fieldOf(body, err), err
+}
+
+func fieldOf(raw []byte, err error) string {
+	if m := unknownFieldRE.FindStringSubmatch(err.Error()); m != nil {
+		return m[1]
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return te.Field
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(raw, &obj) == nil {
+		for _, k := range []string{"qty"} {
+			if v, ok := obj[k]; ok {
+				var q edge.Qty
+				if q.UnmarshalJSON(v) != nil {
+					return k
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func queryUint(c *fiber.Ctx, name string, def uint64) (uint64, error) {
+	v := c.Query(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not a non-negative integer", name, v)
+	}
+	return n, nil
+}
+
+func (s *Server) listTransactions(c *fiber.Ctx) error {
+	after, err := queryUint(c, "after", 0)
+	if err != nil {
+		return apiError(c, fiber.StatusBadRequest, err.Error(), "after")
+	}
+	limit, err := queryUint(c, "limit", 100)
+	if err != nil || limit == 0 || limit > 1000 {
+		return apiError(c, fiber.StatusBadRequest, "limit must be between 1 and 1000", "limit")
+	}
+	txs, err := s.j.List(after, int(limit))
+	if err != nil {
+		s.log.Error("list transactions", "err", err)
+		return apiError(c, fiber.StatusServiceUnavailable, "journal read failed (see the depotd log)", "")
+	}
+	next := after
+	if len(txs) > 0 {
+		next = txs[len(txs)-1].Seq
+	}
+	if txs == nil {
+		txs = []edge.Transaction{}
+	}
+	return c.JSON(fiber.Map{"transactions": txs, "next_after": next})
+}
+
+func (s *Server) getTransaction(c *fiber.Ctx) error {
+	seq, err := strconv.ParseUint(c.Params("seq"), 10, 64)
+	if err != nil || seq == 0 {
+		return apiError(c, fiber.StatusBadRequest, "seq must be a positive integer", "seq")
+	}
+	tx, err := s.j.Get(seq)
+	if errors.Is(err, edge.ErrNotFound) {
+		return apiError(c, fiber.StatusNotFound, fmt.Sprintf("no transaction with seq %d", seq), "seq")
+	}
+	if err != nil {
+		s.log.Error("get transaction", "seq", seq, "err", err)
+		return apiError(c, fiber.StatusServiceUnavailable, "journal read failed (see the depotd log)", "")
+	}
+	return c.JSON(tx)
+}
+
+func (s *Server) stock(c *fiber.Ctx) error {
+	limit, err := queryUint(c, "limit", 1000)
+	if err != nil || limit == 0 || limit > 10000 {
+		return apiError(c, fiber.StatusBadRequest, "limit must be between 1 and 10000", "limit")
+	}
+	f := edge.StockFilter{Item: c.Query("item"), Location: c.Query("location"), Lot: c.Query("lot"),
+		State: edge.StockState(c.Query("state")), Limit: int(limit)}
+	rows, err := s.j.Stock(f)
+	if err != nil {
+		s.log.Error("stock query", "err", err)
+		return apiError(c, fiber.StatusServiceUnavailable, "journal read failed (see the depotd log)", "")
+	}
+	if rows == nil {
+		rows = []edge.StockRow{}
+	}
+	return c.JSON(fiber.Map{"rows": rows})
+}
+
+func (s *Server) status(c *fiber.Ctx) error {
+	st, err := s.j.Status()
+	if err != nil {
+		s.log.Error("status", "err", err)
+		return apiError(c, fiber.StatusServiceUnavailable, "journal read failed (see the depotd log)", "")
+	}
+	out := fiber.Map{
+		"depot": st.Depot, "last_seq": st.LastSeq, "acked_seq": st.AckedSeq, "backlog": st.Backlog,
+		"oldest_pending_s": st.OldestPendingS, "open_exceptions": st.OpenExceptions,
+		"uptime_s": int64(time.Since(s.opts.Started).Seconds()), "version": s.opts.Version,
+	}
+	if s.opts.StatusExtra != nil {
+		for k, v := range s.opts.StatusExtra() {
+			out[k] = v
+		}
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) exceptions(c *fiber.Ctx) error {
+	limit, err := queryUint(c, "limit", 100)
+	if err != nil || limit == 0 || limit > 1000 {
+		return apiError(c, fiber.StatusBadRequest, "limit must be between 1 and 1000", "limit")
+	}
+	list, err := s.j.Exceptions(c.Query("open") == "true", int(limit))
+	if err != nil {
+		s.log.Error("exceptions", "err", err)
+		return apiError(c, fiber.StatusServiceUnavailable, "journal read failed (see the depotd log)", "")
+	}
+	if list == nil {
+		list = []edge.Exception{}
+	}
+	return c.JSON(fiber.Map{"exceptions": list})
+}
+
+func (s *Server) devices(c *fiber.Ctx) error {
+	if s.opts.Devices == nil {
+		return c.JSON(fiber.Map{"devices": []any{}})
+	}
+	return c.JSON(fiber.Map{"devices": s.opts.Devices()})
+}

@@ -1,0 +1,245 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/depotd/depotd/edge"
+	"github.com/depotd/depotd/edge/console"
+	"go.uber.org/goleak"
+)
+
+// fasthttp (under fiber) keeps a process-wide date updater, and its worker pool's cleaner
+// notices Stop only after its sleep: neither belongs to a server that is still running.
+var fasthttpBackground = []goleak.Option{
+	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
+}
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, fasthttpBackground...) }
+
+const (
+	opToken  = "operator-token-000001"
+	supToken = "supervisor-token-00001"
+)
+
+type server struct {
+	url string
+}
+
+func newServer(t *testing.T) (*server, *edge.Journal) {
+	t.Helper()
+	cat, err := edge.NewCatalog([]edge.Location{{Name: "WH/Stock", Type: edge.LocInternal}, {Name: "Van-1", Type: edge.LocMobile}}, nil,
+		map[edge.LocationType]edge.NegativePolicy{edge.LocInternal: edge.NegativeRefuse})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := edge.Open(filepath.Join(t.TempDir(), "depotd.db"), edge.Options{Depot: "D1", Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if p := j.Check(); len(p) > 0 {
+			t.Errorf("check: %v", p)
+		}
+		j.Close()
+	})
+	s := console.New(console.Config{APITokens: []console.APIToken{
+		{Name: "op", Token: opToken, Role: console.RoleOperator},
+		{Name: "sup", Token: supToken, Role: console.RoleSupervisor},
+	}, MaxBodyBytes: 4096}, j, console.Options{Version: "test"})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return &server{url: "http://" + ln.Addr().String()}, j
+}
+
+func do(t *testing.T, s *server, method, path, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("%s %s: answer is not JSON: %s", method, path, raw)
+	}
+	return resp.StatusCode, out
+}
+
+func TestPostTransactionAnswers(t *testing.T) {
+	s, j := newServer(t)
+	receipt := `{"id":"r1","type":"receipt","ref":"PO0042","lines":[{"item":"SKU-1","qty":"12","uom":"Units","lot":"L1","expiry":"2027-01-31","to":"WH/Stock","state":"available"}]}`
+	cases := []struct {
+		name, token, body string
+		code              int
+		field             string
+	}{
+		{"no token", "", receipt, http.StatusUnauthorized, ""},
+		{"bad token", "nope-nope-nope-nope", receipt, http.StatusUnauthorized, ""},
+		{"created", opToken, receipt, http.StatusCreated, ""},
+		{"repeat id", opToken, receipt, http.StatusOK, ""},
+		{"number qty", opToken, `{"id":"r2","type":"receipt","lines":[{"item":"SKU-1","qty":3,"to":"WH/Stock"}]}`, http.StatusCreated, ""},
+		{"malformed json", opToken, `{"id":"x",`, http.StatusBadRequest, ""},
+		{"empty body", opToken, ``, http.StatusBadRequest, ""},
+		{"unknown field", opToken, `{"id":"x","type":"receipt","colour":"red","lines":[]}`, http.StatusBadRequest, "colour"},
+		{"unknown line field", opToken, `{"id":"x","type":"receipt","lines":[{"item":"A","qty":"1","to":"WH/Stock","size":"L"}]}`, http.StatusBadRequest, "lines[0].size"},
+		{"bad qty", opToken, `{"id":"x","type":"receipt","lines":[{"item":"A","qty":"1,5","to":"WH/Stock"}]}`, http.StatusBadRequest, "lines[0].qty"},
+		{"qty wrong type", opToken, `{"id":"x","type":"receipt","lines":[{"item":"A","qty":true,"to":"WH/Stock"}]}`, http.StatusBadRequest, "lines[0].qty"},
+		{"trailing data", opToken, receipt + `{}`, http.StatusBadRequest, ""},
+		{"unknown type", opToken, `{"id":"x","type":"gift","lines":[{"item":"A","qty":"1","to":"WH/Stock"}]}`, http.StatusUnprocessableEntity, "type"},
+		{"unknown location", opToken, `{"id":"x","type":"receipt","lines":[{"item":"A","qty":"1","to":"Nowhere"}]}`, http.StatusUnprocessableEntity, "lines[0].to"},
+		{"zero qty", opToken, `{"id":"x","type":"receipt","lines":[{"item":"A","qty":"0","to":"WH/Stock"}]}`, http.StatusUnprocessableEntity, "lines[0].qty"},
+		{"too many decimals", opToken, `{"id":"x","type":"receipt","lines":[{"item":"A","qty":"1.25","to":"WH/Stock"}]}`, http.StatusUnprocessableEntity, "lines[0].qty"},
+		{"operator adjustment", opToken, `{"id":"x","type":"adjustment","reason":"R","lines":[{"item":"A","qty":"1","to":"WH/Stock"}]}`, http.StatusForbidden, "type"},
+		{"operator scrap", opToken, `{"id":"x","type":"scrap","lines":[{"item":"A","qty":"1","from":"WH/Stock"}]}`, http.StatusForbidden, "type"},
+		{"supervisor adjustment", supToken, `{"id":"adj","type":"adjustment","reason":"FOUND","lines":[{"item":"SKU-1","qty":"1","to":"WH/Stock"}]}`, http.StatusCreated, ""},
+		{"negative refused", opToken, `{"id":"i1","type":"issue","lines":[{"item":"SKU-1","qty":"100","lot":"L1","from":"WH/Stock"}]}`, http.StatusConflict, "lines[0]"},
+		{"oversized body", opToken, `{"id":"x","type":"receipt","note":"` + strings.Repeat("a", 5000) + `","lines":[]}`, http.StatusRequestEntityTooLarge, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out := do(t, s, "POST", "/api/v1/transactions", c.token, c.body)
+			if code != c.code {
+				t.Fatalf("status %d, want %d: %v", code, c.code, out)
+			}
+			if c.code >= 400 {
+				if _, ok := out["error"].(string); !ok {
+					t.Fatalf("no error message: %v", out)
+				}
+				if f, _ := out["field"].(string); f != c.field {
+					t.Fatalf("field %q, want %q (%v)", f, c.field, out)
+				}
+			}
+		})
+	}
+	if last, _ := j.Positions(); last != 3 {
+		t.Fatalf("last seq %d, want 3 (r1, r2, adj)", last)
+	}
+}
+
+func TestReadEndpoints(t *testing.T) {
+	s, _ := newServer(t)
+	for i := 1; i <= 5; i++ {
+		code, out := do(t, s, "POST", "/api/v1/transactions", opToken, fmt.Sprintf(`{"id":"r%d","type":"receipt","lines":[{"item":"SKU-%d","qty":"%d","to":"WH/Stock"}]}`, i, i%2, i))
+		if code != http.StatusCreated {
+			t.Fatalf("post %d: %d %v", i, code, out)
+		}
+	}
+	code, out := do(t, s, "GET", "/api/v1/transactions?after=2&limit=2", opToken, "")
+	if code != 200 || out["next_after"].(float64) != 4 || len(out["transactions"].([]any)) != 2 {
+		t.Fatalf("list: %d %v", code, out)
+	}
+	code, out = do(t, s, "GET", "/api/v1/transactions?after=5", opToken, "")
+	if code != 200 || out["next_after"].(float64) != 5 || len(out["transactions"].([]any)) != 0 {
+		t.Fatalf("list at end: %d %v", code, out)
+	}
+	if code, out = do(t, s, "GET", "/api/v1/transactions?limit=0", opToken, ""); code != 400 || out["field"] != "limit" {
+		t.Fatalf("limit 0: %d %v", code, out)
+	}
+	if code, out = do(t, s, "GET", "/api/v1/transactions/3", opToken, ""); code != 200 || out["seq"].(float64) != 3 || out["id"] != "r3" {
+		t.Fatalf("get 3: %d %v", code, out)
+	}
+	if code, _ = do(t, s, "GET", "/api/v1/transactions/99", opToken, ""); code != 404 {
+		t.Fatalf("get 99: %d", code)
+	}
+	code, out = do(t, s, "GET", "/api/v1/stock?item=SKU-1", opToken, "")
+	rows := out["rows"].([]any)
+	if code != 200 || len(rows) != 1 {
+		t.Fatalf("stock: %d %v", code, out)
+	}
+	row := rows[0].(map[string]any)
+	if row["qty"] != "9" || row["erp_qty"] != "0" || row["pending_qty"] != "9" || row["state"] != "available" || row["location"] != "WH/Stock" {
+		t.Fatalf("stock row %v", row)
+	}
+	code, out = do(t, s, "GET", "/api/v1/status", opToken, "")
+	if code != 200 || out["depot"] != "D1" || out["last_seq"].(float64) != 5 || out["acked_seq"].(float64) != 0 || out["backlog"].(float64) != 5 || out["version"] != "test" {
+		t.Fatalf("status %v", out)
+	}
+	for _, k := range []string{"oldest_pending_s", "uptime_s"} {
+		if _, ok := out[k].(float64); !ok {
+			t.Fatalf("status lacks %s: %v", k, out)
+		}
+	}
+	if code, out = do(t, s, "GET", "/healthz", "", ""); code != 200 || out["status"] != "ok" {
+		t.Fatalf("healthz %d %v", code, out)
+	}
+	if code, _ = do(t, s, "GET", "/api/v1/nope", opToken, ""); code != 404 {
+		t.Fatalf("unknown route %d", code)
+	}
+}
+
+func FuzzDecodeTransaction(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"r1","type":"receipt","ref":"PO0042","lines":[{"item":"SKU-1","qty":"12","uom":"Units","lot":"L1","expiry":"2027-01-31","to":"WH/Stock","state":"available"}]}`,
+		`{"id":"x","type":"adjustment","reason":"R","lines":[{"item":"A","qty":-1.5e1,"to":"WH/Stock"}]}`,
+		`{"id":"x","type":"count","lines":[{"item":"A","qty":"0","to":"WH/Stock","expected":"5"}]}`,
+		`{"id":"x","type":"status","lines":[{"item":"A","qty":"1","from":"WH/Stock","state":"quarantine","to_state":"available"}]}`,
+		`{"id":"x","lines":[{"qty":{}}]}`, `[]`, `null`, `{"id":1}`, `{"id":"\u0000"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	cat, err := edge.NewCatalog([]edge.Location{{Name: "WH/Stock", Type: edge.LocInternal}}, nil, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		tx, _, err := console.DecodeTransaction(body)
+		if err != nil {
+			return
+		}
+		if err := cat.Prepare(&tx); err != nil {
+			var fe *edge.FieldError
+			if !errors.As(err, &fe) || fe.Field == "" {
+				t.Fatalf("validation error without a field: %v", err)
+			}
+			return
+		}
+		// A valid transaction survives a JSON round trip unchanged.
+		raw, err := json.Marshal(tx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _, err := console.DecodeTransaction(raw)
+		if err != nil {
+			t.Fatalf("re-decode %s: %v", raw, err)
+		}
+		if err := cat.Prepare(&again); err != nil {
+			t.Fatalf("re-validate %s: %v", raw, err)
+		}
+		raw2, _ := json.Marshal(again)
+		if string(raw) != string(raw2) {
+			t.Fatalf("round trip changed:\n%s\n%s", raw, raw2)
+		}
+	})
+}

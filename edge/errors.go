@@ -1,0 +1,62 @@
+package edge
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrClosed is returned by a journal after Close.
+	ErrClosed = errors.New("journal is closed")
+	// ErrNotFound means no transaction has that seq (or id).
+	ErrNotFound = errors.New("not found")
+	// ErrNegativeStock means a transaction would take a quantity below zero at a location
+	// whose type refuses negative stock; nothing was written.
+	ErrNegativeStock = errors.New("negative stock refused")
+	// ErrAckBeyondLast means an ack claimed seqs the journal never committed; it is refused whole.
+	ErrAckBeyondLast = errors.New("ack beyond last committed seq")
+	// ErrInvalidAck means an ack is inconsistent (a rejected seq above upto_seq, seq 0).
+	ErrInvalidAck = errors.New("invalid ack")
+	// ErrLocked means another process (another depotd) holds the database file.
+	ErrLocked = errors.New("database is locked by another process (is another depotd running on this data dir?)")
+	// ErrSchemaTooNew means the database was written by a newer depotd; this one will not touch it.
+	ErrSchemaTooNew = errors.New("database schema is newer than this depotd")
+	// ErrIDConflict means a transaction id was reused for different content.
+	ErrIDConflict = errors.New("transaction id already used")
+)
+
+// FieldError is a validation error that names the offending field by its JSON path
+// ("lines[2].qty"), so the API and the console can point at it.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return e.Msg
+	}
+	return e.Field + ": " + e.Msg
+}
+
+func fieldErr(field, format string, args ...any) *FieldError {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// StockError says which line would go negative, wrapping ErrNegativeStock.
+type StockError struct {
+	Field    string // lines[i]
+	Item     string
+	Location string
+	Lot      string
+	State    StockState
+	Have     Qty
+	Need     Qty
+}
+
+func (e *StockError) Error() string {
+	return fmt.Sprintf("%s: %s at %s (lot %q, %s): %s on hand, %s needed: negative stock refused at this location type",
+		e.Field, e.Item, e.Location, e.Lot, e.State, e.Have, e.Need)
+}
+
+func (e *StockError) Unwrap() error { return ErrNegativeStock }

@@ -1,0 +1,91 @@
+package edge
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+)
+
+// Every bbolt key encoding lives in this file.
+//
+// Buckets:
+//
+//	meta        fixed keys below → big-endian uint64 or bytes
+//	tx          seq (8-byte big-endian) → transaction JSON
+//	txid        client id → seq (8-byte big-endian)
+//	stock       stockKey → stockRec JSON (local ledger: ERP quantity and local quantity)
+//	snapshot    stockKey → Qty text (the last ERP stock snapshot, kept for replay checks)
+//	exceptions  id (8-byte big-endian) → Exception JSON
+//	master      kind ("items", "locations", "operators") → payload JSON
+//	rejected    seq (8-byte big-endian) → exception id (seqs the ERP rejected)
+var (
+	bucketMeta       = []byte("meta")
+	bucketTx         = []byte("tx")
+	bucketTxID       = []byte("txid")
+	bucketStock      = []byte("stock")
+	bucketSnapshot   = []byte("snapshot")
+	bucketExceptions = []byte("exceptions")
+	bucketMaster     = []byte("master")
+	bucketRejected   = []byte("rejected")
+
+	allBuckets = [][]byte{bucketMeta, bucketTx, bucketTxID, bucketStock, bucketSnapshot, bucketExceptions, bucketMaster, bucketRejected}
+
+	keySchema     = []byte("schema")
+	keyDepot      = []byte("depot")
+	keyLastSeq    = []byte("last_seq")
+	keyAckedSeq   = []byte("acked_seq")
+	keySession    = []byte("session")
+	keyAppliedSeq = []byte("applied_seq")
+	keyExcSeq     = []byte("exception_seq")
+)
+
+// SchemaVersion is the layout this depotd writes. Older layouts are migrated forward at
+// open; a newer one is refused (ErrSchemaTooNew).
+const SchemaVersion = 1
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func getU64(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+// stockKey identifies one ledger row. The parts are joined with NUL, which validation
+// refuses inside any of them, so the encoding is unambiguous and sorts by item first.
+type stockKey struct {
+	Item, Location, Lot string
+	State               StockState
+}
+
+func (k stockKey) bytes() []byte {
+	b := make([]byte, 0, len(k.Item)+len(k.Location)+len(k.Lot)+len(k.State)+3)
+	b = append(b, k.Item...)
+	b = append(b, 0)
+	b = append(b, k.Location...)
+	b = append(b, 0)
+	b = append(b, k.Lot...)
+	b = append(b, 0)
+	b = append(b, k.State...)
+	return b
+}
+
+func parseStockKey(b []byte) (stockKey, error) {
+	p := bytes.Split(b, []byte{0})
+	if len(p) != 4 {
+		return stockKey{}, fmt.Errorf("bad stock key %q", b)
+	}
+	return stockKey{Item: string(p[0]), Location: string(p[1]), Lot: string(p[2]), State: StockState(p[3])}, nil
+}
+
+// stockRec is one ledger row: ERP is the quantity in the last ERP snapshot, Qty the local
+// quantity (ERP plus every local transaction after the snapshot's applied seq).
+type stockRec struct {
+	ERP Qty `json:"erp"`
+	Qty Qty `json:"qty"`
+}
