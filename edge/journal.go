@@ -96,8 +96,8 @@ func Open(path string, opts Options) (*Journal, error) {
 	_, statErr := os.Stat(path)
 	creating := errors.Is(statErr, os.ErrNotExist)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      opts.LockTimeout,
-		FreelistType: bolt.FreelistMapType,
+		Timeout:        opts.LockTimeout,
+		FreelistType:   bolt.FreelistMapType,
 		NoFreelistSync: true,
 	})
 	if err != nil {

@@ -134,7 +134,7 @@ func applyTx(c *Catalog, o *overlay, tx *Transaction, fill bool) error {
 type mapLedger map[stockKey]stockRec
 
 func (m mapLedger) get(k stockKey) (stockRec, error) { return m[k], nil }
-func (m mapLedger) put(k stockKey, r stockRec) error  { m[k] = r; return nil }
+func (m mapLedger) put(k stockKey, r stockRec) error { m[k] = r; return nil }
 
 // StockRow is one ledger row as the API shows it.
 type StockRow struct {
