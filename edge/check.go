@@ -7,9 +7,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Check verifies the database: bbolt's own page consistency, gap-free seqs that agree with
-// the id index and last_seq, and a ledger equal to the ERP snapshot plus a replay of the
-// journal. It returns every problem found (nil when consistent). It holds one read
+// Check verifies the database: bbolt's own page consistency, gap-free seqs above pruned_seq
+// (allowing only the gaps a restore recorded in seqgaps) that agree with the id index and
+// last_seq, nothing pruned that the ERP has not acknowledged and snapshotted, and a ledger
+// equal to the ERP snapshot plus a replay of the journal. It returns every problem found (nil when consistent). It holds one read
 // transaction for its whole run: use it offline or on small databases.
 func (j *Journal) Check() []string {
 	var problems []string
@@ -27,18 +28,33 @@ func (j *Journal) Check() []string {
 		if acked > last {
 			add("acked_seq %d is beyond last_seq %d", acked, last)
 		}
-		var expect uint64
-		first := true
-		ids := map[string]uint64{}
-		err := btx.Bucket(bucketTx).ForEach(func(k, v []byte) error {
-			seq := getU64(k)
-			if first {
-				expect, first = seq, false
+		pruned := getU64(m.Get(keyPrunedSeq))
+		if pruned > acked || pruned > getU64(m.Get(keyAppliedSeq)) {
+			add("pruned_seq %d is beyond acked_seq %d or applied_seq %d", pruned, acked, getU64(m.Get(keyAppliedSeq)))
+		}
+		gaps := map[uint64]uint64{}
+		err := btx.Bucket(bucketSeqGaps).ForEach(func(k, v []byte) error {
+			gaps[getU64(k)] = getU64(v)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		expect := pruned + 1
+		skipGaps := func() {
+			for to, ok := gaps[expect]; ok && to >= expect; to, ok = gaps[expect] {
+				expect = to + 1
 			}
+		}
+		skipGaps()
+		ids := map[string]uint64{}
+		err = btx.Bucket(bucketTx).ForEach(func(k, v []byte) error {
+			seq := getU64(k)
 			if seq != expect {
 				add("seq gap: expected %d, found %d", expect, seq)
 			}
 			expect = seq + 1
+			skipGaps()
 			var t Transaction
 			if err := json.Unmarshal(v, &t); err != nil {
 				add("seq %d: %v", seq, err)
@@ -56,11 +72,8 @@ func (j *Journal) Check() []string {
 		if err != nil {
 			return err
 		}
-		if !first && expect-1 != last {
-			add("last stored seq %d, meta last_seq %d", expect-1, last)
-		}
-		if first && last != 0 {
-			add("no transactions stored but last_seq is %d", last)
+		if expect-1 != last {
+			add("journal ends at seq %d (after pruned_seq %d and restore gaps), meta last_seq %d", expect-1, pruned, last)
 		}
 		err = btx.Bucket(bucketTxID).ForEach(func(k, v []byte) error {
 			if ids[string(k)] != getU64(v) {

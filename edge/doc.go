@@ -55,8 +55,51 @@
 // All methods are safe for concurrent use. Reads use short bbolt read transactions (Scan reads
 // in chunks) so that a large backlog never pins memory or pages.
 //
+// # Retention (retention.go)
+//
+// Prune deletes a transaction (and its id index entry) only when it is acknowledged by the
+// ERP (seq ≤ acked_seq), included in the ERP's last stock snapshot (seq ≤ applied_seq) and
+// older than journal.retention. The snapshot bound is what keeps the ledger provable: the
+// ledger is "snapshot + every transaction after applied_seq", Check replays exactly those,
+// and the next ApplyStockSnapshot (whose applied_seq can only be higher) needs nothing
+// below it. A ledger checkpoint would let pruning run ahead of snapshots, at the price of
+// a second copy of the ledger to keep right; an ERP that never sends snapshots therefore
+// never lets anything be pruned, and the disk quota below says so loudly. The highest
+// pruned seq is meta pruned_seq; Check demands gap-free seqs above it. Each pruning batch
+// (journal.prune_batch) is handed to the committer like a transaction and rides in the same
+// bbolt commit as the postings waiting then: pruning adds no fsync that a posting waits
+// for, and batches are paced so that pruning takes at most half the writer's time.
+//
+// # Disk quota (quota.go)
+//
+// The live size (bbolt's high-water mark minus free pages) is measured after every commit
+// and prune. At 80 % of journal.max_db_size one disk_space exception is raised (re-armed
+// below 75 %); at 95 % Commit refuses new transactions with ErrDiskFull before they reach
+// the committer (a retry of a committed id still gets its original answer). Acks, sessions,
+// snapshots, exceptions and pruning are never refused, so depotd recovers by itself. A
+// commit that fails with ENOSPC (or EDQUOT) is ErrDiskFull too: bbolt rolls the
+// transaction back, no seq is consumed and the file stays consistent; posting resumes when
+// space returns.
+//
+// # Schema versions (migrate.go)
+//
+// meta "schema" is the layout version (SchemaVersion). Open migrates an older layout
+// forward in one bbolt transaction after copying the file to <db>.schema-v<N>.bak, and
+// refuses a newer one with ErrSchemaTooNew without writing. testdata/schema holds a
+// database of every layout, each migrated by TestMigrateFromCommittedSchemas.
+//
+// # Backup and restore (backup.go)
+//
+// A backup is one read transaction's WriteTo: consistent, taken while depotd runs, with its
+// SHA-256 beside it. Restore verifies it fully before writing, refuses while another process
+// holds the database, and never lets a seq be reused: it skips (records in seqgaps) every
+// seq above the backup that the replaced database or the ERP may have seen, and raises a
+// restore exception naming them.
+//
 // # Caveats
 //
 // The database file never shrinks on its own (see depotd db compact). Only one process may
-// open it: a second one fails with ErrLocked after Options.LockTimeout.
+// open it: a second one fails with ErrLocked after Options.LockTimeout. A backup's read
+// transaction lasts as long as its download; a commit that must grow the file meanwhile
+// waits for it (bbolt cannot remap under a reader).
 package edge

@@ -23,6 +23,13 @@ var (
 	ErrSchemaTooNew = errors.New("database schema is newer than this depotd")
 	// ErrIDConflict means a transaction id was reused for different content.
 	ErrIDConflict = errors.New("transaction id already used")
+	// ErrDiskFull means new transactions are refused for lack of space: the database reached
+	// 95 % of journal.max_db_size, or the filesystem answered ENOSPC. Nothing was written;
+	// acks and pruning still run, so posting resumes by itself once space returns.
+	ErrDiskFull = errors.New("no space for new transactions")
+	// ErrBadBackup means a backup file failed verification (checksum, bbolt consistency,
+	// layout or depot); restore writes nothing.
+	ErrBadBackup = errors.New("backup file failed verification")
 )
 
 // FieldError is a validation error that names the offending field by its JSON path

@@ -32,7 +32,12 @@ type Exception struct {
 	Lot      string        `json:"lot,omitempty"`
 	Code     string        `json:"code,omitempty"`
 	Message  string        `json:"message"`
-	Resolved *Resolution   `json:"resolved,omitempty"`
+	// Station, Device and Raw keep an unresolved scan: where it was read and its bytes
+	// exactly as they arrived (base64 in JSON, so nothing is lost to UTF-8 repair).
+	Station  string      `json:"station,omitempty"`
+	Device   string      `json:"device,omitempty"`
+	Raw      []byte      `json:"raw,omitempty"`
+	Resolved *Resolution `json:"resolved,omitempty"`
 }
 
 // Resolution records who closed an exception, how and why.

@@ -29,6 +29,8 @@ type Options struct {
 	MaxBatch int
 	// LockTimeout is how long Open waits for another process's lock (default 1 s).
 	LockTimeout time.Duration
+	// MaxDBSize is journal.max_db_size in bytes (0: no quota); see quota.go.
+	MaxDBSize int64
 }
 
 // Journal is depotd's durable store: the transaction journal, the outbox (every seq above
@@ -56,17 +58,21 @@ type Journal struct {
 
 	commits atomic.Uint64 // bbolt commits made by the committer
 	txs     atomic.Uint64 // transactions committed
+
+	quota quota // see quota.go
 }
 
 type commitReq struct {
-	tx   Transaction
-	done chan commitRes
+	tx    Transaction
+	prune *pruneArgs // a pruning batch riding along with the commits (retention.go)
+	done  chan commitRes
 }
 
 type commitRes struct {
 	tx       Transaction
 	existing bool
 	err      error
+	pruned   PruneResult
 }
 
 // Open opens (creating if needed) the journal at path.
@@ -95,6 +101,10 @@ func Open(path string, opts Options) (*Journal, error) {
 	}
 	_, statErr := os.Stat(path)
 	creating := errors.Is(statErr, os.ErrNotExist)
+	// NoFreelistSync: a depot prunes old transactions for years, and a synced freelist of
+	// that many free pages is rewritten by every commit (measured: 6.2 ms instead of 0.42 ms
+	// per commit after pruning 1,000,000 transactions). The price is a freelist rebuilt at
+	// open (0.4 s for 1,000,000 transactions), whose page reads ReleaseMemory gives back.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:        opts.LockTimeout,
 		FreelistType:   bolt.FreelistMapType,
@@ -114,6 +124,10 @@ func Open(path string, opts Options) (*Journal, error) {
 			return nil, fmt.Errorf("open journal %s: %w", path, err)
 		}
 	}
+	if err := migrate(db, path, opts.Logger); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
 	j := &Journal{
 		db: db, path: path, depot: opts.Depot, cat: opts.Catalog, log: opts.Logger,
 		now: opts.Now, max: opts.MaxBatch,
@@ -123,6 +137,11 @@ func Open(path string, opts Options) (*Journal, error) {
 	if err := j.init(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	j.quota.max = opts.MaxDBSize
+	j.updateQuota()
+	if err := j.ReleaseMemory(); err != nil {
+		j.log.Warn("release pages read at open", "err", err)
 	}
 	go j.committer()
 	return j, nil
@@ -197,6 +216,9 @@ func (j *Journal) Commit(ctx context.Context, tx Transaction) (Transaction, bool
 	if err := j.cat.Prepare(&tx); err != nil {
 		return Transaction{}, false, err
 	}
+	if orig, existing, err := j.admit(tx); err != nil || existing {
+		return orig, existing, err
+	}
 	r := &commitReq{tx: tx, done: make(chan commitRes, 1)}
 	select {
 	case j.reqs <- r:
@@ -235,6 +257,8 @@ func (j *Journal) committer() {
 			}
 		}
 		j.commitBatch(batch)
+		// Measured after the callers have their answers, so the quota costs them nothing.
+		j.updateQuota()
 	}
 }
 
@@ -246,12 +270,23 @@ func (j *Journal) commitBatch(batch []*commitReq) {
 		for i := range results {
 			results[i] = commitRes{}
 		}
+		if err := runCommitFault(); err != nil {
+			return err
+		}
 		meta := btx.Bucket(bucketMeta)
 		txb, idb := btx.Bucket(bucketTx), btx.Bucket(bucketTxID)
 		last := getU64(meta.Get(keyLastSeq))
 		excSeq := getU64(meta.Get(keyExcSeq))
 		led := &boltLedger{b: btx.Bucket(bucketStock)}
 		for i, r := range batch {
+			if r.prune != nil {
+				res, err := pruneInTx(btx, *r.prune)
+				if err != nil {
+					return err
+				}
+				results[i].pruned = res
+				continue
+			}
 			if s := idb.Get([]byte(r.tx.ID)); s != nil {
 				orig, err := decodeTx(txb.Get(s))
 				if err != nil {
@@ -321,7 +356,7 @@ func (j *Journal) commitBatch(batch []*commitReq) {
 		return meta.Put(keyLastSeq, u64(last))
 	})
 	if err != nil {
-		err = fmt.Errorf("commit to journal %s: %w", j.path, err)
+		err = fmt.Errorf("commit to journal %s: %w", j.path, storageErr(err))
 		j.log.Error("journal commit failed", "err", err, "batch", len(batch))
 		for i := range results {
 			results[i] = commitRes{err: err}

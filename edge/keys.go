@@ -18,6 +18,9 @@ import (
 //	exceptions  id (8-byte big-endian) → Exception JSON
 //	master      kind ("items", "locations", "operators") → payload JSON
 //	rejected    seq (8-byte big-endian) → exception id (seqs the ERP rejected)
+//	stations    station name → station state JSON (open document, operator; see edge/station)
+//	seqgaps     first missing seq → last missing seq (8-byte big-endian each): seqs skipped
+//	            on purpose by a restore so that none is ever reused (see backup.go)
 var (
 	bucketMeta       = []byte("meta")
 	bucketTx         = []byte("tx")
@@ -27,8 +30,10 @@ var (
 	bucketExceptions = []byte("exceptions")
 	bucketMaster     = []byte("master")
 	bucketRejected   = []byte("rejected")
+	bucketStations   = []byte("stations")
+	bucketSeqGaps    = []byte("seqgaps")
 
-	allBuckets = [][]byte{bucketMeta, bucketTx, bucketTxID, bucketStock, bucketSnapshot, bucketExceptions, bucketMaster, bucketRejected}
+	allBuckets = [][]byte{bucketMeta, bucketTx, bucketTxID, bucketStock, bucketSnapshot, bucketExceptions, bucketMaster, bucketRejected, bucketSeqGaps, bucketStations}
 
 	keySchema     = []byte("schema")
 	keyDepot      = []byte("depot")
@@ -37,11 +42,16 @@ var (
 	keySession    = []byte("session")
 	keyAppliedSeq = []byte("applied_seq")
 	keyExcSeq     = []byte("exception_seq")
+	keyPrunedSeq  = []byte("pruned_seq") // every seq ≤ this was pruned by retention
 )
 
 // SchemaVersion is the layout this depotd writes. Older layouts are migrated forward at
-// open; a newer one is refused (ErrSchemaTooNew).
-const SchemaVersion = 1
+// open; a newer one is refused (ErrSchemaTooNew). History (migrations in migrate.go):
+//
+//	1  the core layout
+//	2  retention and restore: meta pruned_seq, bucket seqgaps; the journal may start above
+//	   seq 1 and skip restore gaps, which a version-1 Check would call corruption
+const SchemaVersion = 2
 
 func u64(v uint64) []byte {
 	b := make([]byte, 8)

@@ -1,6 +1,6 @@
 // Package firmwareconfig holds the files that ship onto a gateway (the documented default
-// config, the demo config, and later the systemd unit and udev rules), embedded so that
-// `depotd demo` and the tests read exactly what ships.
+// config, the demo config, the systemd unit and the udev rules), embedded so that
+// `depotd demo` and the tests read exactly what ships. README.md is the install guide.
 package firmwareconfig
 
 import _ "embed"
@@ -14,3 +14,18 @@ var DefaultConfig []byte
 //
 //go:embed demo.yaml
 var DemoConfig []byte
+
+// Unit is depotd.service, the systemd unit.
+//
+//go:embed depotd.service
+var Unit []byte
+
+// UdevRules is 99-depotd.rules.
+//
+//go:embed 99-depotd.rules
+var UdevRules []byte
+
+// InstallGuide is README.md.
+//
+//go:embed README.md
+var InstallGuide []byte

@@ -61,7 +61,13 @@ var listenRE = regexp.MustCompile(`msg="console listening" addr=(\S+)`)
 // startDaemon runs `depotd run --config path` and waits until its console listens.
 func startDaemon(t *testing.T, bin, cfgPath string) *daemonProc {
 	t.Helper()
-	cmd := exec.Command(bin, "run", "--config", cfgPath)
+	return startProc(t, bin, "run", "--config", cfgPath)
+}
+
+// startProc runs depotd with args and waits until its console listens.
+func startProc(t *testing.T, bin string, args ...string) *daemonProc {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -15,21 +15,31 @@ import (
 
 	"github.com/depotd/depotd/devices"
 	"github.com/depotd/depotd/devices/barcode"
+	"github.com/depotd/depotd/devices/drivers"
 	"github.com/depotd/depotd/edge"
 	"github.com/depotd/depotd/edge/console"
+	"github.com/depotd/depotd/edge/station"
+	"github.com/depotd/depotd/uplink"
 	"gopkg.in/yaml.v3"
 )
 
 // Config is depotd's whole configuration: each package owns its section.
 type Config struct {
-	Depot     DepotConfig      `yaml:"depot"`
-	DataDir   string           `yaml:"data_dir"`
-	Console   console.Config   `yaml:"console"`
-	Locations []edge.Location  `yaml:"locations"`
-	UoMs      []edge.UoM       `yaml:"uoms"`
-	Stock     StockConfig      `yaml:"stock"`
-	Barcodes  barcode.Config   `yaml:"barcodes"`
-	Devices   []devices.Config `yaml:"devices"`
+	Depot     DepotConfig        `yaml:"depot"`
+	DataDir   string             `yaml:"data_dir"`
+	Console   console.Config     `yaml:"console"`
+	Locations []edge.Location    `yaml:"locations"`
+	UoMs      []edge.UoM         `yaml:"uoms"`
+	Stock     StockConfig        `yaml:"stock"`
+	Barcodes  barcode.Config     `yaml:"barcodes"`
+	Devices   []devices.Config   `yaml:"devices"`
+	Journal   edge.JournalConfig `yaml:"journal"`
+	// Uplink is absent for a standalone depot: nothing is forwarded and the backlog grows.
+	Uplink *uplink.Config `yaml:"uplink"`
+	// Stations, StationSettings and Master belong to edge/station (see stations.go).
+	Stations        []station.Config     `yaml:"stations"`
+	StationSettings station.Settings     `yaml:"station_settings"`
+	Master          station.MasterConfig `yaml:"master"`
 }
 
 // DepotConfig names the depot.
@@ -133,6 +143,8 @@ func (c *Config) applyDefaults() {
 	}
 	c.Console.ApplyDefaults()
 	c.Barcodes.ApplyDefaults()
+	c.Journal.ApplyDefaults()
+	c.StationSettings.ApplyDefaults()
 }
 
 func (c *Config) check(report func(key, msg string)) {
@@ -143,15 +155,9 @@ func (c *Config) check(report func(key, msg string)) {
 	}
 	c.Console.Check("console", report)
 	c.Barcodes.Check("barcodes", report)
-	names := map[string]bool{}
-	for i := range c.Devices {
-		p := fmt.Sprintf("devices[%d]", i)
-		c.Devices[i].Check(p, report)
-		if n := c.Devices[i].Name; n != "" && names[n] {
-			report(p+".name", fmt.Sprintf("%q used by two devices", n))
-		}
-		names[c.Devices[i].Name] = true
-	}
+	c.Journal.Check("journal", report)
+	c.Uplink.Check("uplink", report)
+	drivers.CheckAll(c.Devices, report)
 	for i, l := range c.Locations {
 		p := fmt.Sprintf("locations[%d]", i)
 		if l.Name == "" {
@@ -175,6 +181,7 @@ func (c *Config) check(report func(key, msg string)) {
 	if _, err := c.catalog(); err != nil {
 		report("locations", err.Error())
 	}
+	c.checkStations(report)
 }
 
 var depotIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)

@@ -11,12 +11,15 @@ import (
 )
 
 func init() {
-	register("db", "database tools: depotd db check --config PATH", dbCmd)
+	register("db", "database tools: depotd db check|compact --config PATH", dbCmd)
 }
 
 func dbCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "compact" {
+		return dbCompactCmd(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "check" {
-		fmt.Fprintln(stderr, "usage: depotd db check --config PATH\n\n  check  verify the database offline: page consistency, gap-free seqs, id index,\n         and the stock ledger against a replay of the journal")
+		fmt.Fprintln(stderr, "usage: depotd db check|compact --config PATH\n\n  check    verify the database offline: page consistency, gap-free seqs, id index,\n           and the stock ledger against a replay of the journal\n  compact  rewrite the database offline (depotd stopped) to give pruned space back to\n           the filesystem; prints the size before and after")
 		return 2
 	}
 	fs := flag.NewFlagSet("depotd db check", flag.ContinueOnError)

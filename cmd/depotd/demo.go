@@ -3,23 +3,33 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"path/filepath"
+	"time"
 
 	firmwareconfig "github.com/depotd/depotd/firmware-config"
+	"github.com/depotd/depotd/uplink"
+	"github.com/depotd/depotd/uplink/embedbroker"
+	"github.com/depotd/depotd/uplink/erpsim"
+	"golang.org/x/sync/errgroup"
 )
 
 func init() {
-	register("demo", "run the appliance on its embedded demo config, console on 127.0.0.1:8080", demoCmd)
+	register("demo", "run the whole appliance on its embedded demo config: simulated scanner and scale, broker and ERP, console on 127.0.0.1:8080", demoCmd)
 }
 
 func demoCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("depotd demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:8080", "console and API address")
+	brokerAddr := fs.String("broker-listen", "127.0.0.1:1883", "address of the embedded MQTT broker (a free port is taken if this one is busy)")
 	dataDir := fs.String("data-dir", "", "keep the demo's data here (default: a temporary directory, removed at exit)")
+	scanEvery := fs.Duration("scan-every", 20*time.Second, "play a simulated receiving session this often (0: never; scan by hand with the console's test box)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -29,10 +39,13 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, "depotd demo:", err)
 		return 2
 	}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "depotd demo:", err)
+		return 1
+	}
 	cfg, err := parseConfig(bytes.NewReader(firmwareconfig.DemoConfig))
 	if err != nil {
-		fmt.Fprintln(stderr, "depotd demo: embedded demo config:", err)
-		return 1
+		return fail(fmt.Errorf("embedded demo config: %w", err))
 	}
 	cfg.Console.Listen = *listen
 	if *dataDir != "" {
@@ -40,28 +53,63 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	} else {
 		tmp, err := os.MkdirTemp("", "depotd-demo-*")
 		if err != nil {
-			fmt.Fprintln(stderr, "depotd demo:", err)
-			return 1
+			return fail(err)
 		}
 		defer os.RemoveAll(tmp)
 		cfg.DataDir = tmp
 	}
+	bln, err := net.Listen("tcp", *brokerAddr)
+	if err != nil {
+		if bln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return fail(fmt.Errorf("embedded broker: %w", err))
+		}
+	}
+	brokerURL := "tcp://" + bln.Addr().String()
+	cfg.Uplink = &uplink.Config{Brokers: []string{brokerURL}, StatusInterval: 10 * time.Second, ResendAfter: 10 * time.Second}
+	sims, err := openDemoDevices(cfg, filepath.Join(cfg.DataDir, "dev"), log)
+	if err != nil {
+		bln.Close()
+		return fail(fmt.Errorf("simulated devices: %w", err))
+	}
 	d, err := openDaemon(cfg, log)
 	if err != nil {
-		fmt.Fprintln(stderr, "depotd demo:", err)
-		return 1
+		bln.Close()
+		sims.close()
+		return fail(err)
 	}
 	addr := d.ln.Addr().String()
 	fmt.Fprintf(stdout, "depotd demo: depot %s, data in %s\n", cfg.Depot.ID, cfg.DataDir)
-	fmt.Fprintf(stdout, "  console and API: http://%s/  (health: http://%s/healthz)\n", addr, addr)
-	fmt.Fprintf(stdout, "  API tokens: operator %s, supervisor %s, admin %s\n",
+	fmt.Fprintf(stdout, "  console:  http://%s/  (log in as demo / demo, or badge alice with PIN 1234)\n", addr)
+	fmt.Fprintf(stdout, "  devices:  simulated scanner %s and MT-SICS scale %s (pseudo-terminals)\n", cfg.Devices[0].Port, cfg.Devices[1].Port)
+	fmt.Fprintf(stdout, "  uplink:   embedded MQTT broker %s with a simulated ERP that acknowledges; watch it: depotd fleet --broker %s\n", brokerURL, brokerURL)
+	fmt.Fprintf(stdout, "  API:      tokens operator %s, supervisor %s, admin %s\n",
 		cfg.Console.APITokens[0].Token, cfg.Console.APITokens[1].Token, cfg.Console.APITokens[2].Token)
-	fmt.Fprintf(stdout, "  try: curl -s -H 'Authorization: Bearer %s' -d '{\"id\":\"r1\",\"type\":\"receipt\",\"lines\":[{\"item\":\"SKU-1\",\"qty\":\"12\",\"to\":\"WH/Stock\"}]}' http://%s/api/v1/transactions\n",
+	fmt.Fprintf(stdout, "            curl -s -H 'Authorization: Bearer %s' -d '{\"id\":\"r1\",\"type\":\"receipt\",\"lines\":[{\"item\":\"SKU-1\",\"qty\":\"12\",\"to\":\"WH/Stock\"}]}' http://%s/api/v1/transactions\n",
 		cfg.Console.APITokens[0].Token, addr)
-	fmt.Fprintln(stdout, "  stop with Ctrl+C")
-	if err := d.run(ctx); err != nil {
-		fmt.Fprintln(stderr, "depotd demo:", err)
-		return 1
+	if *scanEvery > 0 {
+		fmt.Fprintf(stdout, "  a simulated operator scans a receipt every %s; stop with Ctrl+C\n", *scanEvery)
+	} else {
+		fmt.Fprintln(stdout, "  stop with Ctrl+C")
+	}
+
+	// The broker outlives the daemon, so that the uplink can publish its offline status
+	// on the way out.
+	bctx, stopBroker := context.WithCancel(context.Background())
+	defer stopBroker()
+	brokerDone := make(chan error, 1)
+	go func() { brokerDone <- embedbroker.Serve(bctx, bln, log.With("component", "broker")) }()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return erpsim.Run(gctx, brokerURL, log.With("component", "erpsim")) })
+	g.Go(func() error { return sims.run(gctx, *scanEvery) })
+	g.Go(func() error { return d.run(gctx) })
+	err = g.Wait()
+	stopBroker()
+	if berr := <-brokerDone; berr != nil && err == nil {
+		err = berr
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return fail(err)
 	}
 	return 0
 }

@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,72 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// Options carry what the server reports beside the journal.
-type Options struct {
-	Version string
-	Logger  *slog.Logger
-	Started time.Time
-	// Devices, when set, returns the device list for GET /api/v1/devices.
-	Devices func() any
-	// StatusExtra, when set, adds fields (uplink state, ...) to GET /api/v1/status.
-	StatusExtra func() map[string]any
-}
-
-// Server is the HTTP side of depotd.
-type Server struct {
-	cfg  Config
-	j    *edge.Journal
-	opts Options
-	app  *fiber.App
-	log  *slog.Logger
-}
-
-const localRole = "role"
-
-// New builds the server; Serve runs it.
-func New(cfg Config, j *edge.Journal, opts Options) *Server {
-	cfg.ApplyDefaults()
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Started.IsZero() {
-		opts.Started = time.Now()
-	}
-	s := &Server{cfg: cfg, j: j, opts: opts, log: opts.Logger}
-	s.app = fiber.New(fiber.Config{
-		BodyLimit:             cfg.MaxBodyBytes,
-		DisableStartupMessage: true,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           2 * time.Minute,
-		ErrorHandler:          s.errorHandler,
-		AppName:               "depotd",
-	})
-	s.routes()
-	return s
-}
-
-// App exposes the fiber app so that later parts (the console pages) can add routes.
-func (s *Server) App() *fiber.App { return s.app }
-
-// Serve answers on ln until ctx is done, then shuts down gracefully (bounded).
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	errc := make(chan error, 1)
-	go func() { errc <- s.app.Listener(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("console on %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
-		if err := s.app.ShutdownWithTimeout(5 * time.Second); err != nil {
-			s.log.Warn("console shutdown", "err", err)
-		}
-		<-errc
-		return nil
-	}
-}
-
-func (s *Server) routes() {
-	s.app.Get("/healthz", s.healthz)
+func (s *Server) apiRoutes() {
 	api := s.app.Group("/api/v1", s.auth)
 	api.Post("/transactions", s.postTransaction)
 	api.Get("/transactions", s.listTransactions)
@@ -92,7 +25,11 @@ func (s *Server) routes() {
 	api.Get("/stock", s.stock)
 	api.Get("/status", s.status)
 	api.Get("/exceptions", s.exceptions)
+	api.Post("/exceptions/:id/resolve", s.apiResolveException)
 	api.Get("/devices", s.devices)
+	api.Get("/stations", s.stations)
+	api.Get("/backup", s.backup) // backup.go (operations); admin only
+	api.Get("/backup", s.backup)
 	api.Use(func(c *fiber.Ctx) error { return apiError(c, fiber.StatusNotFound, "no such API route", "") })
 }
 
@@ -111,26 +48,20 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		if fe.Code == fiber.StatusRequestEntityTooLarge {
 			msg = fmt.Sprintf("request body larger than %d bytes", s.cfg.MaxBodyBytes)
 		}
-		return apiError(c, fe.Code, msg, "")
+		return s.renderError(c, fe.Code, msg)
 	}
-	s.log.Error("api request failed", "method", c.Method(), "path", c.Path(), "err", err)
-	return apiError(c, fiber.StatusInternalServerError, "internal error (see the depotd log)", "")
+	s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+	return s.renderError(c, fiber.StatusInternalServerError, "Internal error (see the depotd log).")
 }
 
 // auth checks the bearer token in constant time against every configured token.
 func (s *Server) auth(c *fiber.Ctx) error {
-	h := c.Get(fiber.HeaderAuthorization)
-	tok, ok := strings.CutPrefix(h, "Bearer ")
+	tok, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
 	if !ok || tok == "" {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="depotd"`)
 		return apiError(c, fiber.StatusUnauthorized, "missing bearer token", "")
 	}
-	var role Role
-	for _, t := range s.cfg.APITokens {
-		if subtle.ConstantTimeCompare([]byte(tok), []byte(t.Token)) == 1 {
-			role = t.Role
-		}
-	}
+	role := s.bearerRole(c)
 	if role == "" {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="depotd", error="invalid_token"`)
 		return apiError(c, fiber.StatusUnauthorized, "invalid bearer token", "")
@@ -181,6 +112,7 @@ func (s *Server) postTransaction(c *fiber.Ctx) error {
 		return c.Status(fiber.StatusOK).JSON(stored)
 	}
 	s.log.Debug("transaction committed", "seq", stored.Seq, "id", stored.ID, "type", stored.Type)
+	s.flagUnknownItems(stored)
 	return c.Status(fiber.StatusCreated).JSON(stored)
 }
 
@@ -194,6 +126,8 @@ func (s *Server) commitError(c *fiber.Ctx, err error) error {
 		return apiError(c, fiber.StatusConflict, se.Error(), se.Field)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return apiError(c, fiber.StatusServiceUnavailable, "timed out before the journal took the transaction; nothing was committed, retry with the same id", "")
+	case errors.Is(err, edge.ErrDiskFull):
+		return apiError(c, fiber.StatusInsufficientStorage, "the depot's disk is (nearly) full: new transactions are refused until the ERP acknowledges the backlog and space is freed; nothing was committed, retry later with the same id", "")
 	case errors.Is(err, edge.ErrClosed):
 		return apiError(c, fiber.StatusServiceUnavailable, "depotd is shutting down; retry with the same id", "")
 	}
@@ -344,6 +278,9 @@ func (s *Server) status(c *fiber.Ctx) error {
 		"oldest_pending_s": st.OldestPendingS, "open_exceptions": st.OpenExceptions,
 		"uptime_s": int64(time.Since(s.opts.Started).Seconds()), "version": s.opts.Version,
 	}
+	if u := s.uplinkView(); u != nil {
+		out["uplink"] = u
+	}
 	if s.opts.StatusExtra != nil {
 		for k, v := range s.opts.StatusExtra() {
 			out[k] = v
@@ -369,8 +306,61 @@ func (s *Server) exceptions(c *fiber.Ctx) error {
 }
 
 func (s *Server) devices(c *fiber.Ctx) error {
-	if s.opts.Devices == nil {
-		return c.JSON(fiber.Map{"devices": []any{}})
+	switch {
+	case s.opts.Devices != nil:
+		return c.JSON(fiber.Map{"devices": s.opts.Devices()})
+	case s.opts.DeviceViews != nil:
+		return c.JSON(fiber.Map{"devices": s.opts.DeviceViews.Devices()})
 	}
-	return c.JSON(fiber.Map{"devices": s.opts.Devices()})
+	return c.JSON(fiber.Map{"devices": []any{}})
+}
+
+func (s *Server) stations(c *fiber.Ctx) error {
+	list := []StationView{}
+	if s.opts.Stations != nil {
+		list = append(list, s.opts.Stations.Stations()...)
+	}
+	return c.JSON(fiber.Map{"stations": list})
+}
+
+// apiResolveException closes an exception: {"action": "voided"|"acknowledged"|"reposted",
+// "reason": "...", "seq": corrective seq (reposted only)}. Supervisors and admins only.
+func (s *Server) apiResolveException(c *fiber.Ctx) error {
+	if !roleOf(c).AtLeast(RoleSupervisor) {
+		return apiError(c, fiber.StatusForbidden, "resolving exceptions needs the supervisor role", "")
+	}
+	id, err := strconv.ParseUint(c.Params("id"), 10, 64)
+	if err != nil || id == 0 {
+		return apiError(c, fiber.StatusBadRequest, "id must be a positive integer", "id")
+	}
+	var req struct {
+		Action string `json:"action"`
+		Reason string `json:"reason"`
+		Seq    uint64 `json:"seq"`
+		By     string `json:"by"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return apiError(c, fiber.StatusBadRequest, "expected {\"action\", \"reason\", \"seq\", \"by\"}: "+err.Error(), "")
+	}
+	by := "api:" + tokenName(s.cfg.APITokens, c)
+	if req.By != "" {
+		by += " (" + req.By + ")"
+	}
+	e, field, err := s.resolve(id, req.Action, req.Reason, req.Seq, by)
+	if err != nil {
+		return s.resolveError(c, err, field)
+	}
+	return c.JSON(e)
+}
+
+func tokenName(toks []APIToken, c *fiber.Ctx) string {
+	tok, _ := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+	for _, t := range toks {
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(t.Token)) == 1 {
+			return t.Name
+		}
+	}
+	return ""
 }

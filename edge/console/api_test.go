@@ -18,10 +18,14 @@ import (
 )
 
 // fasthttp (under fiber) keeps a process-wide date updater, and its worker pool's cleaner
-// notices Stop only after its sleep: neither belongs to a server that is still running.
+// notices Stop only after its sleep; fiber's limiter starts a process-wide timestamp
+// updater once: none belongs to a server that is still running.
 var fasthttpBackground = []goleak.Option{
 	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
 	goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
+	goleak.IgnoreAnyFunction("github.com/gofiber/fiber/v2/utils.StartTimeStampUpdater.func1.1"),
+	// The same, inlined into the limiter (as the race detector's build names it).
+	goleak.IgnoreAnyFunction("github.com/gofiber/fiber/v2/middleware/limiter.FixedWindow.New.StartTimeStampUpdater.func2.1"),
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m, fasthttpBackground...) }

@@ -16,7 +16,44 @@ type Config struct {
 	MaxBodyBytes int `yaml:"max_body_bytes"`
 	// RequestTimeout bounds one API request's work (default 10s).
 	RequestTimeout time.Duration `yaml:"request_timeout"`
+
+	// Users may log in to the web console with a name and password, or a badge and PIN.
+	Users []User `yaml:"users"`
+	// TLS, when both files are set, serves the console and API over HTTPS only.
+	TLS TLSConfig `yaml:"tls"`
+	// MetricsPublic serves /metrics without login (default true, as Prometheus expects on a
+	// depot LAN); when false /metrics needs an API bearer token and answers 401 without one.
+	MetricsPublic *bool `yaml:"metrics_public"`
+	// SessionTTL is how long a console login lasts without activity (default 12h).
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// LoginAttempts is how many failed logins one client address may make per
+	// LoginWindow before it is refused with 429 (defaults 5 per 1m).
+	LoginAttempts int           `yaml:"login_attempts"`
+	LoginWindow   time.Duration `yaml:"login_window"`
 }
+
+// User is one console login. PasswordHash and PINHash are bcrypt ($2a$/$2b$/$2y$) or
+// argon2id ($argon2id$v=19$m=...,t=...,p=...$salt$hash) hashes, as printed by
+// `depotd user hash-password`. A user has a password, a badge with a PIN, or both.
+type User struct {
+	Name         string `yaml:"name"`
+	PasswordHash string `yaml:"password_hash"`
+	Badge        string `yaml:"badge"`
+	PINHash      string `yaml:"pin_hash"`
+	Role         Role   `yaml:"role"`
+}
+
+// TLSConfig names a PEM certificate (with its chain) and private key.
+type TLSConfig struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLSConfig) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// metricsPublic returns the effective metrics_public setting.
+func (c *Config) metricsPublic() bool { return c.MetricsPublic == nil || *c.MetricsPublic }
 
 // APIToken is one bearer token and the role it grants.
 type APIToken struct {
@@ -63,6 +100,19 @@ func (c *Config) ApplyDefaults() {
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 10 * time.Second
 	}
+	if c.MetricsPublic == nil {
+		t := true
+		c.MetricsPublic = &t
+	}
+	if c.SessionTTL == 0 {
+		c.SessionTTL = 12 * time.Hour
+	}
+	if c.LoginAttempts == 0 {
+		c.LoginAttempts = 5
+	}
+	if c.LoginWindow == 0 {
+		c.LoginWindow = time.Minute
+	}
 }
 
 // Check reports every problem with its key path.
@@ -93,6 +143,57 @@ func (c *Config) Check(path string, report func(key, msg string)) {
 		seenTok[t.Token] = true
 		if t.Role.rank() == 0 {
 			report(p+".role", fmt.Sprintf("unknown role %q (operator, supervisor, admin)", t.Role))
+		}
+	}
+	if c.SessionTTL < 0 || (c.SessionTTL > 0 && c.SessionTTL < time.Minute) {
+		report(path+".session_ttl", "must be at least 1m")
+	}
+	if c.LoginAttempts < 0 {
+		report(path+".login_attempts", "must not be negative")
+	}
+	if c.LoginWindow < 0 {
+		report(path+".login_window", "must not be negative")
+	}
+	if c.TLS.Enabled() {
+		if c.TLS.CertFile == "" {
+			report(path+".tls.cert_file", "required when tls.key_file is set")
+		}
+		if c.TLS.KeyFile == "" {
+			report(path+".tls.key_file", "required when tls.cert_file is set")
+		}
+	}
+	users, badges := map[string]bool{}, map[string]bool{}
+	for i, u := range c.Users {
+		p := fmt.Sprintf("%s.users[%d]", path, i)
+		if u.Name == "" {
+			report(p+".name", "required")
+		} else if users[u.Name] {
+			report(p+".name", fmt.Sprintf("%q used twice", u.Name))
+		}
+		users[u.Name] = true
+		if u.PasswordHash == "" && u.Badge == "" {
+			report(p, "needs a password_hash, or a badge with a pin_hash")
+		}
+		if u.PasswordHash != "" {
+			if err := checkHash(u.PasswordHash); err != nil {
+				report(p+".password_hash", err.Error())
+			}
+		}
+		if u.Badge != "" {
+			if badges[u.Badge] {
+				report(p+".badge", fmt.Sprintf("%q used by two users", u.Badge))
+			}
+			badges[u.Badge] = true
+			if u.PINHash == "" {
+				report(p+".pin_hash", "required with a badge")
+			} else if err := checkHash(u.PINHash); err != nil {
+				report(p+".pin_hash", err.Error())
+			}
+		} else if u.PINHash != "" {
+			report(p+".badge", "required with a pin_hash")
+		}
+		if u.Role.rank() == 0 {
+			report(p+".role", fmt.Sprintf("unknown role %q (operator, supervisor, admin)", u.Role))
 		}
 	}
 }

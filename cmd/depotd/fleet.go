@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"golang.org/x/sys/unix"
+
+	"github.com/depotd/depotd/uplink"
+)
+
+func init() {
+	register("fleet", "central ops: live table of every depot's uplink status (online, backlog, oldest pending)",
+		func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+			return fleetCmd(ctx, args, stdout, stderr)
+		})
+}
+
+// fleetCmd subscribes to {prefix}+/status and shows one line per depot: redrawn in place
+// on a terminal, one line per change otherwise, or JSON lines with --json.
+func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fleet", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	broker := fs.String("broker", "", "broker URL (tcp://, ssl://, tls://, mqtts://, ws://, wss://); required")
+	prefix := fs.String("prefix", "depots/", "topic prefix above the depot id")
+	asJSON := fs.Bool("json", false, "print each change as a JSON line")
+	username := fs.String("username", "", "MQTT username")
+	password := fs.String("password", os.Getenv("DEPOTD_FLEET_PASSWORD"), "MQTT password (default $DEPOTD_FLEET_PASSWORD)")
+	caFile := fs.String("ca-file", "", "CA certificate (PEM) that signed the broker's certificate")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: depotd fleet --broker URL [--prefix depots/] [--json]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "depotd fleet: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	cfg := uplink.Config{Brokers: []string{*broker}, TopicPrefix: *prefix, TLS: uplink.TLSConfig{CAFile: *caFile}}
+	var problems []string
+	if *broker == "" {
+		problems = append(problems, "--broker is required")
+	} else {
+		cfg.Check("fleet", func(key, msg string) {
+			key = strings.NewReplacer("fleet.brokers[0]", "--broker", "fleet.topic_prefix", "--prefix", "fleet.tls.ca_file", "--ca-file").Replace(key)
+			problems = append(problems, key+": "+msg)
+		})
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(stderr, "depotd fleet:", p)
+		}
+		return 2
+	}
+
+	fleet := uplink.NewFleet(*prefix)
+	out := &fleetPrinter{w: stdout, json: *asJSON, tty: isTerminal(stdout), fleet: fleet}
+	opts := mqtt.NewClientOptions().AddBroker(*broker).
+		SetClientID(fmt.Sprintf("depotd-fleet-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)).
+		SetUsername(*username).SetPassword(*password).
+		SetCleanSession(true).SetAutoReconnect(true).SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(30 * time.Second).
+		SetOrderMatters(true).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			fmt.Fprintf(stderr, "depotd fleet: connection lost: %v (reconnecting)\n", err)
+		})
+	if tc, err := uplink.ClientTLS(cfg); err != nil {
+		fmt.Fprintln(stderr, "depotd fleet:", err)
+		return 2
+	} else if tc != nil {
+		opts.SetTLSConfig(tc)
+	}
+	opts.SetOnConnectHandler(func(c mqtt.Client) {
+		t := c.Subscribe(fleet.Filter(), 1, func(_ mqtt.Client, m mqtt.Message) {
+			row, changed, err := fleet.Update(m.Topic(), m.Payload(), time.Now())
+			if err != nil {
+				fmt.Fprintf(stderr, "depotd fleet: %s: %v\n", m.Topic(), err)
+				return
+			}
+			if changed {
+				out.changed(row)
+			}
+		})
+		if !t.WaitTimeout(10*time.Second) || t.Error() != nil {
+			fmt.Fprintf(stderr, "depotd fleet: subscribe %s: %v\n", fleet.Filter(), t.Error())
+		}
+	})
+	c := mqtt.NewClient(opts)
+	c.Connect() // ConnectRetry: keeps trying in the background until Disconnect
+	defer c.Disconnect(100)
+
+	// On a terminal the "last seen" column ages, so redraw every second too.
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return 0
+		case <-tick.C:
+			if out.tty && !out.json {
+				out.redraw()
+			}
+		}
+	}
+}
+
+type fleetPrinter struct {
+	mu    sync.Mutex
+	w     io.Writer
+	json  bool
+	tty   bool
+	fleet *uplink.Fleet
+}
+
+func (p *fleetPrinter) changed(row uplink.FleetRow) {
+	switch {
+	case p.json:
+		b, _ := json.Marshal(row)
+		p.mu.Lock()
+		fmt.Fprintf(p.w, "%s\n", b)
+		p.mu.Unlock()
+	case p.tty:
+		p.redraw()
+	default:
+		// Not a terminal: one table line per change, greppable in a log.
+		lines := strings.Split(strings.TrimRight(uplink.FormatTable([]uplink.FleetRow{row}, time.Now()), "\n"), "\n")
+		p.mu.Lock()
+		fmt.Fprintln(p.w, lines[len(lines)-1])
+		p.mu.Unlock()
+	}
+}
+
+func (p *fleetPrinter) redraw() {
+	table := uplink.FormatTable(p.fleet.Rows(), time.Now())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	// Home the cursor and clear the screen, then draw: the table is refreshed in place.
+	fmt.Fprint(p.w, "\x1b[H\x1b[2J"+table)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/depotd/depotd/edge"
+)
+
+func init() {
+	register("restore", "restore a backup (depotd stopped): depotd restore --config PATH --from FILE", restoreCmd)
+}
+
+func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("depotd restore", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "/etc/depotd/depotd.yaml", "config file (gives data_dir and the depot id)")
+	from := fs.String("from", "", "backup file written by depotd backup (FILE.sha256 must be beside it)")
+	sum := fs.String("sha256", "", "expected SHA-256 when FILE.sha256 is not available")
+	erpAcked := fs.Uint64("erp-acked-seq", 0, "highest seq the ERP acknowledged (from the ERP), when the old database is lost:\nnew seqs continue above it")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *from == "" {
+		fmt.Fprintln(stderr, "depotd restore: --from FILE is required")
+		return 2
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, "depotd restore:", err)
+		return 1
+	}
+	cat, err := cfg.catalog()
+	if err != nil {
+		fmt.Fprintln(stderr, "depotd restore:", err)
+		return 1
+	}
+	want := *sum
+	if want == "" {
+		if want, err = edge.ReadSumFile(*from); err != nil {
+			fmt.Fprintf(stderr, "depotd restore: no checksum for %s (%v): keep FILE.sha256 beside the backup or pass --sha256\n", *from, err)
+			return 1
+		}
+	} else if b, err := hex.DecodeString(want); err != nil || len(b) != 32 {
+		fmt.Fprintln(stderr, "depotd restore: --sha256 must be 64 hex digits")
+		return 2
+	}
+	db := filepath.Join(cfg.DataDir, dbFile)
+	res, err := edge.Restore(*from, db, edge.RestoreOptions{Depot: cfg.Depot.ID, Catalog: cat, SHA256: want, ERPAckedSeq: *erpAcked})
+	if errors.Is(err, edge.ErrLocked) {
+		fmt.Fprintf(stderr, "depotd restore: depotd is running on %s: stop it first (systemctl stop depotd); nothing was changed\n", cfg.DataDir)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "depotd restore:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "restored %s into %s: backup at seq %d (acked %d)\n", *from, db, res.Backup.LastSeq, res.Backup.AckedSeq)
+	if res.GapFrom > 0 {
+		fmt.Fprintf(stdout, "seqs %d..%d are skipped so that none is reused; a restore exception lists what to re-enter\n", res.GapFrom, res.Floor)
+	}
+	fmt.Fprintf(stdout, "new transactions continue at seq %d; ERP ack watermark %d\n", res.Floor+1, res.Acked)
+	if res.Previous != "" {
+		fmt.Fprintf(stdout, "the replaced database was kept as %s\n", res.Previous)
+	}
+	return 0
+}

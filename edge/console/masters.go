@@ -1,0 +1,152 @@
+package console
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/depotd/depotd/edge"
+	"gopkg.in/yaml.v3"
+)
+
+// masterCache keeps an index of the stored master items, rebuilt when the payload changes
+// (detected by a hash, so that a page view does not decode megabytes of JSON).
+type masterCache struct {
+	mu      sync.Mutex
+	sum     uint64
+	loaded  bool
+	skus    map[string]bool
+	barcode map[string]string // barcode (item or packaging) → sku
+}
+
+func (m *masterCache) refresh(j *edge.Journal) (loaded bool) {
+	raw, err := j.Master(edge.MasterKindItems)
+	if err != nil || raw == nil {
+		return false
+	}
+	h := fnv.New64a()
+	h.Write(raw)
+	sum := h.Sum64()
+	if m.loaded && sum == m.sum {
+		return true
+	}
+	var mi edge.MasterItems
+	if err := json.Unmarshal(raw, &mi); err != nil {
+		return false
+	}
+	m.skus, m.barcode = map[string]bool{}, map[string]string{}
+	for _, it := range mi.Items {
+		m.skus[it.SKU] = true
+		for _, b := range it.Barcodes {
+			m.barcode[b] = it.SKU
+		}
+		for _, p := range it.Packagings {
+			m.barcode[p.Barcode] = it.SKU
+		}
+	}
+	m.sum, m.loaded = sum, true
+	return true
+}
+
+func (m *masterCache) lookupBarcode(j *edge.Journal, code string) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.refresh(j) {
+		return "", false
+	}
+	sku, ok := m.barcode[code]
+	return sku, ok
+}
+
+// unknownItems lists the transaction's items that the master data does not know. Without
+// master data nothing is flagged: every item would be, and the list would say nothing.
+func (m *masterCache) unknownItems(j *edge.Journal, tx edge.Transaction) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.refresh(j) {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range tx.Lines {
+		if !m.skus[l.Item] && !seen[l.Item] {
+			out = append(out, l.Item)
+			seen[l.Item] = true
+		}
+	}
+	return out
+}
+
+// flagUnknownItems raises an unknown_item exception per item of a committed transaction
+// that the master data does not know: the transaction stands (the depot must not stop on
+// stale master data) and a supervisor looks at it.
+func (s *Server) flagUnknownItems(tx edge.Transaction) {
+	for _, it := range s.masters.unknownItems(s.j, tx) {
+		loc := ""
+		for _, l := range tx.Lines {
+			if l.Item == it {
+				loc = firstNonEmpty(l.To, l.From)
+				break
+			}
+		}
+		if _, err := s.j.RaiseException(edge.Exception{Kind: edge.ExcUnknownItem, Seq: tx.Seq, Item: it, Location: loc,
+			Message: fmt.Sprintf("seq %d: item %q is not in the master data", tx.Seq, it)}); err != nil {
+			s.log.Error("raise unknown item exception", "seq", tx.Seq, "item", it, "err", err)
+		}
+	}
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// secretKey matches config keys whose values must never be shown.
+var secretKey = regexp.MustCompile(`(?i)(^|_)(tokens?|password|passwd|passphrase|secrets?|pin|hash|private_key|credentials?|api_key)($|_)`)
+
+const masked = "•••••• (hidden)"
+
+// settingsYAML renders the running configuration with every secret value masked.
+func (s *Server) settingsYAML() string {
+	var src any = s.opts.Settings
+	if src == nil {
+		src = struct {
+			Console Config `yaml:"console"`
+		}{s.cfg}
+	}
+	var n yaml.Node
+	if err := n.Encode(src); err != nil {
+		return "(settings could not be shown: " + err.Error() + ")"
+	}
+	maskNode(&n, false)
+	out, err := yaml.Marshal(&n)
+	if err != nil {
+		return "(settings could not be shown: " + err.Error() + ")"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func maskNode(n *yaml.Node, secret bool) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			maskNode(v, secret || secretKey.MatchString(k.Value))
+		}
+	case yaml.SequenceNode, yaml.DocumentNode:
+		for _, c := range n.Content {
+			maskNode(c, secret)
+		}
+	case yaml.ScalarNode:
+		if secret && n.Value != "" && n.Tag != "!!null" {
+			n.Value, n.Tag, n.Style = masked, "!!str", 0
+		}
+	}
+}

@@ -1,0 +1,122 @@
+package edge
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Schema migrations. Open reads the layout version from meta "schema": a newer one is
+// refused (ErrSchemaTooNew) before anything is written; an older one is first copied to
+// <db>.schema-v<N>.bak (a consistent snapshot, fsynced) and then migrated forward by every
+// step below in one bbolt transaction, so a power cut leaves either the old layout or the
+// new one, never a mix. A fresh file has no meta bucket and gets the current layout in init.
+//
+// Every layout change adds a step here and commits a database of the layout it replaces
+// under testdata/schema/ (go run ./edge/testdata/schema/gen, before the change), so that
+// TestMigrateFromCommittedSchemas proves the step on a real file.
+
+type migration struct {
+	from int // the step migrates from this version to from+1
+	what string
+	fn   func(btx *bolt.Tx) error
+}
+
+var migrations = []migration{
+	{from: 1, what: "record pruned_seq and create the seqgaps bucket (retention and restore)", fn: migrate1to2},
+}
+
+func migrate1to2(btx *bolt.Tx) error {
+	if _, err := btx.CreateBucketIfNotExists(bucketSeqGaps); err != nil {
+		return err
+	}
+	m := btx.Bucket(bucketMeta)
+	// Version 1 never pruned, but derive the value from what is stored rather than assume.
+	pruned := getU64(m.Get(keyLastSeq))
+	if k, _ := btx.Bucket(bucketTx).Cursor().First(); k != nil {
+		pruned = getU64(k) - 1
+	}
+	return m.Put(keyPrunedSeq, u64(pruned))
+}
+
+// schemaOf returns the layout version of an open database (0: a fresh file).
+func schemaOf(db *bolt.DB) (int, error) {
+	v := 0
+	err := db.View(func(btx *bolt.Tx) error {
+		m := btx.Bucket(bucketMeta)
+		if m == nil {
+			return nil
+		}
+		if raw := m.Get(keySchema); raw != nil {
+			v = int(getU64(raw))
+		}
+		return nil
+	})
+	return v, err
+}
+
+func migrate(db *bolt.DB, path string, log *slog.Logger) error {
+	v, err := schemaOf(db)
+	if err != nil {
+		return err
+	}
+	if v > SchemaVersion {
+		return fmt.Errorf("%w: %s has layout %d, this depotd understands up to %d; install the newer depotd again, or restore a backup made by this version",
+			ErrSchemaTooNew, path, v, SchemaVersion)
+	}
+	if v == 0 || v == SchemaVersion {
+		return nil
+	}
+	bak := fmt.Sprintf("%s.schema-v%d.bak", path, v)
+	if err := copyDB(db, bak); err != nil {
+		return fmt.Errorf("back up before migrating layout %d: %w", v, err)
+	}
+	log.Info("migrating database layout", "from", v, "to", SchemaVersion, "backup", bak)
+	err = db.Update(func(btx *bolt.Tx) error {
+		for _, m := range migrations {
+			if m.from < v {
+				continue
+			}
+			if err := m.fn(btx); err != nil {
+				return fmt.Errorf("migrate layout %d→%d (%s): %w", m.from, m.from+1, m.what, err)
+			}
+		}
+		return btx.Bucket(bucketMeta).Put(keySchema, u64(SchemaVersion))
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("database layout migrated", "to", SchemaVersion)
+	return nil
+}
+
+// copyDB writes a consistent copy of db to dst through a temporary file, fsynced and
+// renamed into place, so dst is either absent or complete.
+func copyDB(db *bolt.DB, dst string) error {
+	tmp := dst + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	err = db.View(func(btx *bolt.Tx) error {
+		_, err := btx.WriteTo(f)
+		return err
+	})
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, dst)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(filepath.Dir(dst))
+}

@@ -1,0 +1,122 @@
+package edge_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/depotd/depotd/edge"
+	bolt "go.etcd.io/bbolt"
+)
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func schemaCatalog(t *testing.T) *edge.Catalog {
+	c, err := edge.NewCatalog([]edge.Location{{Name: "WH/Stock", Type: edge.LocInternal}, {Name: "WH/Input", Type: edge.LocInternal}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestMigrateFromCommittedSchemas opens a copy of every committed database layout (written
+// by testdata/schema/gen) with this depotd: older layouts are migrated (with a backup
+// first), the current one opens as is, and every one keeps its data and checks clean.
+func TestMigrateFromCommittedSchemas(t *testing.T) {
+	files, _ := filepath.Glob("testdata/schema/schema-v*.db")
+	seen := map[int]bool{}
+	re := regexp.MustCompile(`schema-v(\d+)\.db$`)
+	for _, f := range files {
+		v, _ := strconv.Atoi(re.FindStringSubmatch(f)[1])
+		seen[v] = true
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "depotd.db")
+			copyFile(t, f, path)
+			j := mustOpenAt(t, path, edge.Options{Depot: "SCHEMA", Catalog: schemaCatalog(t)})
+			_, bakErr := os.Stat(path + ".schema-v" + strconv.Itoa(v) + ".bak")
+			if v < edge.SchemaVersion && bakErr != nil {
+				t.Fatalf("no backup before migrating: %v", bakErr)
+			}
+			if v == edge.SchemaVersion && bakErr == nil {
+				t.Fatal("a backup was made although nothing was migrated")
+			}
+			if probs := j.Check(); len(probs) > 0 {
+				t.Fatalf("check after migration: %v", probs)
+			}
+			st, err := j.Status()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.LastSeq != 20 || st.AckedSeq != 12 || st.OpenExceptions != 1 {
+				t.Fatalf("data after migration: %+v", st)
+			}
+			if tx, err := j.GetByID("schema-07"); err != nil || tx.Seq != 7 {
+				t.Fatalf("id index after migration: %v %d", err, tx.Seq)
+			}
+			if tx := mustCommit(t, j, receipt("after-migration", "")); tx.Seq != 21 {
+				t.Fatalf("seq after migration %d", tx.Seq)
+			}
+			var schema uint64
+			j.DB().View(func(btx *bolt.Tx) error {
+				schema = beU64(btx.Bucket([]byte("meta")).Get([]byte("schema")))
+				return nil
+			})
+			if schema != edge.SchemaVersion {
+				t.Fatalf("schema after open %d", schema)
+			}
+		})
+	}
+	for v := 1; v <= edge.SchemaVersion; v++ {
+		if !seen[v] {
+			t.Errorf("testdata/schema/schema-v%d.db is missing: run `go run ./edge/testdata/schema/gen` before changing the layout", v)
+		}
+	}
+}
+
+func beU64(b []byte) uint64 {
+	var v uint64
+	for _, c := range b {
+		v = v<<8 | uint64(c)
+	}
+	return v
+}
+
+// TestRefuseNewerSchema: a database written by a newer depotd is refused with a clear
+// message and left untouched.
+func TestRefuseNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "depotd.db")
+	copyFile(t, "testdata/schema/schema-v"+strconv.Itoa(edge.SchemaVersion)+".db", path)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(btx *bolt.Tx) error {
+		return btx.Bucket([]byte("meta")).Put([]byte("schema"), []byte{0, 0, 0, 0, 0, 0, 0, 99})
+	})
+	db.Close()
+	before, _ := os.ReadFile(path)
+	_, err = edge.Open(path, edge.Options{Depot: "SCHEMA", Catalog: schemaCatalog(t)})
+	if !errors.Is(err, edge.ErrSchemaTooNew) {
+		t.Fatalf("open newer layout: %v, want ErrSchemaTooNew", err)
+	}
+	if !bytes.Contains([]byte(err.Error()), []byte("layout 99")) {
+		t.Fatalf("message %q does not name the layout", err)
+	}
+	after, _ := os.ReadFile(path)
+	if !bytes.Equal(before, after) {
+		t.Fatal("a refused database was modified")
+	}
+}

@@ -1,0 +1,72 @@
+// Package station turns what operators scan at a dock (badge, commands, locations,
+// quantities, products) and what the station's scale weighs into inventory transactions
+// committed to the journal.
+//
+// # Contract
+//
+// A Manager owns every configured station and is the devices.Sink the device supervisor
+// delivers to. Each station is a small state machine with one open document at a time.
+// Every scan gets exactly one Event: accepted, prompt (accepted, and the message says what
+// to scan next) or refused (nothing changed; the message says why). The event is published
+// to subscribers, kept as the station's last feedback (Snapshot, GET /api/v1/stations) and
+// answered with a good or bad beep where the scanner can beep.
+//
+// Barcodes (prefixes from the barcodes: section): OP:<badge> logs in, and out when the
+// same badge is scanned again; CMD:RECEIVE, ISSUE, TRANSFER, COUNT, RETURN, RELEASE,
+// SCRAP, ADJUST switch mode (only with no open lines); CMD:VALIDATE commits; CMD:UNDO
+// removes the last line (or the product waiting for its lot, or a pending approval);
+// CMD:CANCEL discards the document; CMD:REMOVE makes an adjustment remove stock. Odoo's
+// O-CMD.<x> and O-BTN.<x> are the same commands (O-BTN.validate, O-BTN.cancel,
+// O-CMD.DISCARD = cancel). QTY:<n> scanned right after a product makes that scan count n
+// times (n packagings for a packaging); scanned otherwise, it multiplies the next product
+// scan. REF:<name> names the ERP document; in adjust mode it is the reason code instead
+// (default station_settings.adjust_reason). A location label (its configured barcode, or
+// LOC:<name>) sets the source (issue, scrap, release, transfer) or the destination
+// (receive, return, count, adjust); in transfer mode it places the lines still without a
+// destination, or else sets the source of the next lines.
+//
+// Products: GTINs in every form (EAN/UPC, GS1 (01) and (02)+(37)), GS1 lot (10), serial
+// (21), expiry (17, or 15), count (37/30) and weight (310n/320n), weight-embedded EAN-13
+// (by base code), and internal codes (an item's barcodes or its SKU). A packaging barcode
+// adds its quantity to the item's line, in the item's unit, with the packaging kept as
+// evidence. An item that needs a lot, serial or expiry waits as "pending" with a prompt
+// until a label or code supplies it; CMD:VALIDATE is refused meanwhile.
+//
+// Weighing: an item whose unit is kg (or a unit of kg) takes the station scale's stable
+// weight (a label weight or a QTY: wins). An item with unit_weight_kg at a station with a
+// scale is counted by weight when the scale holds more than half a unit: count = weight ÷
+// unit weight, accepted only within ±weight_tolerance × unit weight of a whole number, and
+// recorded with the weight (Line.WeightKg). A reading in motion, out of range, older than
+// weight_max_age, or already counted is refused, never guessed.
+//
+// Serial numbers: for serial-tracked items the line's lot is the serial (as Odoo's
+// stock.lot), so the ledger says where each serial is: a serial in stock anywhere in the
+// depot cannot be received or returned again, and an issue, transfer or scrap needs it in
+// stock at the source location.
+//
+// Approval: adjustments and scrap whose total quantity or value is above
+// station_settings.approval wait at CMD:VALIDATE for a supervisor's (or admin's) badge,
+// another person's than the operator's; an operator who is a supervisor needs none. The
+// approver is recorded in the transaction's note.
+//
+// Nothing lost: an unknown or unreadable barcode, a bad frame from the driver, a scan while
+// nobody is logged in, an unknown command and a REF: of an already validated document are
+// refused and kept as edge.ExcUnresolvedScan exceptions with their raw bytes, station and
+// time. Transactions carry station, operator (badge), source "station" and the raw scans.
+//
+// # Durability
+//
+// Each station's state (mode, operator, open document, last feedback) is written to the
+// journal's stations bucket, fsynced, after every scan and before the beep, so an open
+// document survives a restart. Validation commits synchronously (fsynced) before the
+// state is saved and the good beep sounds; a document's id is fixed when it opens, so a
+// crash between the commit and the state write only makes the next CMD:VALIDATE answer
+// "already validated".
+//
+// # Concurrency
+//
+// Scans are processed one at a time per station, in arrival order: while Run runs, the
+// Sink queues them per station (a full queue makes the driver wait; nothing is dropped).
+// Weights are kept as each scale's latest reading. Subscribers get events through bounded
+// channels: a slow subscriber loses events and never slows scanning.
+package station

@@ -1,0 +1,130 @@
+package erpsim_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"go.uber.org/goleak"
+
+	"github.com/depotd/depotd/uplink/erpsim"
+	"github.com/depotd/depotd/uplink/internal/brokertest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type ack struct {
+	V        int    `json:"v"`
+	UptoSeq  uint64 `json:"upto_seq"`
+	Rejected []struct {
+		Seq  uint64 `json:"seq"`
+		Code string `json:"code"`
+	} `json:"rejected"`
+}
+
+// The simulator applies in seq order, drops what follows a gap, repeats its ack on
+// duplicates, reports rejections once they are due, and says nothing while silent.
+func TestSimulator(t *testing.T) {
+	b := brokertest.StartMochi(t)
+	sim := &erpsim.Sim{Broker: b.URL(), AckEvery: 1, AckInterval: 5 * time.Millisecond,
+		Reject: func(depot string, seq uint64, _ []byte) (string, string, bool) {
+			return "ODD", "seq 3 refused", seq == 3
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sim.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	var mu sync.Mutex
+	var acks []ack
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(b.URL()).SetClientID("depot"))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer c.Disconnect(50)
+	c.Subscribe("depots/D1/ack", 1, func(_ mqtt.Client, m mqtt.Message) {
+		var a ack
+		json.Unmarshal(m.Payload(), &a)
+		mu.Lock()
+		acks = append(acks, a)
+		mu.Unlock()
+	}).WaitTimeout(5 * time.Second)
+	waitSubscribed := time.Now().Add(10 * time.Second)
+	for sim.Stats("D1").Received == 0 {
+		// The simulator subscribes asynchronously: publish seq 1 until it is seen.
+		c.Publish("depots/D1/tx", 1, false, tx(1, false)).WaitTimeout(5 * time.Second)
+		if time.Now().After(waitSubscribed) {
+			t.Fatal("simulator never received a transaction")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, p := range []string{tx(2, false), tx(4, false), tx(3, false), tx(3, true), `{"v":1,"depot":"D9","seq":5}`, `nope`} {
+		c.Publish("depots/D1/tx", 1, false, p).WaitTimeout(5 * time.Second)
+	}
+	last := func() ack {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(acks) == 0 {
+			return ack{}
+		}
+		return acks[len(acks)-1]
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for sim.Stats("D1").Malformed < 2 || last().UptoSeq != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v, last ack %+v", sim.Stats("D1"), last())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	st := sim.Stats("D1")
+	if st.Applied != 3 || st.Gaps != 1 || st.Duplicates < 1 || st.Rejected != 1 || st.Replays != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	mu.Lock()
+	var rejected bool
+	for _, a := range acks {
+		if a.V != 1 {
+			t.Errorf("ack without v:1: %+v", a)
+		}
+		for _, r := range a.Rejected {
+			rejected = rejected || (r.Seq == 3 && r.Code == "ODD")
+		}
+	}
+	n := len(acks)
+	mu.Unlock()
+	if !rejected {
+		t.Fatal("rejection of seq 3 never reported")
+	}
+
+	sim.SetSilent(true)
+	c.Publish("depots/D1/tx", 1, false, tx(4, false)).WaitTimeout(5 * time.Second)
+	c.Publish("depots/D1/tx", 1, false, tx(5, false)).WaitTimeout(5 * time.Second)
+	sim.SetSilent(false)
+	c.Publish("depots/D1/tx", 1, false, tx(4, true)).WaitTimeout(5 * time.Second)
+	deadline = time.Now().Add(10 * time.Second)
+	for last().UptoSeq != 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after silence: stats %+v, last ack %+v", sim.Stats("D1"), last())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	for _, a := range acks[n:] {
+		if a.UptoSeq > 4 {
+			t.Errorf("seq 5 applied while silent: %+v", a)
+		}
+	}
+	mu.Unlock()
+}
+
+func tx(seq uint64, replay bool) string {
+	r := ""
+	if replay {
+		r = `,"replay":true`
+	}
+	return fmt.Sprintf(`{"v":1,"depot":"D1"%s,"id":"t-%d","seq":%d,"type":"receipt","lines":[]}`, r, seq, seq)
+}

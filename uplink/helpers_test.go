@@ -1,0 +1,401 @@
+package uplink_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	bolt "go.etcd.io/bbolt"
+	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
+
+	"github.com/depotd/depotd/edge"
+	"github.com/depotd/depotd/uplink"
+	"github.com/depotd/depotd/uplink/erpsim"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("UPLINK_TEST_CHILD") != "" {
+		os.Exit(childMain())
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// childMain runs the uplink as a separate process (so a test can SIGKILL "depotd"): it
+// opens the journal at UPLINK_TEST_DB and forwards to UPLINK_TEST_BROKER until SIGTERM.
+func childMain() int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	cat, _ := edge.NewCatalog([]edge.Location{{Name: "WH/Stock", Type: edge.LocInternal}}, nil, nil)
+	j, err := edge.Open(os.Getenv("UPLINK_TEST_DB"), edge.Options{Depot: depotID, Catalog: cat})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer j.Close()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	inflight, _ := strconv.Atoi(os.Getenv("UPLINK_TEST_INFLIGHT"))
+	resend, _ := time.ParseDuration(os.Getenv("UPLINK_TEST_RESEND"))
+	var uj uplink.Journal = j
+	openHWM := procStatus("VmHWM")
+	if os.Getenv("UPLINK_TEST_RELEASE") != "" {
+		rj := releasingJournal{j}
+		// edge opens bbolt with NoFreelistSync, so Open reads every page to rebuild the
+		// freelist: release those before draining too.
+		if err := rj.ReleaseMemory(); err != nil {
+			fmt.Fprintln(os.Stderr, "release:", err)
+		}
+		uj = rj
+	}
+	if os.Getenv("UPLINK_TEST_EXIT_WHEN_DRAINED") != "" {
+		// Reset VmHWM so that it measures the drain, not Open (Linux: clear_refs 5).
+		os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+	}
+	u, err := uplink.New(uplink.Config{Brokers: []string{os.Getenv("UPLINK_TEST_BROKER")}, KeepAlive: 2 * time.Second,
+		StatusInterval: 200 * time.Millisecond, Inflight: inflight, ResendAfter: resend}, depotID, uj, nil, log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	var peakAnon atomic.Int64
+	if os.Getenv("UPLINK_TEST_EXIT_WHEN_DRAINED") != "" {
+		// Benchmark mode: stop once everything is acked and report memory on stdout.
+		runCtx, cancel := context.WithCancel(ctx)
+		ctx = runCtx
+		go func() {
+			defer cancel()
+			for {
+				if a := procStatus("RssAnon"); a > peakAnon.Load() {
+					peakAnon.Store(a)
+				}
+				if os.Getenv("UPLINK_TEST_TRACE_RSS") != "" {
+					last, acked := j.Positions()
+					fmt.Fprintf(os.Stderr, "rss-trace acked=%d/%d RssAnon=%d RssFile=%d VmHWM=%d\n", acked, last, procStatus("RssAnon"), procStatus("RssFile"), procStatus("VmHWM"))
+				}
+				if last, acked := j.Positions(); last > 0 && acked == last {
+					return
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		}()
+	}
+	if err := u.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if os.Getenv("UPLINK_TEST_EXIT_WHEN_DRAINED") != "" {
+		fmt.Printf("VmHWM %d\nVmRSS %d\nRssAnon %d\nRssFile %d\nPeakRssAnon %d\nOpenHWM %d\n",
+			procStatus("VmHWM"), procStatus("VmRSS"), procStatus("RssAnon"), procStatus("RssFile"), peakAnon.Load(), openHWM)
+	}
+	return 0
+}
+
+// procStatus returns a /proc/self/status field in KiB.
+func procStatus(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(rest), "%d", &kb)
+			return kb
+		}
+	}
+	return -1
+}
+
+const depotID = "D1"
+
+func testLogger(t testing.TB) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("test", t.Name())
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// mustJournal opens a real journal on a bbolt file in a temp dir, closed and consistency
+// checked at cleanup.
+func mustJournal(tb testing.TB, path string) *edge.Journal {
+	tb.Helper()
+	if path == "" {
+		path = filepath.Join(tb.TempDir(), "depotd.db")
+	}
+	cat, err := edge.NewCatalog([]edge.Location{{Name: "WH/Stock", Type: edge.LocInternal}}, nil, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	j, err := edge.Open(path, edge.Options{Depot: depotID, Catalog: cat, MaxBatch: 4096})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if probs := j.Check(); len(probs) > 0 {
+			tb.Errorf("journal check: %v", probs)
+		}
+		j.Close()
+	})
+	return j
+}
+
+// mustJournalNoCleanup opens a journal the test closes itself (to hand the file to a child
+// process).
+func mustJournalNoCleanup(tb testing.TB, path string) *edge.Journal {
+	tb.Helper()
+	cat, err := edge.NewCatalog([]edge.Location{{Name: "WH/Stock", Type: edge.LocInternal}}, nil, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	j, err := edge.Open(path, edge.Options{Depot: depotID, Catalog: cat, MaxBatch: 4096})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return j
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// post commits n receipts numbered from first with concurrent writers, so the journal groups
+// them into few fsyncs.
+func post(tb testing.TB, j *edge.Journal, first, n int) {
+	tb.Helper()
+	const writers = 512
+	var next atomic.Int64
+	next.Store(int64(first))
+	end := int64(first + n)
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= end {
+					return
+				}
+				_, _, err := j.Commit(context.Background(), receipt(int(i)))
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		tb.Fatal(err)
+	}
+}
+
+func receipt(i int) edge.Transaction {
+	return edge.Transaction{
+		ID:       fmt.Sprintf("tx-%07d", i),
+		Type:     edge.Receipt,
+		Station:  "RCV-1",
+		Operator: "op7",
+		Lines:    []edge.Line{{Item: "SKU-1", Qty: edge.MustQty("1"), To: "WH/Stock"}},
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(tb testing.TB, d time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+type running struct {
+	u      *uplink.Uplink
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func (r *running) stop(tb testing.TB) {
+	tb.Helper()
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			tb.Errorf("uplink Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		tb.Fatal("uplink Run did not return within 20s of cancel")
+	}
+	r.cancel = nil
+}
+
+func startUplink(tb testing.TB, cfg uplink.Config, j uplink.Journal) *running {
+	tb.Helper()
+	u, err := uplink.New(cfg, depotID, j, nil, testLogger(tb), uplink.WithVersion("test"), uplink.WithDataDir(tb.TempDir()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{u: u, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- u.Run(ctx) }()
+	tb.Cleanup(func() { r.stop(tb) })
+	return r
+}
+
+func startSim(tb testing.TB, broker string, tune func(*erpsim.Sim)) *erpsim.Sim {
+	tb.Helper()
+	s := &erpsim.Sim{Broker: broker, Log: testLogger(tb)}
+	if tune != nil {
+		tune(s)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	tb.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return s
+}
+
+// recorder is an independent subscriber that records what reaches the broker.
+type recorder struct {
+	mu       sync.Mutex
+	seqs     map[uint64]int
+	replays  int
+	statuses []uplink.Status
+	raw      [][]byte
+	c        mqtt.Client
+}
+
+func startRecorder(tb testing.TB, broker string, filters ...string) *recorder {
+	tb.Helper()
+	r := &recorder{seqs: map[uint64]int{}}
+	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("rec-%d", time.Now().UnixNano())).
+		SetCleanSession(true).SetAutoReconnect(true).SetConnectRetry(true).
+		SetConnectRetryInterval(100 * time.Millisecond).SetMaxReconnectInterval(500 * time.Millisecond).
+		SetOrderMatters(true)
+	opts.SetOnConnectHandler(func(c mqtt.Client) {
+		for _, f := range filters {
+			c.Subscribe(f, 1, r.handle).WaitTimeout(5 * time.Second)
+		}
+	})
+	r.c = mqtt.NewClient(opts)
+	if t := r.c.Connect(); !t.WaitTimeout(10*time.Second) || t.Error() != nil {
+		tb.Fatalf("recorder connect: %v", t.Error())
+	}
+	tb.Cleanup(func() { r.c.Disconnect(50) })
+	return r
+}
+
+func (r *recorder) handle(_ mqtt.Client, m mqtt.Message) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.raw = append(r.raw, append([]byte(nil), m.Payload()...))
+	var head struct {
+		Seq    uint64 `json:"seq"`
+		Replay bool   `json:"replay"`
+		Online *bool  `json:"online"`
+	}
+	json.Unmarshal(m.Payload(), &head)
+	if head.Online != nil {
+		var s uplink.Status
+		json.Unmarshal(m.Payload(), &s)
+		r.statuses = append(r.statuses, s)
+		return
+	}
+	r.seqs[head.Seq]++
+	if head.Replay {
+		r.replays++
+	}
+}
+
+// missing returns the seqs in 1..last never seen.
+func (r *recorder) missing(last uint64) []uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []uint64
+	for s := uint64(1); s <= last; s++ {
+		if r.seqs[s] == 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (r *recorder) lastStatus() (uplink.Status, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.statuses) == 0 {
+		return uplink.Status{}, false
+	}
+	return r.statuses[len(r.statuses)-1], true
+}
+
+func drained(j *edge.Journal) func() bool {
+	return func() bool {
+		last, acked := j.Positions()
+		return last > 0 && acked == last
+	}
+}
+
+func contextWithCancel() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}
+
+func itoa(i int) string { return fmt.Sprint(i) }
+
+// releasingJournal is the real journal plus uplink.MemoryReleaser, as edge could provide
+// it: inside a read transaction (which holds bbolt's mmap lock, so no remap can move the
+// mapping meanwhile) it drops the process's mapping of the file's pages with
+// MADV_DONTNEED. The mapping is read-only and shared, so nothing is lost: pages stay in
+// the page cache and fault back in on the next read.
+type releasingJournal struct{ *edge.Journal }
+
+func (r releasingJournal) ReleaseMemory() error {
+	return r.DB().View(func(tx *bolt.Tx) error {
+		info := r.DB().Info()
+		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, info.Data, uintptr(tx.Size()), unix.MADV_DONTNEED); errno != 0 {
+			return errno
+		}
+		return nil
+	})
+}
+
+// settle waits until the recorder has received nothing for 300ms.
+func (r *recorder) settle(tb testing.TB) {
+	tb.Helper()
+	prev, since := -1, time.Now()
+	waitFor(tb, 30*time.Second, "recorder to settle", func() bool {
+		r.mu.Lock()
+		n := len(r.raw)
+		r.mu.Unlock()
+		if n != prev {
+			prev, since = n, time.Now()
+		}
+		return time.Since(since) >= 300*time.Millisecond
+	})
+}

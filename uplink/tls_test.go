@@ -1,0 +1,86 @@
+package uplink_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/depotd/depotd/uplink"
+	"github.com/depotd/depotd/uplink/internal/brokertest"
+)
+
+type pki struct{ dir string }
+
+// writeCert issues a certificate signed by parent (self-signed when parent is nil) and
+// writes name.pem and name.key.
+func (p pki) writeCert(t *testing.T, name string, tmpl *x509.Certificate, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl.SerialNumber = big.NewInt(time.Now().UnixNano())
+	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	kb, _ := x509.MarshalECPrivateKey(key)
+	os.WriteFile(filepath.Join(p.dir, name+".pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(filepath.Join(p.dir, name+".key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	return cert, key
+}
+
+func (p pki) path(name string) string { return filepath.Join(p.dir, name) }
+
+// Mutual TLS against mosquitto: the uplink verifies the broker against the configured CA
+// (by IP) and presents its client certificate; without it, or with another CA, no
+// connection.
+func TestMutualTLS(t *testing.T) {
+	p := pki{t.TempDir()}
+	ca, caKey := p.writeCert(t, "ca", &x509.Certificate{Subject: pkix.Name{CommonName: "depotd test CA"}, IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}, nil, nil)
+	p.writeCert(t, "server", &x509.Certificate{Subject: pkix.Name{CommonName: "broker"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, ca, caKey)
+	p.writeCert(t, "client", &x509.Certificate{Subject: pkix.Name{CommonName: "D1"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, ca, caKey)
+	p.writeCert(t, "other-ca", &x509.Certificate{Subject: pkix.Name{CommonName: "someone else"}, IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}, nil, nil)
+
+	b := brokertest.StartMosquittoTLS(t, p.path("ca.pem"), p.path("server.pem"), p.path("server.key"))
+	if !strings.HasPrefix(b.URL(), "ssl://") {
+		t.Fatalf("URL %s", b.URL())
+	}
+	j := mustJournal(t, "")
+	post(t, j, 0, 5)
+
+	for _, bad := range []uplink.TLSConfig{
+		{CAFile: p.path("other-ca.pem"), CertFile: p.path("client.pem"), KeyFile: p.path("client.key")}, // broker not trusted
+		{CAFile: p.path("ca.pem")}, // no client certificate
+	} {
+		r := startUplink(t, uplink.Config{Brokers: []string{b.URL()}, TLS: bad}, j)
+		waitFor(t, 10*time.Second, "a TLS failure", func() bool { return r.u.State().LastError != "" })
+		if r.u.State().Online {
+			t.Fatalf("online with %+v", bad)
+		}
+		r.stop(t)
+	}
+
+	good := uplink.TLSConfig{CAFile: p.path("ca.pem"), CertFile: p.path("client.pem"), KeyFile: p.path("client.key")}
+	r := startUplink(t, uplink.Config{Brokers: []string{strings.Replace(b.URL(), "ssl://", "mqtts://", 1)}, TLS: good}, j)
+	waitFor(t, 10*time.Second, "online over mutual TLS", func() bool { return r.u.State().Online })
+}

@@ -1,0 +1,669 @@
+package uplink
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"golang.org/x/sys/unix"
+
+	"github.com/depotd/depotd/edge"
+)
+
+// Journal is what the uplink needs of the journal; *edge.Journal satisfies it. The
+// journal is the only truth: the uplink never removes anything itself, it only reports
+// the ERP's acks through Ack.
+type Journal interface {
+	Scan(ctx context.Context, after uint64, fn func(seq uint64, raw []byte) error) error
+	Positions() (last, acked uint64)
+	Committed() <-chan struct{}
+	Ack(a edge.Ack) (edge.AckResult, error)
+	NextSession() (uint64, error)
+	Status() (edge.Status, error)
+	PutMaster(kind string, payload []byte) (version string, err error)
+	ApplyStockSnapshot(s edge.StockSnapshot) error
+}
+
+// MemoryReleaser is implemented by a Journal whose reads leave file pages mapped into the
+// process (bbolt reads through mmap: a drain of a large backlog would otherwise count
+// every page it read in the process's RSS, though the kernel may reclaim them). The
+// forwarder calls ReleaseMemory after each releaseEvery bytes it has streamed.
+type MemoryReleaser interface {
+	ReleaseMemory() error
+}
+
+const releaseEvery = 8 << 20
+
+// DeviceLister reports device states for the status message; nil means no devices.
+type DeviceLister interface {
+	DeviceStates() []DeviceStatus
+}
+
+// State is the uplink's state as the console shows it.
+type State struct {
+	Online    bool
+	Since     time.Time // of the last online/offline change
+	Broker    string    // the broker connected to, or last tried
+	Session   uint64
+	LastAckAt time.Time // last ack that moved the watermark
+	LastError string    // why the last connection ended or failed
+}
+
+// Option adjusts an Uplink at construction.
+type Option func(*Uplink)
+
+// WithVersion sets the version reported in the status message (default: the module
+// version from the build info).
+func WithVersion(v string) Option { return func(u *Uplink) { u.version = v } }
+
+// WithDataDir names the directory whose file system fill level is reported as
+// disk_used_pct; without it the field is left out.
+func WithDataDir(dir string) Option { return func(u *Uplink) { u.dataDir = dir } }
+
+// Timing bounds that are not configuration: they follow DECISIONS.md.
+const (
+	reconnectMin    = 500 * time.Millisecond
+	reconnectMax    = 30 * time.Second
+	resendCap       = 60 * time.Second
+	connectTimeout  = 10 * time.Second
+	writeTimeout    = 10 * time.Second
+	shutdownTimeout = 3 * time.Second
+	statusMinGap    = time.Second // "on change" status is rate-limited to one per second
+)
+
+// Uplink forwards the journal to the ERP over MQTT and applies the ERP's downlink.
+type Uplink struct {
+	s       settings
+	depot   string
+	j       Journal
+	devs    DeviceLister
+	log     *slog.Logger
+	version string
+	dataDir string
+	tlsCfg  *tls.Config
+
+	ackMoved chan struct{}
+	cmds     chan Command
+	ackMu    sync.Mutex // serialises journal acks
+
+	mu    sync.Mutex
+	state State
+
+	// Downlink handlers run on paho's goroutines; Run waits for them before it returns.
+	hmu     sync.Mutex
+	hclosed bool
+	hwg     sync.WaitGroup
+
+	sentMax uint64 // highest seq sent by this process: a later send of it is a replay
+}
+
+// New checks cfg and returns an uplink for depot. It does not connect: Run does.
+func New(cfg Config, depot string, j Journal, devs DeviceLister, log *slog.Logger, opts ...Option) (*Uplink, error) {
+	var problems []string
+	cfg.Check("uplink", func(key, msg string) { problems = append(problems, key+": "+msg) })
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("uplink config: %s", strings.Join(problems, "; "))
+	}
+	if depot == "" || strings.ContainsAny(depot, "+#/") {
+		return nil, fmt.Errorf("uplink: depot id %q is empty or contains +, # or /", depot)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	u := &Uplink{
+		s:        cfg.resolve(depot),
+		depot:    depot,
+		j:        j,
+		devs:     devs,
+		log:      log,
+		ackMoved: make(chan struct{}, 1),
+		cmds:     make(chan Command, 16),
+	}
+	tc, err := ClientTLS(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("uplink tls: %w", err)
+	}
+	u.tlsCfg = tc
+	if u.version == "" {
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			u.version = bi.Main.Version
+		}
+	}
+	for _, o := range opts {
+		o(u)
+	}
+	return u, nil
+}
+
+// Topic returns the full topic for a suffix such as TopicTx.
+func (u *Uplink) Topic(suffix string) string { return u.s.prefix + suffix }
+
+// State returns a snapshot of the connection state.
+func (u *Uplink) State() State {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.state
+}
+
+func (u *Uplink) setState(fn func(*State)) {
+	u.mu.Lock()
+	fn(&u.state)
+	u.mu.Unlock()
+}
+
+// Run connects, forwards and reconnects until ctx ends, then publishes the retained
+// offline status, disconnects and returns nil. Failures (broker down, journal read errors)
+// are retried with backoff, never returned: the depot must keep trying.
+func (u *Uplink) Run(ctx context.Context) error {
+	defer func() {
+		u.hmu.Lock()
+		u.hclosed = true
+		u.hmu.Unlock()
+		u.hwg.Wait()
+		u.hmu.Lock()
+		u.hclosed = false
+		u.hmu.Unlock()
+	}()
+	delay := reconnectMin
+	var lastLogged string
+	var lastLoggedAt time.Time
+	for attempt := 0; ; attempt++ {
+		if ctx.Err() != nil {
+			return nil
+		}
+		broker := u.s.Brokers[attempt%len(u.s.Brokers)]
+		connected, err := u.connection(ctx, broker)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if connected {
+			delay = reconnectMin
+			lastLogged = ""
+		}
+		if err != nil {
+			u.setState(func(s *State) { s.LastError = err.Error() })
+			// State changes only: a lost connection was logged as "uplink offline"; of the
+			// failures to connect, the first is logged, repeats of the same one every 5 min.
+			if msg := err.Error(); !connected && (msg != lastLogged || time.Since(lastLoggedAt) > 5*time.Minute) {
+				u.log.Warn("uplink connection failed", "broker", broker, "err", err, "retry_in", delay.Round(time.Millisecond))
+				lastLogged, lastLoggedAt = msg, time.Now()
+			}
+		}
+		// Full jitter in [delay/2, delay) so a fleet of depots does not reconnect in step.
+		wait := delay/2 + rand.N(delay/2+1)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		delay = min(delay*2, reconnectMax)
+	}
+}
+
+var errConnectionLost = errors.New("connection lost")
+
+// connection runs one MQTT connection to broker: connect, subscribe, forward until the
+// connection or ctx ends. connected reports whether CONNECT succeeded.
+func (u *Uplink) connection(ctx context.Context, broker string) (connected bool, err error) {
+	session, err := u.j.NextSession()
+	if err != nil {
+		return false, fmt.Errorf("next session: %w", err)
+	}
+	connectedAt := time.Now()
+	will, _ := json.Marshal(Status{V: ProtocolVersion, Depot: u.depot, Online: false, Session: session, At: rfc3339(connectedAt)})
+	lost := make(chan error, 1)
+	opts := mqtt.NewClientOptions().
+		AddBroker(broker).
+		SetClientID(u.s.ClientID).
+		SetUsername(u.s.Username).
+		SetPassword(u.s.Password).
+		SetCleanSession(false).
+		SetAutoReconnect(false).
+		SetConnectRetry(false).
+		SetOrderMatters(false).
+		SetResumeSubs(false).
+		SetKeepAlive(u.s.KeepAlive).
+		SetPingTimeout(u.pingTimeout()).
+		SetConnectTimeout(connectTimeout).
+		// paho applies this as the socket write deadline and as the longest a Publish may
+		// wait for its send queue: a stuck write ends the connection within keepalive.
+		SetWriteTimeout(min(u.s.KeepAlive, writeTimeout)).
+		SetBinaryWill(u.Topic(TopicStatus), will, 1, true).
+		SetDefaultPublishHandler(u.onMessage).
+		SetCustomOpenConnectionFn(OpenConn).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			select {
+			case lost <- err:
+			default:
+			}
+		})
+	if u.tlsCfg != nil {
+		opts.SetTLSConfig(u.tlsCfg.Clone())
+	}
+	u.setState(func(s *State) { s.Broker = broker; s.Session = session })
+	c := mqtt.NewClient(opts)
+	tok := c.Connect()
+	t := time.NewTimer(connectTimeout + 5*time.Second)
+	select {
+	case <-tok.Done():
+		t.Stop()
+	case <-ctx.Done():
+		t.Stop()
+		tok.WaitTimeout(time.Second)
+		c.Disconnect(0)
+		return false, nil
+	case <-t.C:
+		c.Disconnect(0)
+		return false, fmt.Errorf("connect %s: timed out", broker)
+	}
+	if err := tok.Error(); err != nil {
+		return false, fmt.Errorf("connect %s: %w", broker, err)
+	}
+	// A broker that lost its state must not leave us deaf: subscribe on every connect.
+	filters := make(map[string]byte, len(downlinkTopics))
+	for _, t := range downlinkTopics {
+		filters[u.Topic(t)] = 1
+	}
+	st := c.SubscribeMultiple(filters, nil)
+	if !st.WaitTimeout(connectTimeout) || st.Error() != nil {
+		c.Disconnect(0)
+		return true, fmt.Errorf("subscribe %s: %v", broker, errOr(st.Error(), "timed out"))
+	}
+	u.setState(func(s *State) { s.Online = true; s.Since = time.Now(); s.LastError = "" })
+	last, acked := u.j.Positions()
+	u.log.Info("uplink online", "broker", broker, "session", session, "last_seq", last, "acked_seq", acked)
+
+	ferr := u.forward(ctx, c, lost, session)
+
+	u.setState(func(s *State) { s.Online = false; s.Since = time.Now() })
+	if ctx.Err() != nil {
+		// A broker sends no Will on a clean DISCONNECT: say offline ourselves.
+		if p, err := u.statusPayload(false, session); err == nil {
+			pt := c.Publish(u.Topic(TopicStatus), 1, true, p)
+			pt.WaitTimeout(shutdownTimeout)
+		}
+		c.Disconnect(uint(shutdownTimeout / time.Millisecond / 3))
+		u.log.Info("uplink stopped", "broker", broker, "session", session)
+		return true, nil
+	}
+	c.Disconnect(0)
+	u.log.Warn("uplink offline", "broker", broker, "session", session, "err", ferr)
+	return true, ferr
+}
+
+func errOrErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func errOr(err error, s string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return s
+}
+
+var errWindowFull = errors.New("window full")
+
+// forward drains the journal above the ack watermark with a bounded window (go-back-N)
+// until the connection is lost or ctx ends.
+func (u *Uplink) forward(ctx context.Context, c mqtt.Client, lost <-chan error, session uint64) error {
+	resendBase := u.s.ResendAfter
+	resendMax := max(resendCap, resendBase)
+	resendDelay := resendBase
+	txTopic := u.Topic(TopicTx)
+	inflight := uint64(u.s.Inflight)
+
+	_, acked := u.j.Positions()
+	next := acked + 1 // on (re)connect, resume from the watermark at once
+	lastAcked := acked
+	lastMove := time.Now()  // of the watermark, or of the last go-back-N resend
+	silentSince := lastMove // of the watermark only, for the log
+	forced := false         // an ERP resend command may go below the watermark
+
+	// paho's keepalive cannot see a black-holed link while the socket buffer is full (its
+	// PINGREQ write blocks), so the forwarder watches its own publishes: one outstanding
+	// QoS 1 publish without PUBACK for keepalive+ping timeout means the link is dead.
+	probe := &probe{limit: u.s.KeepAlive + u.pingTimeout()}
+	if err := u.publishStatus(c, session, nil); err != nil {
+		return err
+	}
+	lastStatus := time.Now()
+	probeTick := time.NewTicker(max(u.s.KeepAlive/4, 100*time.Millisecond))
+	defer probeTick.Stop()
+	dirty := false
+	statusTick := time.NewTicker(statusMinGap)
+	defer statusTick.Stop()
+	resendTimer := time.NewTimer(time.Hour)
+	defer resendTimer.Stop()
+
+	var lostErr error
+	streamed := 0
+	for {
+		commitCh := u.j.Committed() // taken before Positions so no commit is missed
+		last, acked := u.j.Positions()
+		if acked != lastAcked {
+			lastAcked, lastMove, resendDelay = acked, time.Now(), resendBase
+			silentSince = lastMove
+			dirty = true
+		}
+		if next > acked {
+			forced = false
+		} else if !forced {
+			next = acked + 1
+		}
+		if next <= last && next <= acked+inflight {
+			limit := acked + inflight
+			err := u.j.Scan(ctx, next-1, func(seq uint64, raw []byte) error {
+				if seq > limit {
+					return errWindowFull
+				}
+				if seq != next {
+					return fmt.Errorf("journal scan: got seq %d, want %d", seq, next)
+				}
+				if streamed += len(raw); streamed >= releaseEvery {
+					streamed = 0
+					if r, ok := u.j.(MemoryReleaser); ok {
+						if err := r.ReleaseMemory(); err != nil {
+							u.log.Debug("uplink release memory", "err", err)
+						}
+					}
+				}
+				p, err := Tx(make([]byte, 0, len(raw)+64), u.depot, seq, raw, seq <= u.sentMax)
+				if err != nil {
+					return err
+				}
+				if !c.IsConnectionOpen() {
+					return errConnectionLost
+				}
+				t := c.Publish(txTopic, 1, false, p)
+				if err := probe.watch(t); err != nil {
+					return fmt.Errorf("publish seq %d: %w", seq, err)
+				}
+				next = seq + 1
+				u.sentMax = max(u.sentMax, seq)
+				select {
+				case lostErr = <-lost:
+					return errConnectionLost
+				default:
+				}
+				return nil
+			})
+			switch {
+			case err == nil || errors.Is(err, errWindowFull):
+			case errors.Is(err, errConnectionLost):
+				return errOrErr(lostErr, err)
+			case ctx.Err() != nil:
+				return nil
+			default:
+				return err
+			}
+			dirty = true
+		}
+		outstanding := next-1 > acked
+		if outstanding {
+			resendTimer.Reset(max(time.Until(lastMove.Add(resendDelay)), 0))
+		} else {
+			resendTimer.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-lost:
+			return err
+		case <-commitCh:
+			dirty = true
+		case <-u.ackMoved:
+		case cmd := <-u.cmds:
+			switch cmd.Cmd {
+			case "resend":
+				from := min(cmd.FromSeq, last+1)
+				u.log.Info("uplink resend requested by ERP", "from_seq", from)
+				next, forced = from, true
+			case "status":
+				dirty = true
+				lastStatus = time.Time{}
+			}
+		case <-resendTimer.C:
+			if outstanding && time.Since(lastMove) >= resendDelay {
+				u.log.Warn("uplink ERP silent, resending", "from_seq", acked+1, "sent_upto", next-1, "silent_for", time.Since(silentSince).Round(time.Millisecond), "next_resend_in", min(resendDelay*2, resendMax))
+				next = acked + 1
+				resendDelay = min(resendDelay*2, resendMax)
+				lastMove = time.Now()
+			}
+		case <-probeTick.C:
+			if err := probe.check(); err != nil {
+				return err
+			}
+		case <-statusTick.C:
+			if (dirty && time.Since(lastStatus) >= statusMinGap) || time.Since(lastStatus) >= u.s.StatusInterval {
+				if err := u.publishStatus(c, session, probe); err != nil {
+					return err
+				}
+				lastStatus, dirty = time.Now(), false
+			}
+		}
+	}
+}
+
+// publishStatus publishes the retained online status. With a probe it does not wait for
+// the PUBACK (the probe watches it); without one (on connect) it waits, so the status is
+// the first thing a new session says.
+func (u *Uplink) publishStatus(c mqtt.Client, session uint64, p *probe) error {
+	payload, err := u.statusPayload(true, session)
+	if err != nil {
+		u.log.Error("uplink status", "err", err)
+		return nil // a journal read problem is not a connection problem
+	}
+	t := c.Publish(u.Topic(TopicStatus), 1, true, payload)
+	if p != nil {
+		if err := p.watch(t); err != nil {
+			return fmt.Errorf("status publish: %w", err)
+		}
+		return nil
+	}
+	if !t.WaitTimeout(u.s.KeepAlive + u.pingTimeout()) {
+		return errors.New("status publish: no PUBACK within keepalive")
+	}
+	return t.Error()
+}
+
+func (u *Uplink) pingTimeout() time.Duration {
+	return min(max(u.s.KeepAlive/2, time.Second), 10*time.Second)
+}
+
+// probe tracks one outstanding publish at a time to detect a dead link.
+type probe struct {
+	limit time.Duration
+	t     mqtt.Token
+	since time.Time
+}
+
+var errNoPuback = errors.New("no PUBACK from the broker: link dead")
+
+// watch takes t as the probe when none is outstanding and reports a failure that is
+// already known.
+func (p *probe) watch(t mqtt.Token) error {
+	select {
+	case <-t.Done():
+		// Publish fails at once when the client is not connected or its write queue
+		// stayed blocked for writeTimeout.
+		if t.Error() != nil {
+			return t.Error()
+		}
+		return nil
+	default:
+	}
+	if p.t == nil {
+		p.t, p.since = t, time.Now()
+		return nil
+	}
+	return p.check()
+}
+
+func (p *probe) check() error {
+	if p.t == nil {
+		return nil
+	}
+	select {
+	case <-p.t.Done():
+		err := p.t.Error()
+		p.t = nil
+		return err
+	default:
+	}
+	if time.Since(p.since) >= p.limit {
+		return fmt.Errorf("%w (waited %v)", errNoPuback, time.Since(p.since).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// statusPayload builds the retained status message.
+func (u *Uplink) statusPayload(online bool, session uint64) ([]byte, error) {
+	js, err := u.j.Status()
+	if err != nil {
+		return nil, fmt.Errorf("journal status: %w", err)
+	}
+	s := Status{
+		V: ProtocolVersion, Depot: u.depot, Online: online, Session: session,
+		Backlog: &js.Backlog, OldestPendingS: &js.OldestPendingS, LastSeq: &js.LastSeq, AckedSeq: &js.AckedSeq,
+		Version: u.version, At: rfc3339(time.Now()),
+		Devices: []DeviceStatus{},
+	}
+	if u.devs != nil {
+		s.Devices = append(s.Devices, u.devs.DeviceStates()...)
+	}
+	if u.dataDir != "" {
+		if pct, err := diskUsedPct(u.dataDir); err == nil {
+			s.DiskUsedPct = &pct
+		}
+	}
+	return json.Marshal(s)
+}
+
+// diskUsedPct reports the file system fill level as df computes it (space reserved for
+// root counts as used).
+func diskUsedPct(dir string) (float64, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return 0, fmt.Errorf("statfs %s: %w", dir, err)
+	}
+	used := float64(st.Blocks - st.Bfree)
+	avail := float64(st.Bavail)
+	if used+avail == 0 {
+		return 0, nil
+	}
+	pct := used * 100 / (used + avail)
+	return float64(int(pct*10+0.5)) / 10, nil
+}
+
+// onMessage handles every downlink message. It runs on a paho goroutine and returns
+// before paho sends the PUBACK, so an ack is on disk before the broker forgets it.
+func (u *Uplink) onMessage(_ mqtt.Client, m mqtt.Message) {
+	u.hmu.Lock()
+	if u.hclosed {
+		u.hmu.Unlock()
+		return
+	}
+	u.hwg.Add(1)
+	u.hmu.Unlock()
+	defer u.hwg.Done()
+	u.HandleDownlink(m.Topic(), m.Payload())
+}
+
+// HandleDownlink validates and applies one downlink message; a message that does not
+// parse or validate is logged with its topic and reason and dropped. It returns the
+// reason for tests and tools; the caller need not act on it.
+func (u *Uplink) HandleDownlink(topic string, payload []byte) error {
+	err := u.handleDownlink(topic, payload)
+	if err != nil {
+		u.log.Warn("uplink downlink refused", "topic", topic, "reason", err)
+	}
+	return err
+}
+
+func (u *Uplink) handleDownlink(topic string, payload []byte) error {
+	suffix, ok := strings.CutPrefix(topic, u.s.prefix)
+	if !ok {
+		return fmt.Errorf("%w: topic outside %s", ErrInvalid, u.s.prefix)
+	}
+	switch suffix {
+	case TopicAck:
+		a, err := ParseAck(payload)
+		if err != nil {
+			return err
+		}
+		// Acks are cumulative: one already covered by the durable watermark needs no write.
+		// Serialising here lets a burst of acks skip the fsyncs of those a later one covered.
+		u.ackMu.Lock()
+		defer u.ackMu.Unlock()
+		if last, acked := u.j.Positions(); a.UptoSeq <= acked && len(a.Rejected) == 0 {
+			return nil
+		} else if a.UptoSeq > last {
+			// Checked here too so that the refusal is logged even when the watermark is at
+			// last; the journal checks again under its own lock.
+			return fmt.Errorf("ack upto_seq %d: %w (last_seq %d)", a.UptoSeq, edge.ErrAckBeyondLast, last)
+		}
+		res, err := u.j.Ack(a)
+		if err != nil {
+			return fmt.Errorf("ack upto_seq %d: %w", a.UptoSeq, err)
+		}
+		if res.Moved {
+			u.setState(func(s *State) { s.LastAckAt = time.Now() })
+			select {
+			case u.ackMoved <- struct{}{}:
+			default:
+			}
+		}
+		if len(a.Rejected) > 0 {
+			u.log.Info("uplink ERP rejected transactions", "count", len(a.Rejected), "first_seq", a.Rejected[0].Seq, "code", a.Rejected[0].Code)
+		}
+		return nil
+	case TopicCmd:
+		c, err := ParseCommand(payload)
+		if err != nil {
+			return err
+		}
+		select {
+		case u.cmds <- c:
+			return nil
+		default:
+			return fmt.Errorf("%w: command queue full", ErrInvalid)
+		}
+	case TopicMasterItems, TopicMasterLocations, TopicMasterOperators:
+		if err := ParseMaster(payload); err != nil {
+			return err
+		}
+		kind := strings.TrimPrefix(suffix, "master/")
+		v, err := u.j.PutMaster(kind, payload)
+		if err != nil {
+			return fmt.Errorf("master %s: %w", kind, err)
+		}
+		u.log.Info("uplink master data stored", "kind", kind, "version", v)
+		return nil
+	case TopicStock:
+		s, err := ParseStock(payload)
+		if err != nil {
+			return err
+		}
+		if err := u.j.ApplyStockSnapshot(s); err != nil {
+			return fmt.Errorf("stock snapshot applied_seq %d: %w", s.AppliedSeq, err)
+		}
+		u.log.Info("uplink stock snapshot applied", "applied_seq", s.AppliedSeq, "rows", len(s.Rows))
+		return nil
+	}
+	return fmt.Errorf("%w: unknown topic", ErrInvalid)
+}
