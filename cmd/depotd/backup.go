@@ -82,10 +82,6 @@ func takeBackup(ctx context.Context, cfg *Config, out string, timeout time.Durat
 	if err != nil {
 		return edge.BackupInfo{}, err
 	}
-	cat, err := cfg.catalog()
-	if err != nil {
-		return edge.BackupInfo{}, err
-	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/backup", nil)
@@ -127,7 +123,7 @@ func takeBackup(ctx context.Context, cfg *Config, out string, timeout time.Durat
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	// A cut connection leaves a short file: verification catches it before it is kept.
-	info, err := edge.VerifyBackup(part, sum, cfg.Depot.ID, cat)
+	info, err := edge.VerifyBackup(part, sum, cfg.Depot.ID, cfg.catalog())
 	if err != nil {
 		return edge.BackupInfo{}, err
 	}

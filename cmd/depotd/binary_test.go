@@ -54,6 +54,7 @@ type daemonProc struct {
 	done chan struct{}
 	mu   sync.Mutex
 	log  strings.Builder
+	err  error // how the process ended, once done is closed
 }
 
 var listenRE = regexp.MustCompile(`msg="console listening" addr=(\S+)`)
@@ -67,7 +68,14 @@ func startDaemon(t *testing.T, bin, cfgPath string) *daemonProc {
 // startProc runs depotd with args and waits until its console listens.
 func startProc(t *testing.T, bin string, args ...string) *daemonProc {
 	t.Helper()
+	return startProcEnv(t, bin, nil, args...)
+}
+
+// startProcEnv is startProc with extra environment (NOTIFY_SOCKET, WATCHDOG_USEC).
+func startProcEnv(t *testing.T, bin string, env []string, args ...string) *daemonProc {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +100,7 @@ func startProc(t *testing.T, bin string, args ...string) *daemonProc {
 			}
 		}
 		io.Copy(io.Discard, stderr)
-		cmd.Wait()
+		p.err = cmd.Wait()
 		close(p.done)
 	}()
 	select {

@@ -36,6 +36,9 @@ type Config struct {
 	Journal   edge.JournalConfig `yaml:"journal"`
 	// Uplink is absent for a standalone depot: nothing is forwarded and the backlog grows.
 	Uplink *uplink.Config `yaml:"uplink"`
+
+	cat *edge.Catalog // built by check
+
 	// Stations, StationSettings and Master belong to edge/station (see stations.go).
 	Stations        []station.Config     `yaml:"stations"`
 	StationSettings station.Settings     `yaml:"station_settings"`
@@ -178,9 +181,11 @@ func (c *Config) check(report func(key, msg string)) {
 			report("stock.negative_stock."+string(t), fmt.Sprintf("%q: allow or refuse", p))
 		}
 	}
-	if _, err := c.catalog(); err != nil {
+	cat, err := edge.NewCatalog(c.Locations, c.UoMs, c.Stock.NegativeStock)
+	if err != nil {
 		report("locations", err.Error())
 	}
+	c.cat = cat
 	c.checkStations(report)
 }
 
@@ -195,9 +200,9 @@ func validLocationType(t edge.LocationType) bool {
 	return false
 }
 
-func (c *Config) catalog() (*edge.Catalog, error) {
-	return edge.NewCatalog(c.Locations, c.UoMs, c.Stock.NegativeStock)
-}
+// catalog is the locations and units the journal validates against; a config that
+// passed parseConfig always has one.
+func (c *Config) catalog() *edge.Catalog { return c.cat }
 
 var (
 	textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()

@@ -45,10 +45,6 @@ func openDaemon(cfg *Config, log *slog.Logger) (d *daemon, err error) {
 	if err := checkWritable(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	cat, err := cfg.catalog()
-	if err != nil {
-		return nil, err
-	}
 	dec, err := barcode.NewDecoder(cfg.Barcodes)
 	if err != nil {
 		return nil, fmt.Errorf("barcodes: %w", err)
@@ -58,7 +54,7 @@ func openDaemon(cfg *Config, log *slog.Logger) (d *daemon, err error) {
 		return nil, err
 	}
 	j, err := edge.Open(filepath.Join(cfg.DataDir, dbFile), edge.Options{
-		Depot: cfg.Depot.ID, Catalog: cat, Logger: log.With("component", "journal"),
+		Depot: cfg.Depot.ID, Catalog: cfg.catalog(), Logger: log.With("component", "journal"),
 		MaxDBSize: int64(cfg.Journal.MaxDBSize),
 	})
 	if err != nil {

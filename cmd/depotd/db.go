@@ -33,12 +33,7 @@ func dbCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		fmt.Fprintln(stderr, "depotd db check:", err)
 		return 1
 	}
-	cat, err := cfg.catalog()
-	if err != nil {
-		fmt.Fprintln(stderr, "depotd db check:", err)
-		return 1
-	}
-	j, err := edge.Open(filepath.Join(cfg.DataDir, dbFile), edge.Options{Depot: cfg.Depot.ID, Catalog: cat})
+	j, err := edge.Open(filepath.Join(cfg.DataDir, dbFile), edge.Options{Depot: cfg.Depot.ID, Catalog: cfg.catalog()})
 	if err != nil {
 		fmt.Fprintln(stderr, "depotd db check:", err)
 		return 1

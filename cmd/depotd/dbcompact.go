@@ -25,13 +25,8 @@ func dbCompactCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "depotd db compact:", err)
 		return 1
 	}
-	cat, err := cfg.catalog()
-	if err != nil {
-		fmt.Fprintln(stderr, "depotd db compact:", err)
-		return 1
-	}
 	db := filepath.Join(cfg.DataDir, dbFile)
-	res, err := edge.Compact(db, edge.Options{Depot: cfg.Depot.ID, Catalog: cat})
+	res, err := edge.Compact(db, edge.Options{Depot: cfg.Depot.ID, Catalog: cfg.catalog()})
 	if errors.Is(err, edge.ErrLocked) {
 		fmt.Fprintf(stderr, "depotd db compact: %s is in use: stop depotd first (systemctl stop depotd)\n", db)
 		return 1

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -50,67 +49,9 @@ locations:
 	return path
 }
 
-// envDaemon is a depotd started with extra environment (NOTIFY_SOCKET, WATCHDOG_USEC).
-type envDaemon struct {
-	cmd  *exec.Cmd
-	addr string
-	done chan struct{}
-	mu   sync.Mutex
-	log  strings.Builder
-	err  error
-}
-
-func startEnvDaemon(t *testing.T, bin, cfgPath string, env ...string) *envDaemon {
+func startEnvDaemon(t *testing.T, bin, cfgPath string, env ...string) *daemonProc {
 	t.Helper()
-	cmd := exec.Command(bin, "run", "--config", cfgPath)
-	cmd.Env = append(os.Environ(), env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &envDaemon{cmd: cmd, done: make(chan struct{})}
-	addrc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			p.mu.Lock()
-			p.log.WriteString(line + "\n")
-			p.mu.Unlock()
-			if m := listenRE.FindStringSubmatch(line); m != nil {
-				select {
-				case addrc <- m[1]:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, stderr)
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	select {
-	case p.addr = <-addrc:
-	case <-p.done:
-		t.Fatalf("depotd exited before listening:\n%s", p.logText())
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-p.done
-		t.Fatalf("depotd did not listen within 30s:\n%s", p.logText())
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-p.done
-	})
-	return p
-}
-
-func (p *envDaemon) logText() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.log.String()
+	return startProcEnv(t, bin, env, "run", "--config", cfgPath)
 }
 
 // notifySocket listens where a test's depotd sends sd_notify datagrams.

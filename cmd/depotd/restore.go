@@ -35,11 +35,6 @@ func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintln(stderr, "depotd restore:", err)
 		return 1
 	}
-	cat, err := cfg.catalog()
-	if err != nil {
-		fmt.Fprintln(stderr, "depotd restore:", err)
-		return 1
-	}
 	want := *sum
 	if want == "" {
 		if want, err = edge.ReadSumFile(*from); err != nil {
@@ -51,7 +46,7 @@ func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return 2
 	}
 	db := filepath.Join(cfg.DataDir, dbFile)
-	res, err := edge.Restore(*from, db, edge.RestoreOptions{Depot: cfg.Depot.ID, Catalog: cat, SHA256: want, ERPAckedSeq: *erpAcked})
+	res, err := edge.Restore(*from, db, edge.RestoreOptions{Depot: cfg.Depot.ID, Catalog: cfg.catalog(), SHA256: want, ERPAckedSeq: *erpAcked})
 	if errors.Is(err, edge.ErrLocked) {
 		fmt.Fprintf(stderr, "depotd restore: depotd is running on %s: stop it first (systemctl stop depotd); nothing was changed\n", cfg.DataDir)
 		return 1

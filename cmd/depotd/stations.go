@@ -28,7 +28,7 @@ func init() {
 // checkStations checks the stations:, station_settings: and master: sections, and that
 // every station's scanner and scale name a configured device of the right kind.
 func (c *Config) checkStations(report func(key, msg string)) {
-	cat, _ := c.catalog() // a catalog error is reported under locations already
+	cat := c.catalog() // nil when the locations are wrong, which check reports already
 	station.CheckAll(c.Stations, cat, report)
 	c.StationSettings.Check("station_settings", report)
 	c.Master.Check("master", cat, report)

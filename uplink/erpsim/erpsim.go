@@ -65,6 +65,7 @@ type rejection struct {
 type Stats struct {
 	Applied    uint64 // watermark: every seq ≤ Applied was processed
 	Received   uint64 // tx messages received (all kinds)
+	Ignored    uint64 // tx messages dropped unread while silent
 	Duplicates uint64 // seq ≤ watermark (redelivery or go-back-N resend)
 	Replays    uint64 // messages carrying replay:true
 	Gaps       uint64 // seq beyond watermark+1, dropped
@@ -218,11 +219,16 @@ type txHead struct {
 }
 
 func (s *Sim) onTx(_ mqtt.Client, m mqtt.Message) {
-	if s.silent.Load() {
-		return
-	}
 	rest := strings.TrimPrefix(m.Topic(), s.Prefix)
 	depotID, _, _ := strings.Cut(rest, "/")
+	if s.silent.Load() {
+		s.mu.Lock()
+		if d := s.depots[depotID]; d != nil {
+			d.stats.Ignored++
+		}
+		s.mu.Unlock()
+		return
+	}
 	var h txHead
 	err := json.Unmarshal(m.Payload(), &h)
 	if err == nil && (h.V != 1 || h.Depot != depotID || h.Seq == 0) {

@@ -101,8 +101,18 @@ func TestSimulator(t *testing.T) {
 	}
 
 	sim.SetSilent(true)
+	ignored := sim.Stats("D1").Ignored
 	c.Publish("depots/D1/tx", 1, false, tx(4, false)).WaitTimeout(5 * time.Second)
 	c.Publish("depots/D1/tx", 1, false, tx(5, false)).WaitTimeout(5 * time.Second)
+	// A PUBACK says the broker has them, not that the simulator does: wait until it has
+	// ignored both while silent.
+	deadline = time.Now().Add(10 * time.Second)
+	for sim.Stats("D1").Ignored < ignored+2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("simulator did not receive seqs 4 and 5: %+v", sim.Stats("D1"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	sim.SetSilent(false)
 	c.Publish("depots/D1/tx", 1, false, tx(4, true)).WaitTimeout(5 * time.Second)
 	deadline = time.Now().Add(10 * time.Second)
