@@ -18,9 +18,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
-	bolt "go.etcd.io/bbolt"
 	"go.uber.org/goleak"
-	"golang.org/x/sys/unix"
 
 	"github.com/depotd/depotd/edge"
 	"github.com/depotd/depotd/uplink"
@@ -49,23 +47,13 @@ func childMain() int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	inflight, _ := strconv.Atoi(os.Getenv("UPLINK_TEST_INFLIGHT"))
 	resend, _ := time.ParseDuration(os.Getenv("UPLINK_TEST_RESEND"))
-	var uj uplink.Journal = j
 	openHWM := procStatus("VmHWM")
-	if os.Getenv("UPLINK_TEST_RELEASE") != "" {
-		rj := releasingJournal{j}
-		// edge opens bbolt with NoFreelistSync, so Open reads every page to rebuild the
-		// freelist: release those before draining too.
-		if err := rj.ReleaseMemory(); err != nil {
-			fmt.Fprintln(os.Stderr, "release:", err)
-		}
-		uj = rj
-	}
 	if os.Getenv("UPLINK_TEST_EXIT_WHEN_DRAINED") != "" {
 		// Reset VmHWM so that it measures the drain, not Open (Linux: clear_refs 5).
 		os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 	}
 	u, err := uplink.New(uplink.Config{Brokers: []string{os.Getenv("UPLINK_TEST_BROKER")}, KeepAlive: 2 * time.Second,
-		StatusInterval: 200 * time.Millisecond, Inflight: inflight, ResendAfter: resend}, depotID, uj, nil, log)
+		StatusInterval: 200 * time.Millisecond, Inflight: inflight, ResendAfter: resend}, depotID, j, nil, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -367,23 +355,6 @@ func contextWithCancel() (context.Context, context.CancelFunc) {
 }
 
 func itoa(i int) string { return fmt.Sprint(i) }
-
-// releasingJournal is the real journal plus uplink.MemoryReleaser, as edge could provide
-// it: inside a read transaction (which holds bbolt's mmap lock, so no remap can move the
-// mapping meanwhile) it drops the process's mapping of the file's pages with
-// MADV_DONTNEED. The mapping is read-only and shared, so nothing is lost: pages stay in
-// the page cache and fault back in on the next read.
-type releasingJournal struct{ *edge.Journal }
-
-func (r releasingJournal) ReleaseMemory() error {
-	return r.DB().View(func(tx *bolt.Tx) error {
-		info := r.DB().Info()
-		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, info.Data, uintptr(tx.Size()), unix.MADV_DONTNEED); errno != 0 {
-			return errno
-		}
-		return nil
-	})
-}
 
 // settle waits until the recorder has received nothing for 300ms.
 func (r *recorder) settle(tb testing.TB) {
