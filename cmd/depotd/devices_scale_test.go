@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,30 +11,14 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/depotd/depotd/devices/sim"
+	"github.com/depotd/depotd/devices/sim/simtest"
 )
 
 // startProbeSim runs a scale simulator on a real pty for a probe test.
 func startProbeSim(t *testing.T, proto string, opts sim.ScaleOptions, load string) *sim.Scale {
 	t.Helper()
-	port, err := sim.OpenPort(filepath.Join(t.TempDir(), "scale"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := sim.NewScale(port, proto, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := simtest.StartScale(t, proto, opts)
 	sc.SetLoad(decimal.RequireFromString(load))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		port.Close()
-		if err := <-done; err != nil && !errors.Is(err, sim.ErrClosed) {
-			t.Error(err)
-		}
-	})
 	return sc
 }
 

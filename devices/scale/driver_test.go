@@ -17,6 +17,7 @@ import (
 	"github.com/depotd/depotd/devices"
 	"github.com/depotd/depotd/devices/scale"
 	"github.com/depotd/depotd/devices/sim"
+	"github.com/depotd/depotd/devices/sim/simtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -95,25 +96,7 @@ func usableKg(kg string) func(devices.Weight) bool {
 
 func startSim(t *testing.T, proto string, opts sim.ScaleOptions) *sim.Scale {
 	t.Helper()
-	port, err := sim.OpenPort(filepath.Join(t.TempDir(), "scale"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := sim.NewScale(port, proto, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		port.Close() // also unblocks a write into a full pty
-		if err := <-done; err != nil && !errors.Is(err, sim.ErrClosed) {
-			t.Errorf("simulator: %v", err)
-		}
-	})
-	return sc
+	return simtest.StartScale(t, proto, opts)
 }
 
 type running struct {

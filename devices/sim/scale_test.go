@@ -2,9 +2,6 @@ package sim_test
 
 import (
 	"bytes"
-	"context"
-	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,30 +9,14 @@ import (
 	"github.com/tarm/serial"
 
 	"github.com/depotd/depotd/devices/sim"
+	"github.com/depotd/depotd/devices/sim/simtest"
 )
 
 // startScaleSim runs a scale simulator on a fresh pty for the test.
 func startScaleSim(t *testing.T, proto string, opts sim.ScaleOptions, load string) *sim.Scale {
 	t.Helper()
-	port, err := sim.OpenPort(filepath.Join(t.TempDir(), "scale"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := sim.NewScale(port, proto, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := simtest.StartScale(t, proto, opts)
 	sc.SetLoad(decimal.RequireFromString(load))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		port.Close()
-		if err := <-done; err != nil && !errors.Is(err, sim.ErrClosed) {
-			t.Error(err)
-		}
-	})
 	return sc
 }
 

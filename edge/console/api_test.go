@@ -1,14 +1,11 @@
 package console_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -39,41 +36,11 @@ type server struct {
 	url string
 }
 
+// newServer serves the JSON API with a small body limit, to test oversized bodies.
 func newServer(t *testing.T) (*server, *edge.Journal) {
 	t.Helper()
-	cat, err := edge.NewCatalog([]edge.Location{{Name: "WH/Stock", Type: edge.LocInternal}, {Name: "Van-1", Type: edge.LocMobile}}, nil,
-		map[edge.LocationType]edge.NegativePolicy{edge.LocInternal: edge.NegativeRefuse})
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := edge.Open(filepath.Join(t.TempDir(), "depotd.db"), edge.Options{Depot: "D1", Catalog: cat})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if p := j.Check(); len(p) > 0 {
-			t.Errorf("check: %v", p)
-		}
-		j.Close()
-	})
-	s := console.New(console.Config{APITokens: []console.APIToken{
-		{Name: "op", Token: opToken, Role: console.RoleOperator},
-		{Name: "sup", Token: supToken, Role: console.RoleSupervisor},
-	}, MaxBodyBytes: 4096}, j, console.Options{Version: "test"})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return &server{url: "http://" + ln.Addr().String()}, j
+	e := startWeb(t, func(c *console.Config, _ *console.Options) { c.MaxBodyBytes = 4096 })
+	return &server{url: e.url}, e.j
 }
 
 func do(t *testing.T, s *server, method, path, token, body string) (int, map[string]any) {
