@@ -21,8 +21,9 @@
 // # Durability: which fsyncs happen, in which order
 //
 // A commit is one bbolt read-write transaction (never NoSync). bbolt writes every dirty
-// page (the new transaction records, index and ledger pages, the freelist) with pwrite and
-// then calls fdatasync on the file; only after that returns does it write the new meta page
+// page (the new transaction records, index and ledger pages; copy-on-write, so no page
+// the previous meta reaches is overwritten) with pwrite and then calls fdatasync on the
+// file; only after that returns does it write the new meta page
 // (which points at the new root and carries a checksum and the transaction id) and calls
 // fdatasync again. When the file must grow, bbolt extends it and fsyncs before writing
 // (NoGrowSync is false). On first creation of the database file Open fsyncs the directory,
@@ -35,6 +36,9 @@
 //     previous commit; the interrupted transactions were never acknowledged to anyone;
 //   - after it: the new meta page is valid and every page it reaches was already on stable
 //     storage by the first fdatasync; the acknowledged transactions are there.
+//
+// The freelist is not written (NoFreelistSync): bbolt rebuilds it at open from the pages
+// the valid meta reaches, so it cannot disagree with the tree after a power cut.
 //
 // A torn meta page fails its checksum and bbolt falls back to the other one. This relies on
 // the disk honouring flushes (no volatile write cache without power-loss protection), as
