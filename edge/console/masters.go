@@ -3,7 +3,6 @@ package console
 import (
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,7 +12,8 @@ import (
 )
 
 // masterCache keeps an index of the stored master items, rebuilt when the payload changes
-// (detected by a hash, so that a page view does not decode megabytes of JSON).
+// (detected by the journal's digest, so that a page view neither copies nor decodes
+// megabytes of JSON).
 type masterCache struct {
 	mu      sync.Mutex
 	sum     uint64
@@ -23,15 +23,16 @@ type masterCache struct {
 }
 
 func (m *masterCache) refresh(j *edge.Journal) (loaded bool) {
+	sum, err := j.MasterDigest(edge.MasterKindItems)
+	if err != nil || sum == 0 {
+		return false
+	}
+	if m.loaded && sum == m.sum {
+		return true
+	}
 	raw, err := j.Master(edge.MasterKindItems)
 	if err != nil || raw == nil {
 		return false
-	}
-	h := fnv.New64a()
-	h.Write(raw)
-	sum := h.Sum64()
-	if m.loaded && sum == m.sum {
-		return true
 	}
 	var mi edge.MasterItems
 	if err := json.Unmarshal(raw, &mi); err != nil {
