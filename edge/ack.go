@@ -46,7 +46,7 @@ func (j *Journal) Ack(a Ack) (AckResult, error) {
 		}
 	}
 	var res AckResult
-	err := j.db.Update(func(btx *bolt.Tx) error {
+	err := j.update(func(btx *bolt.Tx) error {
 		m := btx.Bucket(bucketMeta)
 		last, acked := getU64(m.Get(keyLastSeq)), getU64(m.Get(keyAckedSeq))
 		if a.UptoSeq > last {
@@ -80,7 +80,7 @@ func (j *Journal) Ack(a Ack) (AckResult, error) {
 			}
 			excSeq++
 			e.ID = excSeq
-			if err := putException(btx, e); err != nil {
+			if err := putException(btx, direct{btx}, e); err != nil {
 				return err
 			}
 			if err := rb.Put(u64(r.Seq), u64(e.ID)); err != nil {

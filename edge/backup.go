@@ -49,7 +49,7 @@ type BackupInfo struct {
 // calls WriteTo on that transaction. It is the primitive the HTTP backup route streams
 // from: headers first (from info), then the body.
 func (j *Journal) BackupTo(fn func(info BackupInfo, write func(w io.Writer) (int64, error)) error) error {
-	return j.db.View(func(btx *bolt.Tx) error {
+	return j.view(func(btx *bolt.Tx) error {
 		info := describe(btx)
 		info.Size = btx.Size()
 		return fn(info, btx.WriteTo)
@@ -281,6 +281,10 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 					old.Close()
 				}
 			}()
+			// Its positions must count what a crash left only in its WAL.
+			if _, err := replayWAL(old, dbPath); err != nil {
+				return res, fmt.Errorf("restore into %s: %w", dbPath, err)
+			}
 			if err := old.View(func(btx *bolt.Tx) error { oldInfo = describe(btx); return nil }); err != nil {
 				return res, err
 			}
@@ -291,6 +295,7 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 	}
 	tmp := dbPath + ".restore.tmp"
 	os.Remove(tmp)
+	os.Remove(WALPath(tmp))
 	if err := copyFileSync(from, tmp); err != nil {
 		return res, fmt.Errorf("copy backup: %w", err)
 	}
@@ -317,6 +322,12 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 	if err := j.Close(); err != nil {
 		return res, err
 	}
+	os.Remove(WALPath(tmp))
+	// The replaced database's WAL was replayed into it above. The restored copy shares its
+	// wal_id, so those records must not stay where the restored database would replay them.
+	if err := os.Remove(WALPath(dbPath)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return res, fmt.Errorf("remove the replaced database's write-ahead log: %w", err)
+	}
 	if old != nil {
 		res.Previous = fmt.Sprintf("%s.before-restore-%s", dbPath, opts.Now().UTC().Format("20060102T150405Z"))
 		if err := os.Rename(dbPath, res.Previous); err != nil {
@@ -333,7 +344,7 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 }
 
 func (j *Journal) recordRestore(b BackupInfo, floor, acked uint64, old BackupInfo) error {
-	return j.db.Update(func(btx *bolt.Tx) error {
+	return j.update(func(btx *bolt.Tx) error {
 		m := btx.Bucket(bucketMeta)
 		last := getU64(m.Get(keyLastSeq))
 		msg := fmt.Sprintf("restored from a backup at seq %d (acked %d)", b.LastSeq, b.AckedSeq)
@@ -362,7 +373,7 @@ func (j *Journal) recordRestore(b BackupInfo, floor, acked uint64, old BackupInf
 		if err := m.Put(keyExcSeq, u64(e.ID)); err != nil {
 			return err
 		}
-		return putException(btx, e)
+		return putException(btx, direct{btx}, e)
 	})
 }
 

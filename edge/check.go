@@ -19,7 +19,7 @@ func (j *Journal) Check() []string {
 			problems = append(problems, fmt.Sprintf(format, args...))
 		}
 	}
-	err := j.db.View(func(btx *bolt.Tx) error {
+	err := j.view(func(btx *bolt.Tx) error {
 		for err := range btx.Check() {
 			add("bbolt: %v", err)
 		}

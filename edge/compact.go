@@ -50,9 +50,16 @@ func Compact(path string, opts Options) (CompactResult, error) {
 	if v != SchemaVersion {
 		return res, fmt.Errorf("compact %s: layout %d is older than this depotd's %d: start depotd once to migrate it, then compact", path, v, SchemaVersion)
 	}
+	// Transactions a crash left only in the WAL belong in the copy.
+	if _, err := replayWAL(src, path); err != nil {
+		return res, fmt.Errorf("compact %s: %w", path, err)
+	}
 	tmp := path + ".compact.tmp"
 	os.Remove(tmp)
 	defer os.Remove(tmp)
+	// Checking the copy opens it as a journal, which gives it a WAL of its own; the copy
+	// needs none once closed (Close checkpoints), and the original's WAL is replayed above.
+	defer os.Remove(WALPath(tmp))
 	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if err != nil {
 		return res, fmt.Errorf("compact %s: %w", path, err)

@@ -7,8 +7,9 @@
 // Journal.Commit validates a transaction, assigns the next sequence number (1-based, gap-free,
 // never reused) and returns only after the transaction is durable. Posting the same client id
 // again returns the original transaction and writes nothing. The transaction, its id index
-// entry, its effect on the stock ledger and any exception it raises are written in the same
-// bbolt transaction, so the journal and the ledger can never disagree.
+// entry, its effect on the stock ledger and any exception it raises are written together,
+// in one WAL record and in the same bbolt transaction, so the journal and the ledger can
+// never disagree.
 //
 // The outbox is the seq range (acked_seq, last_seq]: the ERP's ack watermark is the index.
 // A transaction leaves the outbox only when Ack moves the watermark past it, which happens
@@ -20,39 +21,75 @@
 //
 // # Durability: which fsyncs happen, in which order
 //
-// A commit is one bbolt read-write transaction (never NoSync). bbolt writes every dirty
-// page (the new transaction records, index and ledger pages; copy-on-write, so no page
-// the previous meta reaches is overwritten) with pwrite and then calls fdatasync on the
-// file; only after that returns does it write the new meta page
-// (which points at the new root and carries a checksum and the transaction id) and calls
-// fdatasync again. When the file must grow, bbolt extends it and fsyncs before writing
-// (NoGrowSync is false). On first creation of the database file Open fsyncs the directory,
-// because bbolt does not, and a power cut could otherwise lose the file's directory entry.
+// Two files: the bbolt database <db> and its write-ahead log <db>.wal (wal.go). bbolt alone
+// needs two fdatasyncs per commit, over pages scattered through the file; the WAL needs one,
+// of one write into a file that is already allocated.
 //
-// Commit answers its callers only after bbolt's Update returned nil, that is after the
-// second fdatasync. A power cut at any instant therefore leaves one of two states:
-//   - before the meta fdatasync completed: the old meta page (there are two, written
-//     alternately, each checksummed) is the newest valid one, so the database opens at the
-//     previous commit; the interrupted transactions were never acknowledged to anyone;
-//   - after it: the new meta page is valid and every page it reaches was already on stable
-//     storage by the first fdatasync; the acknowledged transactions are there.
+// The WAL is created at its fixed size (Options.WALSize, 8 MiB) by writing zeros, then the
+// file and its directory are fsynced. Its blocks are therefore allocated and written: an
+// overwrite changes neither the file size nor its block map, so fdatasync has no metadata
+// to flush. Records are written at 4 KiB boundaries, each carrying its length, a CRC-32C,
+// a log sequence number (lsn) and the database's random wal_id (meta). A record never
+// shares a block with another, so writing one cannot tear one already acknowledged.
+//
+// A group commit, in order:
+//  1. the committer applies the group to its bbolt read-write transaction, which stays open
+//     (uncommitted) across group commits, recording every key written;
+//  2. a syncer writes those writes as the next WAL record (pwrite) and calls fdatasync;
+//  3. only after fdatasync returned, and every earlier record is durable too, are the
+//     group's callers answered.
+//
+// A checkpoint commits the open bbolt transaction (never NoSync), with meta wal_lsn set to
+// the last record it holds: bbolt writes every dirty page (copy-on-write: no page the
+// previous meta reaches is overwritten), fdatasyncs, writes the new meta page (checksummed,
+// two alternating copies) and fdatasyncs again. Only after that returns does the WAL start
+// over at offset 0. When the file must grow, bbolt extends it and fsyncs before writing.
+// On first creation of the database file Open fsyncs the directory, which bbolt does not.
+//
+// Open replays the WAL: from offset 0 it applies every record whose CRC is intact, whose
+// wal_id is the database's and whose lsn is the next after wal_lsn, in one bbolt commit,
+// and stops at the first record that is not. A power cut at any instant therefore leaves:
+//   - acknowledged groups since the last checkpoint: their records were fdatasynced in lsn
+//     order, and the checkpoint's wal_lsn points just before the first of them, because
+//     the WAL is reused only after a checkpoint is durable;
+//   - at most one torn or unsynced record, the last, whose callers were never answered: its
+//     CRC or lsn ends the replay (records of earlier rounds carry lower lsns);
+//   - a bbolt file at either checkpoint around an interrupted one: the old meta page stays
+//     the newest valid one until the second fdatasync, and the WAL still holds everything
+//     since it.
+//
+// If a WAL write or its fdatasync fails, the group is committed to bbolt instead, and no
+// record is written until a checkpoint has succeeded; that checkpoint sets wal_lsn past
+// every lsn handed out, so the failed record, intact or not, can never be replayed. A
+// group too big for the WAL space left, or a journal whose WAL could not be allocated
+// (a full disk at first start), also commits to bbolt directly, with its two fdatasyncs.
 //
 // The freelist is not written (NoFreelistSync): bbolt rebuilds it at open from the pages
 // the valid meta reaches, so it cannot disagree with the tree after a power cut.
 //
-// A torn meta page fails its checksum and bbolt falls back to the other one. This relies on
-// the disk honouring flushes (no volatile write cache without power-loss protection), as
-// every database does.
+// This relies on the disk honouring flushes (no volatile write cache without power-loss
+// protection), as every database does.
 //
-// # Group commit
+// # Group commit and checkpoints
 //
-// A single committer goroutine owns all transaction commits. It takes the first waiting
-// request, then every other request already waiting, up to Options.MaxBatch, and commits them
-// in one bbolt transaction; requests that arrive during that fsync form the next batch. One
-// writer pays two fdatasyncs per commit; N concurrent writers share them, with no timer (bbolt's
-// own Batch waits up to 10 ms). A transaction that fails validation against the ledger
-// (negative stock refused) is skipped without touching the others in its batch; an I/O error
-// fails the whole batch and no seq is consumed.
+// A single committer goroutine owns the open bbolt transaction. It takes every request
+// waiting, up to Options.MaxBatch, applies them as one group and queues it; one syncer
+// goroutine takes everything queued the moment its previous fdatasync returns (if the
+// committer is applying a group right then, it waits for that group) and writes it as one
+// record. Applying and syncing overlap; there is no timer. One writer pays one fdatasync
+// per commit; N concurrent writers share them. A transaction that fails validation
+// against the ledger (negative stock refused) is skipped without touching the others in
+// its group; an I/O error fails the group, and no seq is consumed.
+//
+// Readers see bbolt, so every read that must see the latest commits (all of Journal's
+// reads of transactions, stock, exceptions and positions) first asks for a checkpoint if
+// the WAL holds records bbolt does not: a read after a commit returned always sees it. If
+// that checkpoint fails (a full disk), the read sees the last checkpoint and the journal
+// keeps answering. Master data and station state are written by checkpoints only, so
+// their reads never wait. Writes other than transactions (acks, snapshots, master data,
+// exceptions, station state) run in the committer's transaction and are made durable by
+// a checkpoint before they return. A checkpoint also happens when the WAL is full and at
+// the latest Options.CheckpointEvery (1 s) after the first uncheckpointed commit.
 //
 // # Concurrency
 //
@@ -71,19 +108,21 @@
 // never lets anything be pruned, and the disk quota below says so loudly. The highest
 // pruned seq is meta pruned_seq; Check demands gap-free seqs above it. Each pruning batch
 // (journal.prune_batch) is handed to the committer like a transaction and rides in the same
-// bbolt commit as the postings waiting then: pruning adds no fsync that a posting waits
+// WAL record as the postings waiting then: pruning adds no fsync that a posting waits
 // for, and batches are paced so that pruning takes at most half the writer's time.
 //
 // # Disk quota (quota.go)
 //
-// The live size (bbolt's high-water mark minus free pages) is measured after every commit
-// and prune. At 80 % of journal.max_db_size one disk_space exception is raised (re-armed
+// The live size (bbolt's high-water mark minus free pages, plus the WAL payload not yet
+// checkpointed; under a quota the committer checkpoints before that exceeds 1 % of it) is
+// measured after every commit and prune. At 80 % of journal.max_db_size one disk_space exception is raised (re-armed
 // below 75 %); at 95 % Commit refuses new transactions with ErrDiskFull before they reach
 // the committer (a retry of a committed id still gets its original answer). Acks, sessions,
 // snapshots, exceptions and pruning are never refused, so depotd recovers by itself. A
 // commit that fails with ENOSPC (or EDQUOT) is ErrDiskFull too: bbolt rolls the
 // transaction back, no seq is consumed and the file stays consistent; posting resumes when
-// space returns.
+// space returns. The WAL is allocated in advance, so while it has room commits go on
+// even when checkpoints fail for want of space; once it is full they fail the same way.
 //
 // # Schema versions (migrate.go)
 //
@@ -105,5 +144,9 @@
 // The database file never shrinks on its own (see depotd db compact). Only one process may
 // open it: a second one fails with ErrLocked after Options.LockTimeout. A backup's read
 // transaction lasts as long as its download; a commit that must grow the file meanwhile
-// waits for it (bbolt cannot remap under a reader).
+// waits for it (bbolt cannot remap under a reader). The committer's bbolt transaction is
+// open between checkpoints, so memory holds up to one WAL's worth of dirty pages. Compact
+// and Restore replay the WAL before they touch the database. A depotd from before the WAL
+// ignores it: after a clean stop (Close checkpoints) that loses nothing, after a crash it
+// would, so downgrade only after a clean stop.
 package edge

@@ -51,16 +51,15 @@ type Resolution struct {
 
 var keyOpenExceptions = []byte("open_exceptions")
 
-func putException(btx *bolt.Tx, e Exception) error {
+func putException(btx *bolt.Tx, w writer, e Exception) error {
 	raw, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	if err := btx.Bucket(bucketExceptions).Put(u64(e.ID), raw); err != nil {
+	if err := w.put(bucketExceptions, u64(e.ID), raw); err != nil {
 		return err
 	}
-	m := btx.Bucket(bucketMeta)
-	return m.Put(keyOpenExceptions, u64(getU64(m.Get(keyOpenExceptions))+1))
+	return w.put(bucketMeta, keyOpenExceptions, u64(getU64(btx.Bucket(bucketMeta).Get(keyOpenExceptions))+1))
 }
 
 func countOpenExceptions(btx *bolt.Tx) int {
@@ -70,15 +69,19 @@ func countOpenExceptions(btx *bolt.Tx) int {
 // RaiseException journals a new exception (for kinds raised outside a commit: unresolved
 // scans, disk space). It returns the stored record.
 func (j *Journal) RaiseException(e Exception) (Exception, error) {
+	return j.raiseException(j.update, e)
+}
+
+func (j *Journal) raiseException(write func(func(*bolt.Tx) error) error, e Exception) (Exception, error) {
 	e.At = j.now()
 	e.Resolved = nil
-	err := j.db.Update(func(btx *bolt.Tx) error {
+	err := write(func(btx *bolt.Tx) error {
 		m := btx.Bucket(bucketMeta)
 		e.ID = getU64(m.Get(keyExcSeq)) + 1
 		if err := m.Put(keyExcSeq, u64(e.ID)); err != nil {
 			return err
 		}
-		return putException(btx, e)
+		return putException(btx, direct{btx}, e)
 	})
 	if err != nil {
 		return Exception{}, fmt.Errorf("raise %s exception: %w", e.Kind, err)
@@ -90,7 +93,7 @@ func (j *Journal) RaiseException(e Exception) (Exception, error) {
 func (j *Journal) ResolveException(id uint64, r Resolution) (Exception, error) {
 	var e Exception
 	r.At = j.now()
-	err := j.db.Update(func(btx *bolt.Tx) error {
+	err := j.update(func(btx *bolt.Tx) error {
 		b := btx.Bucket(bucketExceptions)
 		raw := b.Get(u64(id))
 		if raw == nil {
@@ -122,7 +125,7 @@ func (j *Journal) ResolveException(id uint64, r Resolution) (Exception, error) {
 // Exceptions lists exceptions, newest first, optionally only open ones.
 func (j *Journal) Exceptions(openOnly bool, limit int) ([]Exception, error) {
 	var out []Exception
-	err := j.db.View(func(btx *bolt.Tx) error {
+	err := j.view(func(btx *bolt.Tx) error {
 		c := btx.Bucket(bucketExceptions).Cursor()
 		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
 			var e Exception

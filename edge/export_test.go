@@ -9,3 +9,13 @@ func SetCommitFault(f func() error) {
 	}
 	commitFault.Store(&f)
 }
+
+// SetWALFault installs a fault every WAL write runs after writing its record and before
+// syncing it (nil removes it).
+func SetWALFault(f func() error) {
+	if f == nil {
+		walFault.Store(nil)
+		return
+	}
+	walFault.Store(&f)
+}

@@ -31,6 +31,12 @@ type Options struct {
 	LockTimeout time.Duration
 	// MaxDBSize is journal.max_db_size in bytes (0: no quota); see quota.go.
 	MaxDBSize int64
+	// WALSize is the write-ahead log's fixed size (default DefaultWALSize); negative means
+	// no WAL, every group commit going straight to bbolt.
+	WALSize int64
+	// CheckpointEvery bounds how long committed transactions stay only in the WAL when no
+	// reader asks for them (default 1 s).
+	CheckpointEvery time.Duration
 }
 
 // Journal is depotd's durable store: the transaction journal, the outbox (every seq above
@@ -50,6 +56,23 @@ type Journal struct {
 	done   chan struct{}
 	once   sync.Once
 
+	// Owned by the committer (committer.go).
+	wal       *wal
+	t         *bolt.Tx              // open across group commits until the next checkpoint
+	rows      map[stockKey]stockRec // decoded stock rows of t (boltLedger)
+	q         walQueue              // to and from the syncer
+	kick      chan struct{}         // the syncer landed a write
+	unsynced  []*group              // in t, not durable: left to the next checkpoint
+	needCkpt  bool
+	walFailed bool // the last WAL write failed (see checkpoint)
+	failed    error
+	ckptEvery time.Duration
+
+	walLSN      atomic.Uint64 // the last durable WAL record
+	ckptLSN     atomic.Uint64 // the last WAL record bbolt holds
+	checkpoints atomic.Uint64
+	pending     atomic.Int64 // WAL payload bytes since the last checkpoint
+
 	last  atomic.Uint64
 	acked atomic.Uint64
 
@@ -60,19 +83,6 @@ type Journal struct {
 	txs     atomic.Uint64 // transactions committed
 
 	quota quota // see quota.go
-}
-
-type commitReq struct {
-	tx    Transaction
-	prune *pruneArgs // a pruning batch riding along with the commits (retention.go)
-	done  chan commitRes
-}
-
-type commitRes struct {
-	tx       Transaction
-	existing bool
-	err      error
-	pruned   PruneResult
 }
 
 // Open opens (creating if needed) the journal at path.
@@ -88,6 +98,12 @@ func Open(path string, opts Options) (*Journal, error) {
 	}
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = time.Second
+	}
+	if opts.WALSize == 0 {
+		opts.WALSize = DefaultWALSize
+	}
+	if opts.CheckpointEvery <= 0 {
+		opts.CheckpointEvery = time.Second
 	}
 	if opts.Catalog == nil {
 		c, err := NewCatalog(nil, nil, nil)
@@ -128,18 +144,34 @@ func Open(path string, opts Options) (*Journal, error) {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
+	if n, err := replayWAL(db, path); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	} else if n > 0 {
+		opts.Logger.Info("replayed the write-ahead log", "records", n, "wal", WALPath(path))
+	}
 	j := &Journal{
 		db: db, path: path, depot: opts.Depot, cat: opts.Catalog, log: opts.Logger,
-		now: opts.Now, max: opts.MaxBatch,
+		now: opts.Now, max: opts.MaxBatch, ckptEvery: opts.CheckpointEvery,
 		reqs: make(chan *commitReq), closed: make(chan struct{}), done: make(chan struct{}),
-		committed: make(chan struct{}),
+		committed: make(chan struct{}), kick: make(chan struct{}, 1),
 	}
-	if err := j.init(); err != nil {
+	walID, walLSN, err := j.init()
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
+	j.walLSN.Store(walLSN)
+	j.ckptLSN.Store(walLSN)
+	if opts.WALSize > 0 {
+		// Without its WAL (a disk too full to allocate it) the journal still works, with
+		// two fdatasyncs per group commit instead of one.
+		if j.wal, err = openWAL(WALPath(path), opts.WALSize, walID, walLSN); err != nil {
+			j.log.Warn("write-ahead log unavailable: every commit goes straight to bbolt", "err", err)
+		}
+	}
 	j.quota.max = opts.MaxDBSize
-	j.updateQuota()
+	j.updateQuota(j.db.Update) // the committer is not running yet
 	if err := j.ReleaseMemory(); err != nil {
 		j.log.Warn("release pages read at open", "err", err)
 	}
@@ -159,8 +191,9 @@ func syncDir(dir string) error {
 	return nil
 }
 
-func (j *Journal) init() error {
-	return j.db.Update(func(tx *bolt.Tx) error {
+// init creates what is missing and returns the WAL identity and position.
+func (j *Journal) init() (walID, walLSN uint64, err error) {
+	err = j.db.Update(func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
@@ -181,10 +214,21 @@ func (j *Journal) init() error {
 		} else if string(d) != j.depot {
 			return fmt.Errorf("database belongs to depot %q, config says %q", d, j.depot)
 		}
+		if m.Get(keyWALID) == nil {
+			id, err := newWALID()
+			if err != nil {
+				return err
+			}
+			if err := m.Put(keyWALID, id); err != nil {
+				return err
+			}
+		}
+		walID, walLSN = getU64(m.Get(keyWALID)), getU64(m.Get(keyWALLSN))
 		j.last.Store(getU64(m.Get(keyLastSeq)))
 		j.acked.Store(getU64(m.Get(keyAckedSeq)))
 		return nil
 	})
+	return walID, walLSN, err
 }
 
 // Path returns the database file path.
@@ -219,7 +263,10 @@ func (j *Journal) Commit(ctx context.Context, tx Transaction) (Transaction, bool
 	if orig, existing, err := j.admit(tx); err != nil || existing {
 		return orig, existing, err
 	}
+	// Encoded here, in parallel with other callers, rather than by the single committer.
+	tx.Seq, tx.At = 0, nil
 	r := &commitReq{tx: tx, done: make(chan commitRes, 1)}
+	r.pre, r.preID = preEncode(&tx)
 	select {
 	case j.reqs <- r:
 	case <-j.closed:
@@ -231,148 +278,6 @@ func (j *Journal) Commit(ctx context.Context, tx Transaction) (Transaction, bool
 	// its transaction was committed.
 	res := <-r.done
 	return res.tx, res.existing, res.err
-}
-
-// committer is the single writer. It takes every request waiting at the moment the previous
-// bbolt commit finished and commits them together, so concurrent writers share fsyncs
-// without any batching delay.
-func (j *Journal) committer() {
-	defer close(j.done)
-	batch := make([]*commitReq, 0, j.max)
-	for {
-		batch = batch[:0]
-		select {
-		case r := <-j.reqs:
-			batch = append(batch, r)
-		case <-j.closed:
-			return
-		}
-	gather:
-		for len(batch) < j.max {
-			select {
-			case r := <-j.reqs:
-				batch = append(batch, r)
-			default:
-				break gather
-			}
-		}
-		j.commitBatch(batch)
-		// Measured after the callers have their answers, so the quota costs them nothing.
-		j.updateQuota()
-	}
-}
-
-func (j *Journal) commitBatch(batch []*commitReq) {
-	results := make([]commitRes, len(batch))
-	var newLast uint64
-	now := j.now()
-	err := j.db.Update(func(btx *bolt.Tx) error {
-		for i := range results {
-			results[i] = commitRes{}
-		}
-		if err := runCommitFault(); err != nil {
-			return err
-		}
-		meta := btx.Bucket(bucketMeta)
-		txb, idb := btx.Bucket(bucketTx), btx.Bucket(bucketTxID)
-		last := getU64(meta.Get(keyLastSeq))
-		excSeq := getU64(meta.Get(keyExcSeq))
-		led := &boltLedger{b: btx.Bucket(bucketStock)}
-		for i, r := range batch {
-			if r.prune != nil {
-				res, err := pruneInTx(btx, *r.prune)
-				if err != nil {
-					return err
-				}
-				results[i].pruned = res
-				continue
-			}
-			if s := idb.Get([]byte(r.tx.ID)); s != nil {
-				orig, err := decodeTx(txb.Get(s))
-				if err != nil {
-					return err
-				}
-				results[i] = commitRes{tx: orig, existing: true}
-				continue
-			}
-			tx := r.tx
-			at := now
-			tx.At = &at
-			o := newOverlay(led)
-			if err := applyTx(j.cat, o, &tx, true); err != nil {
-				return err
-			}
-			var excs []Exception
-			refused := false
-			for _, n := range o.negatives() {
-				if !j.cat.allowsNegative(n.key.Location) {
-					results[i].err = &StockError{Field: fmt.Sprintf("lines[%d]", n.line), Item: n.key.Item,
-						Location: n.key.Location, Lot: n.key.Lot, State: n.key.State, Have: n.before, Need: n.before.Sub(n.after)}
-					refused = true
-					break
-				}
-				excs = append(excs, Exception{Kind: ExcNegativeStock, Item: n.key.Item, Location: n.key.Location,
-					Lot: n.key.Lot, Message: fmt.Sprintf("%s at %s (%s) went to %s", n.key.Item, n.key.Location, n.key.State, n.after)})
-			}
-			if refused {
-				continue
-			}
-			if tx.Type == Count {
-				for li, l := range tx.Lines {
-					if l.Delta != nil && !l.Delta.IsZero() {
-						excs = append(excs, Exception{Kind: ExcCountDiscrepancy, Item: l.Item, Location: l.To, Lot: l.Lot,
-							Message: fmt.Sprintf("lines[%d]: counted %s, expected %s (delta %s)", li, l.BaseQtyOrQty(), l.Expected, l.Delta)})
-					}
-				}
-			}
-			last++
-			tx.Seq = last
-			raw, err := json.Marshal(&tx)
-			if err != nil {
-				return err
-			}
-			if err := txb.Put(u64(last), raw); err != nil {
-				return err
-			}
-			if err := idb.Put([]byte(tx.ID), u64(last)); err != nil {
-				return err
-			}
-			if err := o.flush(); err != nil {
-				return err
-			}
-			for _, e := range excs {
-				excSeq++
-				e.ID, e.Seq, e.At = excSeq, last, now
-				if err := putException(btx, e); err != nil {
-					return err
-				}
-			}
-			results[i].tx = tx
-		}
-		newLast = last
-		if err := meta.Put(keyExcSeq, u64(excSeq)); err != nil {
-			return err
-		}
-		return meta.Put(keyLastSeq, u64(last))
-	})
-	if err != nil {
-		err = fmt.Errorf("commit to journal %s: %w", j.path, storageErr(err))
-		j.log.Error("journal commit failed", "err", err, "batch", len(batch))
-		for i := range results {
-			results[i] = commitRes{err: err}
-		}
-	} else {
-		n := newLast - j.last.Load()
-		j.last.Store(newLast)
-		j.commits.Add(1)
-		j.txs.Add(n)
-		if n > 0 {
-			j.signalCommitted()
-		}
-	}
-	for i, r := range batch {
-		r.done <- results[i]
-	}
 }
 
 // BaseQtyOrQty returns the line's quantity in the ledger's unit.
@@ -397,32 +302,57 @@ func (j *Journal) Committed() <-chan struct{} {
 	return j.committed
 }
 
-// Stats reports how many bbolt commits carried how many transactions since Open.
+// Stats reports how many durable group commits (WAL writes, or bbolt commits where the
+// WAL could not take a group) carried how many transactions since Open.
 func (j *Journal) Stats() (commits, txs uint64) { return j.commits.Load(), j.txs.Load() }
 
-type boltLedger struct{ b *bolt.Bucket }
+// Checkpoints reports how many times the WAL was checkpointed into bbolt since Open.
+func (j *Journal) Checkpoints() uint64 { return j.checkpoints.Load() }
+
+// boltLedger reads the stock bucket and writes through w. The committer gives it rows, its
+// cache of decoded rows, valid as long as only its own group commits write the bucket.
+type boltLedger struct {
+	b    *bolt.Bucket
+	w    writer
+	rows map[stockKey]stockRec
+}
 
 func (l *boltLedger) get(k stockKey) (stockRec, error) {
-	v := l.b.Get(k.bytes())
-	if v == nil {
-		return stockRec{}, nil
+	if r, ok := l.rows[k]; ok {
+		return r, nil
 	}
 	var r stockRec
-	if err := json.Unmarshal(v, &r); err != nil {
-		return r, fmt.Errorf("stock row %q: %w", k.bytes(), err)
+	if v := l.b.Get(k.bytes()); v != nil {
+		if err := json.Unmarshal(v, &r); err != nil {
+			return r, fmt.Errorf("stock row %q: %w", k.bytes(), err)
+		}
+	}
+	if l.rows != nil {
+		l.rows[k] = r
 	}
 	return r, nil
 }
 
+// encode is json.Marshal(r), byte for byte, without reflection: the committer encodes a
+// row for every line it commits.
+func (r stockRec) encode() []byte {
+	b := make([]byte, 0, 32)
+	b = append(b, `{"erp":"`...)
+	b = append(b, r.ERP.String()...)
+	b = append(b, `","qty":"`...)
+	b = append(b, r.Qty.String()...)
+	return append(b, `"}`...)
+}
+
 func (l *boltLedger) put(k stockKey, r stockRec) error {
+	if l.rows != nil {
+		// Set before the write: a failed write aborts the group, which drops the cache.
+		l.rows[k] = r
+	}
 	if r.Qty.IsZero() && r.ERP.IsZero() {
-		return l.b.Delete(k.bytes())
+		return l.w.del(bucketStock, k.bytes())
 	}
-	v, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	return l.b.Put(k.bytes(), v)
+	return l.w.put(bucketStock, k.bytes(), r.encode())
 }
 
 func decodeTx(raw []byte) (Transaction, error) {
@@ -439,7 +369,7 @@ func decodeTx(raw []byte) (Transaction, error) {
 // Get returns the transaction with the given seq.
 func (j *Journal) Get(seq uint64) (Transaction, error) {
 	var t Transaction
-	err := j.db.View(func(btx *bolt.Tx) error {
+	err := j.view(func(btx *bolt.Tx) error {
 		v := btx.Bucket(bucketTx).Get(u64(seq))
 		if v == nil {
 			return ErrNotFound
@@ -454,7 +384,7 @@ func (j *Journal) Get(seq uint64) (Transaction, error) {
 // GetByID returns the transaction with the given client id.
 func (j *Journal) GetByID(id string) (Transaction, error) {
 	var t Transaction
-	err := j.db.View(func(btx *bolt.Tx) error {
+	err := j.view(func(btx *bolt.Tx) error {
 		s := btx.Bucket(bucketTxID).Get([]byte(id))
 		if s == nil {
 			return ErrNotFound
@@ -506,7 +436,7 @@ func (j *Journal) Scan(ctx context.Context, after uint64, fn func(seq uint64, ra
 			return err
 		}
 		buf = buf[:0]
-		err := j.db.View(func(btx *bolt.Tx) error {
+		err := j.view(func(btx *bolt.Tx) error {
 			c := btx.Bucket(bucketTx).Cursor()
 			for k, v := c.Seek(u64(after + 1)); k != nil && len(buf) < scanChunk; k, v = c.Next() {
 				buf = append(buf, item{getU64(k), bytes.Clone(v)})
@@ -544,7 +474,7 @@ type Status struct {
 // Status reports positions, backlog and the age of the oldest unacknowledged transaction.
 func (j *Journal) Status() (Status, error) {
 	s := Status{Depot: j.depot}
-	err := j.db.View(func(btx *bolt.Tx) error {
+	err := j.view(func(btx *bolt.Tx) error {
 		m := btx.Bucket(bucketMeta)
 		s.LastSeq, s.AckedSeq = getU64(m.Get(keyLastSeq)), getU64(m.Get(keyAckedSeq))
 		s.Backlog = s.LastSeq - s.AckedSeq
@@ -574,7 +504,7 @@ func roundSeconds(d time.Duration) float64 {
 // NextSession increments the persisted uplink session counter (fsynced) and returns it.
 func (j *Journal) NextSession() (uint64, error) {
 	var s uint64
-	err := j.db.Update(func(btx *bolt.Tx) error {
+	err := j.update(func(btx *bolt.Tx) error {
 		m := btx.Bucket(bucketMeta)
 		s = getU64(m.Get(keySession)) + 1
 		return m.Put(keySession, u64(s))

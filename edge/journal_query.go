@@ -119,7 +119,7 @@ func (j *Journal) Query(q JournalQuery) (JournalPage, error) {
 		}
 		var cands [][]byte
 		var lastSeen uint64
-		err := j.db.View(func(btx *bolt.Tx) error {
+		err := j.view(func(btx *bolt.Tx) error {
 			c := btx.Bucket(bucketTx).Cursor()
 			k, v := c.Seek(u64(cur))
 			if k == nil || getU64(k) > cur {
@@ -237,7 +237,7 @@ func (q JournalQuery) matches(t *Transaction) bool {
 // O(log n) point reads.
 func (j *Journal) firstSeqAtOrAfter(at time.Time, last uint64) (uint64, error) {
 	var first uint64
-	if err := j.db.View(func(btx *bolt.Tx) error {
+	if err := j.view(func(btx *bolt.Tx) error {
 		if k, _ := btx.Bucket(bucketTx).Cursor().First(); k != nil {
 			first = getU64(k)
 		}
@@ -262,7 +262,7 @@ func (j *Journal) firstSeqAtOrAfter(at time.Time, last uint64) (uint64, error) {
 
 func (j *Journal) commitTime(seq uint64) (time.Time, error) {
 	var at time.Time
-	err := j.db.View(func(btx *bolt.Tx) error {
+	err := j.view(func(btx *bolt.Tx) error {
 		raw := btx.Bucket(bucketTx).Get(u64(seq))
 		if raw == nil {
 			return fmt.Errorf("seq %d: %w", seq, ErrNotFound)
@@ -285,7 +285,7 @@ func (j *Journal) commitTime(seq uint64) (time.Time, error) {
 // set is small.
 func (j *Journal) rejectedSet(lo, hi uint64) (map[uint64]bool, error) {
 	out := map[uint64]bool{}
-	err := j.db.View(func(btx *bolt.Tx) error {
+	err := j.view(func(btx *bolt.Tx) error {
 		c := btx.Bucket(bucketRejected).Cursor()
 		for k, _ := c.Seek(u64(lo)); k != nil && getU64(k) <= hi; k, _ = c.Next() {
 			out[getU64(k)] = true
@@ -299,7 +299,7 @@ func (j *Journal) rejectedSet(lo, hi uint64) (map[uint64]bool, error) {
 func (j *Journal) queryRejected(q JournalQuery, lo, hi uint64) (JournalPage, error) {
 	var page JournalPage
 	var seqs []uint64
-	err := j.db.View(func(btx *bolt.Tx) error {
+	err := j.view(func(btx *bolt.Tx) error {
 		c := btx.Bucket(bucketRejected).Cursor()
 		k, _ := c.Seek(u64(hi))
 		if k == nil || getU64(k) > hi {
@@ -340,7 +340,7 @@ func (j *Journal) queryRejected(q JournalQuery, lo, hi uint64) (JournalPage, err
 func (j *Journal) Rejection(seq uint64) (Exception, bool, error) {
 	var e Exception
 	found := false
-	err := j.db.View(func(btx *bolt.Tx) error {
+	err := j.view(func(btx *bolt.Tx) error {
 		id := btx.Bucket(bucketRejected).Get(u64(seq))
 		if id == nil {
 			return nil
@@ -358,7 +358,7 @@ func (j *Journal) Rejection(seq uint64) (Exception, bool, error) {
 // Exception returns one exception by id.
 func (j *Journal) Exception(id uint64) (Exception, error) {
 	var e Exception
-	err := j.db.View(func(btx *bolt.Tx) error {
+	err := j.view(func(btx *bolt.Tx) error {
 		raw := btx.Bucket(bucketExceptions).Get(u64(id))
 		if raw == nil {
 			return ErrNotFound

@@ -140,7 +140,7 @@ func (j *Journal) PutMaster(kind string, payload []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	err = j.db.Update(func(btx *bolt.Tx) error {
+	err = j.update(func(btx *bolt.Tx) error {
 		return btx.Bucket(bucketMaster).Put([]byte(kind), bytes.Clone(payload))
 	})
 	if err != nil {

@@ -51,7 +51,9 @@ func (j *Journal) DiskUsage() (DiskUsage, error) {
 		return DiskUsage{}, err
 	}
 	// FreeAlloc is refreshed when a read transaction closes, so it follows the View above.
-	used := size - int64(j.db.Stats().FreeAlloc)
+	// What only the WAL holds yet counts by its size there (the committer checkpoints
+	// under a quota before that exceeds 1 % of it).
+	used := size - int64(j.db.Stats().FreeAlloc) + j.pending.Load()
 	u := DiskUsage{Used: used, FileSize: size, Max: j.quota.max}
 	if u.Max > 0 {
 		u.Fraction = float64(used) / float64(u.Max)
@@ -61,8 +63,9 @@ func (j *Journal) DiskUsage() (DiskUsage, error) {
 }
 
 // updateQuota re-measures after a write and moves the thresholds. It never fails the
-// write that called it: a failed measurement only logs.
-func (j *Journal) updateQuota() {
+// write that called it: a failed measurement only logs. write makes the disk_space
+// exception durable: the committer passes its own runFn, everyone else j.update.
+func (j *Journal) updateQuota(write func(func(*bolt.Tx) error) error) {
 	if j.quota.max <= 0 {
 		return
 	}
@@ -91,7 +94,7 @@ func (j *Journal) updateQuota() {
 			"or raise journal.max_db_size if the disk allows.",
 			100*u.Fraction, ByteSize(u.Used), ByteSize(u.Max), 100*QuotaRefuse)
 		j.log.Warn("database size warning", "used_bytes", u.Used, "max_bytes", u.Max)
-		if _, err := j.RaiseException(Exception{Kind: ExcDiskSpace, Message: msg}); err != nil {
+		if _, err := j.raiseException(write, Exception{Kind: ExcDiskSpace, Message: msg}); err != nil {
 			j.log.Error("raise disk_space exception", "err", err)
 		}
 	case u.Fraction < quotaRearm && j.quota.warned:

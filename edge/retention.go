@@ -49,22 +49,26 @@ func (j *Journal) Prune(before time.Time, limit int) (PruneResult, error) {
 	if res.err != nil {
 		return PruneResult{}, fmt.Errorf("prune journal %s: %w", j.path, res.err)
 	}
-	if res.pruned.Pruned > 0 {
-		// Freed pages may lift a refusal; measure before the caller goes on.
-		j.updateQuota()
+	if res.pruned.Pruned > 0 && j.quota.max > 0 {
+		// Freed pages may lift a refusal: checkpoint, so that bbolt has freed them, and
+		// measure before the caller goes on.
+		if err := j.sync(); err != nil {
+			j.log.Warn("checkpoint after pruning", "err", err)
+		}
+		j.updateQuota(j.update)
 	}
 	return res.pruned, nil
 }
 
 // pruneInTx is one pruning batch inside the committer's bbolt transaction.
-func pruneInTx(btx *bolt.Tx, a pruneArgs) (PruneResult, error) {
+func pruneInTx(btx *bolt.Tx, w writer, a pruneArgs) (PruneResult, error) {
 	var res PruneResult
 	m := btx.Bucket(bucketMeta)
 	pruned := getU64(m.Get(keyPrunedSeq))
 	acked, applied := getU64(m.Get(keyAckedSeq)), getU64(m.Get(keyAppliedSeq))
 	bound := min(acked, applied)
 	res.UpTo = pruned
-	txb, idb := btx.Bucket(bucketTx), btx.Bucket(bucketTxID)
+	txb := btx.Bucket(bucketTx)
 	type victim struct {
 		key []byte
 		id  string
@@ -104,22 +108,22 @@ func pruneInTx(btx *bolt.Tx, a pruneArgs) (PruneResult, error) {
 		return res, nil
 	}
 	for _, v := range vs {
-		if err := txb.Delete(v.key); err != nil {
+		if err := w.del(bucketTx, v.key); err != nil {
 			return res, err
 		}
-		if err := idb.Delete([]byte(v.id)); err != nil {
+		if err := w.del(bucketTxID, []byte(v.id)); err != nil {
 			return res, err
 		}
 	}
 	res.Pruned = len(vs)
 	res.UpTo = getU64(vs[len(vs)-1].key)
-	return res, m.Put(keyPrunedSeq, u64(res.UpTo))
+	return res, w.put(bucketMeta, keyPrunedSeq, u64(res.UpTo))
 }
 
 // PrunedSeq returns the highest seq pruned so far (0: none).
 func (j *Journal) PrunedSeq() (uint64, error) {
 	var p uint64
-	err := j.db.View(func(btx *bolt.Tx) error {
+	err := j.view(func(btx *bolt.Tx) error {
 		p = getU64(btx.Bucket(bucketMeta).Get(keyPrunedSeq))
 		return nil
 	})
@@ -176,7 +180,7 @@ func (j *Journal) RunRetention(ctx context.Context, cfg JournalConfig) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			j.updateQuota()
+			j.updateQuota(j.update)
 		}
 	}
 }

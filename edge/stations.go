@@ -16,7 +16,7 @@ import (
 // station's state and anything that must change with it, such as the list of closed
 // references). A nil value deletes the key.
 func (j *Journal) PutStationStates(states map[string][]byte) error {
-	err := j.db.Update(func(btx *bolt.Tx) error {
+	err := j.update(func(btx *bolt.Tx) error {
 		b := btx.Bucket(bucketStations)
 		for name, raw := range states {
 			if name == "" {

@@ -15,7 +15,7 @@ func (j *Journal) Stock(f StockFilter) ([]StockRow, error) {
 		f.Limit = 1000
 	}
 	var out []StockRow
-	err := j.db.View(func(btx *bolt.Tx) error {
+	err := j.view(func(btx *bolt.Tx) error {
 		c := btx.Bucket(bucketStock).Cursor()
 		var k, v []byte
 		var prefix []byte
@@ -69,7 +69,7 @@ func (j *Journal) ApplyStockSnapshot(s StockSnapshot) error {
 			return fieldErr(p+".state", "unknown state %q", r.State)
 		}
 	}
-	return j.db.Update(func(btx *bolt.Tx) error {
+	return j.update(func(btx *bolt.Tx) error {
 		m := btx.Bucket(bucketMeta)
 		last, applied := getU64(m.Get(keyLastSeq)), getU64(m.Get(keyAppliedSeq))
 		if s.AppliedSeq > last {
@@ -86,7 +86,7 @@ func (j *Journal) ApplyStockSnapshot(s StockSnapshot) error {
 				return err
 			}
 		}
-		snap, led := btx.Bucket(bucketSnapshot), &boltLedger{b: btx.Bucket(bucketStock)}
+		snap, led := btx.Bucket(bucketSnapshot), &boltLedger{b: btx.Bucket(bucketStock), w: direct{btx}}
 		for _, r := range s.Rows {
 			k := stockKey{Item: r.Item, Location: r.Location, Lot: r.Lot, State: r.State}
 			prev, err := led.get(k)

@@ -25,7 +25,7 @@ func (j *Journal) StockQuery(f StockFilter, after string) (StockPage, error) {
 		f.Limit = 200
 	}
 	var page StockPage
-	err := j.db.View(func(btx *bolt.Tx) error {
+	err := j.view(func(btx *bolt.Tx) error {
 		c := btx.Bucket(bucketStock).Cursor()
 		var prefix []byte
 		if f.Item != "" {

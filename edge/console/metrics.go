@@ -26,7 +26,8 @@ var (
 	descOldest    = prometheus.NewDesc("depotd_oldest_pending_seconds", "Age of the oldest transaction the ERP has not acknowledged.", nil, nil)
 	descLastSeq   = prometheus.NewDesc("depotd_last_seq", "Last committed journal seq.", nil, nil)
 	descAckedSeq  = prometheus.NewDesc("depotd_acked_seq", "The ERP's ack watermark.", nil, nil)
-	descCommits   = prometheus.NewDesc("depotd_journal_commits_total", "bbolt commits made by the journal since start (several transactions may share one).", nil, nil)
+	descCommits   = prometheus.NewDesc("depotd_journal_commits_total", "Durable group commits (write-ahead log writes) since start; several transactions may share one.", nil, nil)
+	descCkpts     = prometheus.NewDesc("depotd_journal_checkpoints_total", "Checkpoints of the write-ahead log into the database file since start.", nil, nil)
 	descTxs       = prometheus.NewDesc("depotd_transactions_committed_total", "Transactions committed since start.", nil, nil)
 	descDrain     = prometheus.NewDesc("depotd_drain_rate", "Transactions acknowledged by the ERP per second, over the last 5 minutes.", nil, nil)
 	descExc       = prometheus.NewDesc("depotd_open_exceptions", "Exceptions waiting for a supervisor.", nil, nil)
@@ -59,6 +60,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	commits, txs := s.j.Stats()
 	counter(descCommits, float64(commits))
+	counter(descCkpts, float64(s.j.Checkpoints()))
 	counter(descTxs, float64(txs))
 	gauge(descDrain, s.hist.drainRate())
 	gauge(descStartTime, float64(s.opts.Started.Unix()))

@@ -1,0 +1,734 @@
+package edge
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// commitReq is one unit of work for the committer: a transaction to journal, a pruning
+// batch (both logged in the WAL), a write of another kind made durable by a checkpoint, or
+// a reader asking that everything committed be visible in bbolt.
+type commitReq struct {
+	tx    Transaction
+	prune *pruneArgs               // a pruning batch riding along with the commits (retention.go)
+	fn    func(btx *bolt.Tx) error // acks, snapshots, master data, exceptions, station states
+	sync  bool
+	pre   []byte // tx encoded without seq and at (preEncode); nil for counts
+	preID int    // where seq and at go in pre
+	done  chan commitRes
+}
+
+type commitRes struct {
+	tx       Transaction
+	existing bool
+	err      error
+	pruned   PruneResult
+}
+
+// writer is where a commit's writes go: through redo (logged for the WAL) or direct.
+type writer interface {
+	put(bucket, k, v []byte) error
+	del(bucket, k []byte) error
+}
+
+type direct struct{ btx *bolt.Tx }
+
+func (d direct) put(bucket, k, v []byte) error { return d.btx.Bucket(bucket).Put(k, v) }
+func (d direct) del(bucket, k []byte) error    { return d.btx.Bucket(bucket).Delete(k) }
+
+// group is one group commit: its requests, their answers, and the WAL payload of its
+// writes, which are already in the committer's bbolt transaction.
+type group struct {
+	batch   []*commitReq
+	results []commitRes
+	last    uint64 // last seq after the group
+	ops     []byte
+}
+
+// landing is the outcome of one WAL write of one or more groups.
+type landing struct {
+	groups []*group
+	size   int
+	lsn    uint64
+	err    error
+}
+
+// walQueue hands groups from the committer to the syncers and landings back.
+type walQueue struct {
+	mu       sync.Mutex
+	cond     *sync.Cond // anything below changed
+	queue    []*group   // applied, waiting for the next WAL write
+	inflight int        // writes in progress
+	done     map[uint64]landing
+	next     uint64    // the lsn whose landing is handed back next: landings go in order
+	landed   []landing // in lsn order
+	halted   bool      // no write may start: the committer is checkpointing, or one failed
+	stop     bool
+	applying bool   // the committer holds requests it is about to queue
+	queued   uint64 // groups queued so far
+}
+
+// walWriters is how many WAL writes may be in flight at once. A second one takes the
+// groups applied while the first syncs, instead of leaving them for the next round: with
+// synchronous callers that keeps the groups from settling into two alternating halves.
+const walWriters = 1
+
+// committer is the single writer. It owns a bbolt read-write transaction that stays open
+// across group commits: each group of waiting requests is applied to it at once and queued
+// for the syncers, which write everything queued as one WAL record and fdatasync it, up to
+// walWriters records at once; applying and syncing overlap. A group is answered when its
+// record and every record before it are durable. A checkpoint commits the transaction to
+// bbolt when a reader needs to see it, another kind of write needs its own durability,
+// the WAL is full or failed, or CheckpointEvery has passed.
+func (j *Journal) committer() {
+	defer close(j.done)
+	if j.wal != nil {
+		j.q.cond = sync.NewCond(&j.q.mu)
+		j.q.done = map[uint64]landing{}
+		j.q.next = j.wal.lsn + 1
+		var syncers sync.WaitGroup
+		for range walWriters {
+			syncers.Go(j.syncer)
+		}
+		defer func() {
+			j.q.mu.Lock()
+			j.q.stop = true
+			j.q.cond.Broadcast()
+			j.q.mu.Unlock()
+			syncers.Wait()
+			j.wal.close()
+		}()
+	}
+	batch := make([]*commitReq, 0, j.max)
+	var due <-chan time.Time
+	for {
+		batch = batch[:0]
+		// Landings go first: their callers are waiting (select alone picks at random).
+		if !j.drainLandings() {
+			select {
+			case r := <-j.reqs:
+				batch = append(batch, r)
+			case <-j.kick:
+				j.drainLandings()
+			case <-due:
+				due = nil
+				j.checkpoint()
+			case <-j.closed:
+				if err := j.checkpoint(); err != nil {
+					j.log.Error("final checkpoint failed; the write-ahead log keeps the transactions for the next start", "err", err)
+				}
+				return
+			}
+		}
+	gather:
+		for len(batch) < j.max {
+			select {
+			case r := <-j.reqs:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		if len(batch) > 0 {
+			j.setApplying(true)
+			j.process(batch)
+			j.setApplying(false)
+		}
+		// A failed or full WAL write, or no WAL: bbolt's own commit makes the groups durable.
+		// Under a quota, what only the WAL holds is an estimate: keep it to 1 % of it.
+		if j.needCkpt || (j.quota.max > 0 && j.pending.Load() > j.quota.max/100) {
+			j.checkpoint()
+		}
+		// Measured after the callers have their answers, so the quota costs them nothing.
+		j.updateQuota(j.runFn)
+		switch {
+		case j.t == nil:
+			due = nil
+		case due == nil:
+			due = time.After(j.ckptEvery)
+		}
+	}
+}
+
+// syncer writes what the committer queued, one WAL record per write, until stopped.
+func (j *Journal) syncer() {
+	q := &j.q
+	var buf []byte
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for {
+		for !q.stop && (q.halted || len(q.queue) == 0 || q.inflight == walWriters) {
+			q.cond.Wait()
+		}
+		if q.stop {
+			return
+		}
+		// Requests the committer is applying right now would otherwise wait a whole
+		// write: let it queue them (once; it may go on receiving for ever).
+		for gen := q.queued; q.applying && q.queued == gen && !q.stop && !q.halted; {
+			q.cond.Wait()
+		}
+		if q.stop || q.halted {
+			continue
+		}
+		size := 0
+		for _, g := range q.queue {
+			size += len(g.ops)
+		}
+		off, lsn, err := j.wal.reserve(size)
+		if err != nil {
+			if q.inflight > 0 {
+				q.cond.Wait() // full: report it in order, once the writes before are in
+				continue
+			}
+			q.landed = append(q.landed, landing{groups: q.queue, err: err})
+			q.queue = nil
+			q.halted = true
+			j.kickCommitter()
+			continue
+		}
+		groups := q.queue
+		q.queue = nil
+		q.inflight++
+		q.mu.Unlock()
+		payload := groups[0].ops
+		if len(groups) > 1 {
+			payload = make([]byte, 0, size)
+			for _, g := range groups {
+				payload = append(payload, g.ops...)
+			}
+		}
+		buf, err = j.wal.write(buf, off, lsn, payload)
+		q.mu.Lock()
+		q.inflight--
+		q.done[lsn] = landing{groups: groups, size: size, lsn: lsn, err: err}
+		for l, ok := q.done[q.next]; ok; l, ok = q.done[q.next] {
+			delete(q.done, q.next)
+			q.landed = append(q.landed, l)
+			q.next++
+		}
+		if err != nil {
+			q.halted = true // what follows was applied on top of it: the committer decides
+		}
+		q.cond.Broadcast()
+		j.kickCommitter()
+	}
+}
+
+func (j *Journal) setApplying(on bool) {
+	if j.wal == nil {
+		return
+	}
+	j.q.mu.Lock()
+	j.q.applying = on
+	if !on {
+		j.q.cond.Broadcast()
+	}
+	j.q.mu.Unlock()
+}
+
+func (j *Journal) kickCommitter() {
+	select {
+	case j.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (j *Journal) process(batch []*commitReq) {
+	var logged, fns, syncs []*commitReq
+	for _, r := range batch {
+		switch {
+		case r.fn != nil:
+			fns = append(fns, r)
+		case r.sync:
+			syncs = append(syncs, r)
+		default:
+			logged = append(logged, r)
+		}
+	}
+	if len(logged) > 0 {
+		j.applyGroup(logged)
+	}
+	// One at a time: a failing write is undone by rolling back to the checkpoint and
+	// replaying the WAL, which would also undo a neighbour that had succeeded.
+	for _, r := range fns {
+		r.done <- commitRes{err: j.runFn(r.fn)}
+	}
+	if len(syncs) > 0 {
+		err := j.checkpoint()
+		for _, r := range syncs {
+			r.done <- commitRes{err: err}
+		}
+	}
+}
+
+// runFn runs fn in the committer's transaction and checkpoints it. What is applied before
+// it is checkpointed first, so that a failing fn, undone by rolling back, takes nothing
+// else along.
+func (j *Journal) runFn(fn func(btx *bolt.Tx) error) error {
+	if j.t != nil && (j.walLSN.Load() > j.ckptLSN.Load() || j.notDurable()) {
+		if err := j.checkpoint(); err != nil {
+			return err
+		}
+	}
+	if err := j.begin(); err != nil {
+		return err
+	}
+	j.rows = nil // fn may write stock rows (a snapshot does)
+	if err := fn(j.t); err != nil {
+		j.abort(err)
+		return err
+	}
+	return j.checkpoint()
+}
+
+// notDurable says whether some applied group is not durable yet.
+func (j *Journal) notDurable() bool {
+	if len(j.unsynced) > 0 {
+		return true
+	}
+	if j.wal == nil {
+		return false
+	}
+	j.q.mu.Lock()
+	defer j.q.mu.Unlock()
+	return len(j.q.queue) > 0 || j.q.inflight > 0 || len(j.q.landed) > 0
+}
+
+// begin opens the committer's bbolt transaction if none is open.
+func (j *Journal) begin() error {
+	if j.failed != nil {
+		return j.failed
+	}
+	if j.t != nil {
+		return nil
+	}
+	t, err := j.db.Begin(true)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	j.t = t
+	return nil
+}
+
+// commitErr is what the callers of a failed group commit learn.
+func (j *Journal) commitErr(err error) error {
+	return fmt.Errorf("commit to journal %s: %w", j.path, storageErr(err))
+}
+
+// applyGroup applies transactions and pruning batches to the open bbolt transaction as one
+// group and queues it for the WAL.
+func (j *Journal) applyGroup(batch []*commitReq) {
+	fail := func(err error) {
+		err = j.commitErr(err)
+		j.log.Error("journal commit failed", "err", err, "batch", len(batch))
+		for _, r := range batch {
+			r.done <- commitRes{err: err}
+		}
+	}
+	if err := j.begin(); err != nil {
+		fail(err)
+		return
+	}
+	if err := runCommitFault(); err != nil {
+		fail(err)
+		return
+	}
+	rec := &redo{btx: j.t}
+	results, last, err := j.apply(rec, batch)
+	if err != nil {
+		// Part of the group may be written: back to the WAL's state, which also undoes
+		// the groups applied but not yet durable.
+		j.abort(err)
+		fail(err)
+		return
+	}
+	g := &group{batch: batch, results: results, last: last, ops: rec.ops}
+	switch {
+	case len(g.ops) == 0:
+		j.answer(g) // only retries and refusals: nothing to make durable
+	case j.wal == nil || j.walFailed:
+		j.unsynced = append(j.unsynced, g)
+		j.needCkpt = true
+	default:
+		j.q.mu.Lock()
+		j.q.queue = append(j.q.queue, g)
+		j.q.queued++
+		j.q.cond.Broadcast()
+		j.q.mu.Unlock()
+	}
+}
+
+// drainLandings handles the syncer's finished writes; it says whether there were any.
+func (j *Journal) drainLandings() bool {
+	if j.wal == nil {
+		return false
+	}
+	j.q.mu.Lock()
+	landed := j.q.landed
+	j.q.landed = nil
+	j.q.mu.Unlock()
+	for _, l := range landed {
+		j.land(l)
+	}
+	return len(landed) > 0
+}
+
+// land handles one finished WAL write.
+func (j *Journal) land(l landing) {
+	if l.err == nil && !j.walFailed {
+		j.walLSN.Store(l.lsn)
+		j.pending.Add(int64(l.size))
+		j.commits.Add(1)
+		for _, g := range l.groups {
+			j.answer(g)
+		}
+		return
+	}
+	// Too big for what is left of the WAL, or a failed write (or one after it): the groups
+	// are in the open transaction, and the checkpoint that follows makes them durable or
+	// fails them. After a failed write nothing goes to the WAL until a checkpoint holds
+	// everything: its record may be on disk, and only a checkpoint can skip its lsn.
+	if l.err != nil && !errors.Is(l.err, errWALFull) {
+		if !j.walFailed {
+			j.log.Error("write-ahead log write failed; checkpointing to bbolt instead", "err", l.err)
+		}
+		j.walFailed = true
+	}
+	j.unsynced = append(j.unsynced, l.groups...)
+	j.needCkpt = true
+}
+
+// quiesce lets the syncers finish their writes and holds them; every applied group that is not
+// durable is then in j.unsynced, in order. resume lets it go on.
+func (j *Journal) quiesce() {
+	if j.wal == nil {
+		return
+	}
+	q := &j.q
+	q.mu.Lock()
+	q.halted = true
+	for q.inflight > 0 {
+		q.cond.Wait()
+	}
+	queued, landed := q.queue, q.landed
+	q.queue, q.landed = nil, nil
+	q.mu.Unlock()
+	for _, l := range landed {
+		j.land(l)
+	}
+	j.unsynced = append(j.unsynced, queued...)
+}
+
+func (j *Journal) resume() {
+	if j.wal == nil {
+		return
+	}
+	j.q.mu.Lock()
+	j.q.halted = false
+	j.q.cond.Broadcast()
+	j.q.mu.Unlock()
+}
+
+// answer tells a durable group's callers.
+func (j *Journal) answer(g *group) {
+	if prev := j.last.Load(); g.last > prev {
+		j.last.Store(g.last)
+		j.txs.Add(g.last - prev)
+		j.signalCommitted()
+	}
+	for i, r := range g.batch {
+		r.done <- g.results[i]
+	}
+}
+
+// preEncode encodes tx (seq 0 and at nil, both omitted) for withSeqAt, and returns where
+// they go: right after the id, the first field. Counts get nil: the committer fills their
+// expected quantities. So does anything whose encoding does not start as expected.
+func preEncode(tx *Transaction) ([]byte, int) {
+	if tx.Type == Count {
+		return nil, 0
+	}
+	raw, err := json.Marshal(tx)
+	if err != nil {
+		return nil, 0
+	}
+	id, err := json.Marshal(tx.ID)
+	if err != nil {
+		return nil, 0
+	}
+	head := `{"id":` + string(id)
+	if len(raw) <= len(head) || string(raw[:len(head)]) != head {
+		return nil, 0
+	}
+	return raw, len(head)
+}
+
+// withSeqAt is json.Marshal of the transaction pre encodes with Seq and At set, byte for
+// byte (TestWithSeqAtMatchesMarshal).
+func withSeqAt(pre []byte, at int, seq uint64, atJSON []byte) []byte {
+	b := make([]byte, 0, len(pre)+len(atJSON)+32)
+	b = append(b, pre[:at]...)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	b = append(b, `,"at":`...)
+	b = append(b, atJSON...)
+	return append(b, pre[at:]...)
+}
+
+// apply writes a group into the open bbolt transaction through rec. A transaction refused
+// against the ledger is skipped without touching the others; an error undoes the group.
+func (j *Journal) apply(rec *redo, batch []*commitReq) ([]commitRes, uint64, error) {
+	btx := rec.btx
+	results := make([]commitRes, len(batch))
+	now := j.now()
+	var atJSON []byte
+	var err error
+	meta := btx.Bucket(bucketMeta)
+	txb, idb := btx.Bucket(bucketTx), btx.Bucket(bucketTxID)
+	last := getU64(meta.Get(keyLastSeq))
+	excSeq := getU64(meta.Get(keyExcSeq))
+	if j.rows == nil {
+		j.rows = map[stockKey]stockRec{}
+	}
+	led := &boltLedger{b: btx.Bucket(bucketStock), w: rec, rows: j.rows}
+	for i, r := range batch {
+		if r.prune != nil {
+			res, err := pruneInTx(btx, rec, *r.prune)
+			if err != nil {
+				return nil, 0, err
+			}
+			results[i].pruned = res
+			continue
+		}
+		if s := idb.Get([]byte(r.tx.ID)); s != nil {
+			orig, err := decodeTx(txb.Get(s))
+			if err != nil {
+				return nil, 0, err
+			}
+			results[i] = commitRes{tx: orig, existing: true}
+			continue
+		}
+		tx := r.tx
+		at := now
+		tx.At = &at
+		o := newOverlay(led)
+		if err := applyTx(j.cat, o, &tx, true); err != nil {
+			return nil, 0, err
+		}
+		var excs []Exception
+		refused := false
+		for _, n := range o.negatives() {
+			if !j.cat.allowsNegative(n.key.Location) {
+				results[i].err = &StockError{Field: fmt.Sprintf("lines[%d]", n.line), Item: n.key.Item,
+					Location: n.key.Location, Lot: n.key.Lot, State: n.key.State, Have: n.before, Need: n.before.Sub(n.after)}
+				refused = true
+				break
+			}
+			excs = append(excs, Exception{Kind: ExcNegativeStock, Item: n.key.Item, Location: n.key.Location,
+				Lot: n.key.Lot, Message: fmt.Sprintf("%s at %s (%s) went to %s", n.key.Item, n.key.Location, n.key.State, n.after)})
+		}
+		if refused {
+			continue
+		}
+		if tx.Type == Count {
+			for li, l := range tx.Lines {
+				if l.Delta != nil && !l.Delta.IsZero() {
+					excs = append(excs, Exception{Kind: ExcCountDiscrepancy, Item: l.Item, Location: l.To, Lot: l.Lot,
+						Message: fmt.Sprintf("lines[%d]: counted %s, expected %s (delta %s)", li, l.BaseQtyOrQty(), l.Expected, l.Delta)})
+				}
+			}
+		}
+		last++
+		tx.Seq = last
+		var raw []byte
+		if r.pre != nil {
+			if atJSON == nil {
+				if atJSON, err = now.MarshalJSON(); err != nil {
+					return nil, 0, err
+				}
+			}
+			raw = withSeqAt(r.pre, r.preID, last, atJSON)
+		} else if raw, err = json.Marshal(&tx); err != nil {
+			return nil, 0, err
+		}
+		if err := rec.put(bucketTx, u64(last), raw); err != nil {
+			return nil, 0, err
+		}
+		if err := rec.put(bucketTxID, []byte(tx.ID), u64(last)); err != nil {
+			return nil, 0, err
+		}
+		if err := o.flush(); err != nil {
+			return nil, 0, err
+		}
+		for _, e := range excs {
+			excSeq++
+			e.ID, e.Seq, e.At = excSeq, last, now
+			if err := putException(btx, rec, e); err != nil {
+				return nil, 0, err
+			}
+		}
+		results[i].tx = tx
+	}
+	if len(rec.ops) == 0 {
+		return results, last, nil
+	}
+	if err := rec.put(bucketMeta, keyExcSeq, u64(excSeq)); err != nil {
+		return nil, 0, err
+	}
+	return results, last, rec.put(bucketMeta, keyLastSeq, u64(last))
+}
+
+// checkpoint commits the open bbolt transaction, with the WAL position it holds, after
+// which the WAL starts over; groups the WAL does not hold are durable by it and answered.
+// On failure bbolt is back at the previous checkpoint and the WAL is replayed into a new
+// transaction: nothing the WAL acknowledged is lost, the groups it did not hold fail.
+func (j *Journal) checkpoint() error {
+	j.quiesce()
+	defer j.resume()
+	j.needCkpt = false
+	if j.t == nil {
+		return nil
+	}
+	var skip uint64
+	if j.wal != nil && j.walFailed {
+		// Records after the last durable one may be intact on disk: skip their lsns, so
+		// that none can ever be replayed over this checkpoint.
+		skip = j.wal.lsn
+	}
+	t := j.t
+	j.t = nil
+	lsn := max(j.walLSN.Load(), skip)
+	err := t.Bucket(bucketMeta).Put(keyWALLSN, u64(lsn))
+	if err == nil {
+		err = t.Commit()
+	} else {
+		t.Rollback()
+	}
+	if err != nil {
+		err = fmt.Errorf("checkpoint journal %s: %w", j.path, storageErr(err))
+		j.log.Error("journal checkpoint failed", "err", err)
+		j.rollback(err)
+		return err
+	}
+	j.walFailed = false
+	j.walLSN.Store(lsn)
+	j.ckptLSN.Store(lsn)
+	j.pending.Store(0)
+	if len(j.rows) > 4096 {
+		j.rows = nil // a cache, not a second ledger: keep it to the rows in use
+	}
+	if j.wal != nil {
+		// Held by quiesce: no write in flight, every reservation landed.
+		j.wal.off, j.wal.lsn = 0, lsn
+		j.q.next = lsn + 1
+	}
+	j.checkpoints.Add(1)
+	unsynced := j.unsynced
+	j.unsynced = nil
+	if len(unsynced) > 0 {
+		j.commits.Add(1)
+	}
+	for _, g := range unsynced {
+		j.answer(g)
+	}
+	return nil
+}
+
+// abort rolls the open transaction back to the last checkpoint, replays the WAL onto it
+// and fails the groups that were applied but are not durable.
+func (j *Journal) abort(cause error) {
+	j.quiesce()
+	defer j.resume()
+	j.rollback(cause)
+}
+
+// rollback is abort with the syncer held.
+func (j *Journal) rollback(cause error) {
+	if j.t != nil {
+		j.t.Rollback()
+		j.t = nil
+	}
+	j.rows = nil
+	j.needCkpt = false
+	unsynced := j.unsynced
+	j.unsynced = nil
+	err := j.commitErr(cause)
+	for _, g := range unsynced {
+		for _, r := range g.batch {
+			r.done <- commitRes{err: err}
+		}
+	}
+	if len(unsynced) > 0 {
+		j.log.Error("journal commit failed", "err", err, "groups", len(unsynced))
+	}
+	j.redo()
+}
+
+// redo replays the WAL records since the last checkpoint into a new open transaction. If
+// even that fails the disk cannot be read back: every later write fails with the error.
+func (j *Journal) redo() {
+	if j.wal == nil || j.walLSN.Load() == j.ckptLSN.Load() {
+		return
+	}
+	err := j.begin()
+	if err == nil {
+		err = readWAL(j.wal.f, j.wal.size, j.wal.id, j.ckptLSN.Load(), func(r walRecord) error {
+			if r.lsn > j.walLSN.Load() {
+				return nil
+			}
+			_, err := applyOps(j.t, r.payload)
+			return err
+		})
+	}
+	if err != nil {
+		if j.t != nil {
+			j.t.Rollback()
+			j.t = nil
+		}
+		j.failed = fmt.Errorf("journal %s: replaying the write-ahead log after a failed commit: %w", j.path, err)
+		j.log.Error("journal stopped accepting writes", "err", j.failed)
+	}
+}
+
+// update runs fn in the committer's transaction and returns once it is durable in bbolt.
+func (j *Journal) update(fn func(btx *bolt.Tx) error) error {
+	r := &commitReq{fn: fn, done: make(chan commitRes, 1)}
+	select {
+	case j.reqs <- r:
+	case <-j.closed:
+		return ErrClosed
+	}
+	return (<-r.done).err
+}
+
+// view runs fn in a bbolt read transaction that sees every transaction committed before
+// the call: if the WAL holds some that bbolt does not, it asks for a checkpoint first. A
+// failed checkpoint (a full disk) leaves the read on the last checkpoint rather than
+// failing it, so the console keeps working.
+func (j *Journal) view(fn func(btx *bolt.Tx) error) error {
+	if err := j.sync(); err != nil {
+		j.log.Debug("read sees the last checkpoint: the newest transactions are safe in the write-ahead log", "err", err)
+	}
+	return j.db.View(fn)
+}
+
+// sync checkpoints if the WAL holds transactions bbolt does not.
+func (j *Journal) sync() error {
+	if j.walLSN.Load() == j.ckptLSN.Load() {
+		return nil
+	}
+	r := &commitReq{sync: true, done: make(chan commitRes, 1)}
+	select {
+	case j.reqs <- r:
+		return (<-r.done).err
+	case <-j.done:
+		return nil
+	}
+}

@@ -1,0 +1,361 @@
+package edge
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The write-ahead log (WAL) makes a group of transactions durable with one fdatasync of one
+// block-aligned write into a file that is already allocated, where a bbolt commit needs two
+// fdatasyncs over pages scattered through the database file. See the package doc
+// ("Durability") for the whole argument; this file holds the format.
+//
+// The file <db>.wal has a fixed size (Options.WALSize), zero-filled and fsynced when it is
+// created, so a write never changes its size or block map and fdatasync has no metadata
+// to write. It is a ring that restarts at offset 0 after every checkpoint. Each record:
+//
+//	crc32c   uint32  over everything after it up to the end of the payload
+//	length   uint32  payload bytes
+//	lsn      uint64  1, 2, 3, … never reused; meta wal_lsn is the last one in bbolt
+//	wal id   uint64  meta wal_id: records of another database (a restore) never replay
+//	payload  ops:    kind byte (1 put, 2 delete), bucket (byte length + name),
+//	                 key (uvarint length + bytes), value (uvarint length + bytes, puts only)
+//
+// padded with zeros to a multiple of walBlock, so that writing a record never rewrites a
+// block holding an acknowledged one. Replay reads from offset 0 while each record is
+// intact, of this database, and carries the next lsn; the first that is not ends the log.
+
+const (
+	walBlock  = 4096
+	walHeader = 24
+	opPut     = 1
+	opDelete  = 2
+	// DefaultWALSize is the WAL's fixed size: 2,048 group commits between checkpoints.
+	DefaultWALSize = 8 << 20
+)
+
+var (
+	keyWALID  = []byte("wal_id")  // random, set at creation (and by a restore)
+	keyWALLSN = []byte("wal_lsn") // the last WAL record whose writes are in this file
+)
+
+// errWALFull means a record does not fit in what is left of the WAL before the next
+// checkpoint (or at all): the group is committed to bbolt directly instead.
+var errWALFull = errors.New("wal full")
+
+// WALPath returns where the journal at dbPath keeps its write-ahead log.
+func WALPath(dbPath string) string { return dbPath + ".wal" }
+
+// redo is where the committer writes: into its bbolt transaction, while recording every
+// write as a WAL payload.
+type redo struct {
+	btx *bolt.Tx
+	ops []byte
+}
+
+func (r *redo) put(bucket, k, v []byte) error {
+	if err := r.btx.Bucket(bucket).Put(k, v); err != nil {
+		return err
+	}
+	r.record(opPut, bucket, k, v)
+	return nil
+}
+
+func (r *redo) del(bucket, k []byte) error {
+	if err := r.btx.Bucket(bucket).Delete(k); err != nil {
+		return err
+	}
+	r.record(opDelete, bucket, k, nil)
+	return nil
+}
+
+func (r *redo) record(op byte, bucket, k, v []byte) {
+	r.ops = append(r.ops, op, byte(len(bucket)))
+	r.ops = append(r.ops, bucket...)
+	r.ops = binary.AppendUvarint(r.ops, uint64(len(k)))
+	r.ops = append(r.ops, k...)
+	if op == opPut {
+		r.ops = binary.AppendUvarint(r.ops, uint64(len(v)))
+		r.ops = append(r.ops, v...)
+	}
+}
+
+// applyOps replays a WAL payload into btx. bbolt keeps the key and value slices until the
+// transaction ends, so payload must not be reused while btx is open.
+func applyOps(btx *bolt.Tx, payload []byte) (int, error) {
+	n := 0
+	for p := payload; len(p) > 0; n++ {
+		if len(p) < 2 || int(p[1]) > len(p)-2 {
+			return n, fmt.Errorf("op %d: truncated", n)
+		}
+		op, name := p[0], p[2:2+int(p[1])]
+		p = p[2+int(p[1]):]
+		k, rest, err := uvarintBytes(p)
+		if err != nil {
+			return n, fmt.Errorf("op %d key: %w", n, err)
+		}
+		p = rest
+		b := btx.Bucket(name)
+		if b == nil {
+			return n, fmt.Errorf("op %d: no bucket %q", n, name)
+		}
+		switch op {
+		case opPut:
+			v, rest, err := uvarintBytes(p)
+			if err != nil {
+				return n, fmt.Errorf("op %d value: %w", n, err)
+			}
+			p = rest
+			err = b.Put(k, v)
+			if err != nil {
+				return n, fmt.Errorf("op %d: put %q: %w", n, name, err)
+			}
+		case opDelete:
+			if err := b.Delete(k); err != nil {
+				return n, fmt.Errorf("op %d: delete %q: %w", n, name, err)
+			}
+		default:
+			return n, fmt.Errorf("op %d: unknown kind %d", n, op)
+		}
+	}
+	return n, nil
+}
+
+func uvarintBytes(p []byte) ([]byte, []byte, error) {
+	l, w := binary.Uvarint(p)
+	if w <= 0 || l > uint64(len(p)-w) {
+		return nil, nil, errors.New("bad length")
+	}
+	return p[w : w+int(l)], p[w+int(l):], nil
+}
+
+// wal is the open log. Only the committer uses it.
+type wal struct {
+	f    *os.File
+	path string
+	size int64
+	id   uint64
+	off  int64  // where the next record goes
+	lsn  uint64 // the last record reserved
+}
+
+// openWAL opens (creating and zero-filling if needed) the log at path for a database whose
+// meta says id and lsn. It starts writing at offset 0: everything before is in bbolt.
+func openWAL(path string, size int64, id, lsn uint64) (*wal, error) {
+	size = size / walBlock * walBlock
+	if size < 2*walBlock {
+		return nil, fmt.Errorf("wal %s: size %d is below the minimum %d", path, size, 2*walBlock)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open wal %s: %w", path, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open wal %s: %w", path, err)
+	}
+	if st.Size() < size {
+		if err := zeroFill(f, st.Size(), size); err != nil {
+			f.Close()
+			os.Remove(path)
+			return nil, fmt.Errorf("allocate wal %s (%s): %w", path, ByteSize(size), err)
+		}
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return &wal{f: f, path: path, size: size, id: id, lsn: lsn}, nil
+}
+
+// zeroFill writes zeros from off to size and fsyncs: real blocks, not a sparse file or
+// unwritten extents, whose first write would make fdatasync journal metadata.
+func zeroFill(f *os.File, off, size int64) error {
+	zero := make([]byte, 1<<20)
+	for off < size {
+		n := min(int64(len(zero)), size-off)
+		if _, err := f.WriteAt(zero[:n], off); err != nil {
+			return err
+		}
+		off += n
+	}
+	return f.Sync()
+}
+
+// reserve takes the place of the next record, of n payload bytes: its offset and lsn.
+// errWALFull says it does not fit before the next checkpoint.
+func (w *wal) reserve(n int) (off int64, lsn uint64, err error) {
+	padded := int64((walHeader + n + walBlock - 1) / walBlock * walBlock)
+	if w.off+padded > w.size {
+		return 0, 0, errWALFull
+	}
+	off = w.off
+	w.off += padded
+	w.lsn++
+	return off, w.lsn, nil
+}
+
+// write writes the record reserved at off with lsn and fdatasyncs it. buf is the caller's
+// scratch space, returned grown. Records are whole blocks apart, so writes to different
+// reservations may run concurrently.
+func (w *wal) write(buf []byte, off int64, lsn uint64, payload []byte) ([]byte, error) {
+	n := walHeader + len(payload)
+	padded := (n + walBlock - 1) / walBlock * walBlock
+	if cap(buf) < padded {
+		buf = make([]byte, padded)
+	}
+	b := buf[:padded]
+	binary.LittleEndian.PutUint32(b[4:], uint32(len(payload)))
+	binary.LittleEndian.PutUint64(b[8:], lsn)
+	binary.LittleEndian.PutUint64(b[16:], w.id)
+	copy(b[walHeader:], payload)
+	clear(b[n:])
+	binary.LittleEndian.PutUint32(b, crc32.Checksum(b[4:n], castagnoli))
+	if _, err := w.f.WriteAt(b, off); err != nil {
+		return buf, fmt.Errorf("write wal %s: %w", w.path, err)
+	}
+	if err := runWALFault(); err != nil {
+		return buf, fmt.Errorf("sync wal %s: %w", w.path, err)
+	}
+	if err := fdatasync(w.f); err != nil {
+		return buf, fmt.Errorf("sync wal %s: %w", w.path, err)
+	}
+	return buf, nil
+}
+
+func (w *wal) close() error { return w.f.Close() }
+
+func fdatasync(f *os.File) error {
+	for {
+		err := syscall.Fdatasync(int(f.Fd()))
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+}
+
+// walFault, when set (tests only, through export_test.go), fails WAL writes after the
+// record is written and before it is synced: the worst case, a record that may be intact
+// on disk whose writer was told it failed.
+var walFault atomic.Pointer[func() error]
+
+func runWALFault() error {
+	if f := walFault.Load(); f != nil {
+		return (*f)()
+	}
+	return nil
+}
+
+// walRecord is one intact record read back.
+type walRecord struct {
+	lsn     uint64
+	payload []byte // freshly allocated: bbolt may keep slices of it
+}
+
+// readWAL calls fn for each record of the log at r (size bytes) that belongs to database
+// id and continues from lsn, in order, and stops at the first that does not.
+func readWAL(r io.ReaderAt, size int64, id, lsn uint64, fn func(walRecord) error) error {
+	var head [walHeader]byte
+	for off := int64(0); off+walHeader <= size; {
+		if _, err := r.ReadAt(head[:], off); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		length := int64(binary.LittleEndian.Uint32(head[4:]))
+		if binary.LittleEndian.Uint64(head[8:]) != lsn+1 || binary.LittleEndian.Uint64(head[16:]) != id ||
+			length > size-off-walHeader {
+			return nil
+		}
+		rec := make([]byte, walHeader+length)
+		if _, err := r.ReadAt(rec, off); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if crc32.Checksum(rec[4:], castagnoli) != binary.LittleEndian.Uint32(rec) {
+			return nil // torn: this record was never acknowledged
+		}
+		lsn++
+		if err := fn(walRecord{lsn: lsn, payload: rec[walHeader:]}); err != nil {
+			return err
+		}
+		off += (walHeader + length + walBlock - 1) / walBlock * walBlock
+	}
+	return nil
+}
+
+// replayWAL applies the intact records of the log beside the database at path that bbolt
+// does not hold yet, in one bbolt commit, and returns how many it applied. A database
+// without a wal_id has never had a log; a missing log file means nothing to replay.
+func replayWAL(db *bolt.DB, path string) (int, error) {
+	walPath := WALPath(path)
+	f, err := os.Open(walPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("open wal %s: %w", walPath, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("open wal %s: %w", walPath, err)
+	}
+	var id, lsn uint64
+	if err := db.View(func(btx *bolt.Tx) error {
+		if m := btx.Bucket(bucketMeta); m != nil {
+			id, lsn = getU64(m.Get(keyWALID)), getU64(m.Get(keyWALLSN))
+		}
+		return nil
+	}); err != nil || id == 0 {
+		return 0, err
+	}
+	var recs []walRecord
+	if err := readWAL(f, st.Size(), id, lsn, func(r walRecord) error {
+		recs = append(recs, r)
+		return nil
+	}); err != nil {
+		return 0, fmt.Errorf("read wal %s: %w", walPath, err)
+	}
+	if len(recs) == 0 {
+		return 0, nil
+	}
+	err = db.Update(func(btx *bolt.Tx) error {
+		for _, r := range recs {
+			if _, err := applyOps(btx, r.payload); err != nil {
+				return fmt.Errorf("record %d: %w", r.lsn, err)
+			}
+		}
+		return btx.Bucket(bucketMeta).Put(keyWALLSN, u64(recs[len(recs)-1].lsn))
+	})
+	if err != nil {
+		return 0, fmt.Errorf("replay wal %s: %w", walPath, err)
+	}
+	return len(recs), nil
+}
+
+// newWALID is a database's random WAL identity.
+func newWALID() ([]byte, error) {
+	var b [8]byte
+	for bytes.Equal(b[:], make([]byte, 8)) {
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+	}
+	return b[:], nil
+}
