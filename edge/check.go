@@ -10,8 +10,9 @@ import (
 // Check verifies the database: bbolt's own page consistency, gap-free seqs above pruned_seq
 // (allowing only the gaps a restore recorded in seqgaps) that agree with the id index and
 // last_seq, nothing pruned that the ERP has not acknowledged and snapshotted, and a ledger
-// equal to the ERP snapshot plus a replay of the journal. It returns every problem found (nil when consistent). It holds one read
-// transaction for its whole run: use it offline or on small databases.
+// equal to the ERP snapshot plus a replay of the journal. It returns every problem found
+// (nil when consistent). It runs between group commits, which wait for it: use it offline
+// or on small databases.
 func (j *Journal) Check() []string {
 	var problems []string
 	add := func(format string, args ...any) {
@@ -19,7 +20,7 @@ func (j *Journal) Check() []string {
 			problems = append(problems, fmt.Sprintf(format, args...))
 		}
 	}
-	err := j.view(func(btx *bolt.Tx) error {
+	err := j.inspect(func(btx *bolt.Tx) error {
 		for err := range btx.Check() {
 			add("bbolt: %v", err)
 		}

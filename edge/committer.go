@@ -18,6 +18,7 @@ type commitReq struct {
 	tx    Transaction
 	prune *pruneArgs               // a pruning batch riding along with the commits (retention.go)
 	fn    func(btx *bolt.Tx) error // acks, snapshots, master data, exceptions, station states
+	read  func(btx *bolt.Tx) error // a read that must not run beside a commit (inspect)
 	sync  bool
 	pre   []byte // tx encoded without seq and at (preEncode); nil for counts
 	preID int    // where seq and at go in pre
@@ -51,73 +52,70 @@ type group struct {
 	ops     []byte
 }
 
-// landing is the outcome of one WAL write of one or more groups.
+// landing is a WAL write that failed or did not fit, with the groups it held.
 type landing struct {
 	groups []*group
-	size   int
-	lsn    uint64
 	err    error
 }
 
-// walQueue hands groups from the committer to the syncers and landings back.
+// walQueue hands groups from the committer to the syncer, and failed writes back.
 type walQueue struct {
-	mu       sync.Mutex
-	cond     *sync.Cond // anything below changed
-	queue    []*group   // applied, waiting for the next WAL write
-	inflight int        // writes in progress
-	done     map[uint64]landing
-	next     uint64    // the lsn whose landing is handed back next: landings go in order
-	landed   []landing // in lsn order
-	halted   bool      // no write may start: the committer is checkpointing, or one failed
-	stop     bool
-	applying bool   // the committer holds requests it is about to queue
-	queued   uint64 // groups queued so far
+	mu     sync.Mutex
+	cond   *sync.Cond // anything below changed
+	queue  []*group   // applied, waiting for the next WAL write
+	busy   bool       // a write is in progress
+	failed []landing  // writes that failed or did not fit, for the committer
+	halted bool       // no write may start: the committer is checkpointing, or one failed
+	stop   bool
 }
 
-// walWriters is how many WAL writes may be in flight at once. A second one takes the
-// groups applied while the first syncs, instead of leaving them for the next round: with
-// synchronous callers that keeps the groups from settling into two alternating halves.
-const walWriters = 1
+// checkpointBytes is how much WAL payload (about 2,000 transactions) the committer lets
+// its open transaction gather before it checkpoints.
+const checkpointBytes = 1 << 20
 
 // committer is the single writer. It owns a bbolt read-write transaction that stays open
 // across group commits: each group of waiting requests is applied to it at once and queued
-// for the syncers, which write everything queued as one WAL record and fdatasync it, up to
-// walWriters records at once; applying and syncing overlap. A group is answered when its
-// record and every record before it are durable. A checkpoint commits the transaction to
+// for the syncer, which writes everything queued as one WAL record, fdatasyncs it, answers
+// the callers and takes the next queue; applying and syncing overlap. A group is answered
+// when its record is durable. A checkpoint commits the transaction to
 // bbolt when a reader needs to see it, another kind of write needs its own durability,
 // the WAL is full or failed, or CheckpointEvery has passed.
 func (j *Journal) committer() {
 	defer close(j.done)
 	if j.wal != nil {
 		j.q.cond = sync.NewCond(&j.q.mu)
-		j.q.done = map[uint64]landing{}
-		j.q.next = j.wal.lsn + 1
-		var syncers sync.WaitGroup
-		for range walWriters {
-			syncers.Go(j.syncer)
-		}
+		syncerDone := make(chan struct{})
+		go func() {
+			defer close(syncerDone)
+			j.syncer()
+		}()
 		defer func() {
 			j.q.mu.Lock()
 			j.q.stop = true
 			j.q.cond.Broadcast()
 			j.q.mu.Unlock()
-			syncers.Wait()
+			<-syncerDone
 			j.wal.close()
 		}()
 	}
 	batch := make([]*commitReq, 0, j.max)
 	var due <-chan time.Time
+	idle := time.NewTimer(time.Hour)
+	idle.Stop()
+	defer idle.Stop()
 	for {
 		batch = batch[:0]
-		// Landings go first: their callers are waiting (select alone picks at random).
-		if !j.drainLandings() {
+		// Failed writes go first: their callers are waiting (select alone picks at random).
+		if !j.drainFailed() {
 			select {
 			case r := <-j.reqs:
 				batch = append(batch, r)
 			case <-j.kick:
-				j.drainLandings()
+				j.drainFailed()
 			case <-due:
 				due = nil
+				j.checkpoint()
+			case <-idle.C:
 				j.checkpoint()
 			case <-j.closed:
 				if err := j.checkpoint(); err != nil {
@@ -136,13 +134,16 @@ func (j *Journal) committer() {
 			}
 		}
 		if len(batch) > 0 {
-			j.setApplying(true)
 			j.process(batch)
-			j.setApplying(false)
+			if j.t != nil {
+				idle.Reset(j.ckptIdle)
+			}
 		}
 		// A failed or full WAL write, or no WAL: bbolt's own commit makes the groups durable.
 		// Under a quota, what only the WAL holds is an estimate: keep it to 1 % of it.
-		if j.needCkpt || (j.quota.max > 0 && j.pending.Load() > j.quota.max/100) {
+		// Otherwise checkpointBytes bounds the open transaction, whose nodes grow (and
+		// inserts into them slow down) until a checkpoint splits them.
+		if j.needCkpt || (j.quota.max > 0 && j.pending.Load() > j.quota.max/100) || j.pending.Load() > checkpointBytes {
 			j.checkpoint()
 		}
 		// Measured after the callers have their answers, so the quota costs them nothing.
@@ -156,96 +157,87 @@ func (j *Journal) committer() {
 	}
 }
 
-// syncer writes what the committer queued, one WAL record per write, until stopped.
+// syncer writes what the committer queued, one WAL record per write, and answers the
+// callers once it is durable, until stopped. It answers a record's callers after it has
+// written the next record and before syncing that one, so that answering costs the next
+// group nothing. A write that fails or does not fit goes back to the committer, and
+// nothing more is written until it resumes the syncer.
 func (j *Journal) syncer() {
 	q := &j.q
 	var buf []byte
+	var durable []*group // callers not answered yet
+	answer := func() {
+		for _, g := range durable {
+			j.answer(g)
+		}
+		durable = nil
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for {
-		for !q.stop && (q.halted || len(q.queue) == 0 || q.inflight == walWriters) {
+		if len(durable) > 0 && (q.stop || q.halted || len(q.queue) == 0) {
+			q.mu.Unlock()
+			answer()
+			q.mu.Lock()
+			continue
+		}
+		for !q.stop && (q.halted || len(q.queue) == 0) {
 			q.cond.Wait()
 		}
 		if q.stop {
 			return
 		}
-		// Requests the committer is applying right now would otherwise wait a whole
-		// write: let it queue them (once; it may go on receiving for ever).
-		for gen := q.queued; q.applying && q.queued == gen && !q.stop && !q.halted; {
-			q.cond.Wait()
-		}
-		if q.stop || q.halted {
-			continue
-		}
+		groups := q.queue
+		q.queue = nil
 		size := 0
-		for _, g := range q.queue {
+		for _, g := range groups {
 			size += len(g.ops)
 		}
 		off, lsn, err := j.wal.reserve(size)
-		if err != nil {
-			if q.inflight > 0 {
-				q.cond.Wait() // full: report it in order, once the writes before are in
-				continue
+		if err == nil {
+			q.busy = true
+			q.mu.Unlock()
+			payload := groups[0].ops
+			if len(groups) > 1 {
+				payload = make([]byte, 0, size)
+				for _, g := range groups {
+					payload = append(payload, g.ops...)
+				}
 			}
-			q.landed = append(q.landed, landing{groups: q.queue, err: err})
-			q.queue = nil
+			buf, err = j.wal.put(buf, off, lsn, payload)
+			answer()
+			if err == nil {
+				err = j.wal.sync()
+			}
+			if err == nil {
+				j.walLSN.Store(lsn)
+				j.pending.Add(int64(size))
+				j.commits.Add(1)
+				durable = groups
+			}
+			q.mu.Lock()
+			q.busy = false
+		}
+		if err != nil {
+			q.failed = append(q.failed, landing{groups: groups, err: err})
 			q.halted = true
-			j.kickCommitter()
-			continue
-		}
-		groups := q.queue
-		q.queue = nil
-		q.inflight++
-		q.mu.Unlock()
-		payload := groups[0].ops
-		if len(groups) > 1 {
-			payload = make([]byte, 0, size)
-			for _, g := range groups {
-				payload = append(payload, g.ops...)
+			select {
+			case j.kick <- struct{}{}:
+			default:
 			}
-		}
-		buf, err = j.wal.write(buf, off, lsn, payload)
-		q.mu.Lock()
-		q.inflight--
-		q.done[lsn] = landing{groups: groups, size: size, lsn: lsn, err: err}
-		for l, ok := q.done[q.next]; ok; l, ok = q.done[q.next] {
-			delete(q.done, q.next)
-			q.landed = append(q.landed, l)
-			q.next++
-		}
-		if err != nil {
-			q.halted = true // what follows was applied on top of it: the committer decides
 		}
 		q.cond.Broadcast()
-		j.kickCommitter()
-	}
-}
-
-func (j *Journal) setApplying(on bool) {
-	if j.wal == nil {
-		return
-	}
-	j.q.mu.Lock()
-	j.q.applying = on
-	if !on {
-		j.q.cond.Broadcast()
-	}
-	j.q.mu.Unlock()
-}
-
-func (j *Journal) kickCommitter() {
-	select {
-	case j.kick <- struct{}{}:
-	default:
 	}
 }
 
 func (j *Journal) process(batch []*commitReq) {
-	var logged, fns, syncs []*commitReq
+	var logged, fns, reads, syncs []*commitReq
 	for _, r := range batch {
 		switch {
 		case r.fn != nil:
 			fns = append(fns, r)
+		case r.read != nil:
+			reads = append(reads, r)
 		case r.sync:
 			syncs = append(syncs, r)
 		default:
@@ -259,6 +251,15 @@ func (j *Journal) process(batch []*commitReq) {
 	// replaying the WAL, which would also undo a neighbour that had succeeded.
 	for _, r := range fns {
 		r.done <- commitRes{err: j.runFn(r.fn)}
+	}
+	// In a read transaction after a checkpoint (bbolt's page statistics do not see
+	// uncommitted writes), which a failed checkpoint leaves on the previous one. Nothing
+	// commits meanwhile: this goroutine is the one that would.
+	for _, r := range reads {
+		if err := j.checkpoint(); err != nil {
+			j.log.Debug("read sees the last checkpoint", "err", err)
+		}
+		r.done <- commitRes{err: j.db.View(r.read)}
 	}
 	if len(syncs) > 0 {
 		err := j.checkpoint()
@@ -298,7 +299,7 @@ func (j *Journal) notDurable() bool {
 	}
 	j.q.mu.Lock()
 	defer j.q.mu.Unlock()
-	return len(j.q.queue) > 0 || j.q.inflight > 0 || len(j.q.landed) > 0
+	return len(j.q.queue) > 0 || j.q.busy || len(j.q.failed) > 0
 }
 
 // begin opens the committer's bbolt transaction if none is open.
@@ -313,6 +314,7 @@ func (j *Journal) begin() error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	fillAppendOnly(t)
 	j.t = t
 	return nil
 }
@@ -340,7 +342,7 @@ func (j *Journal) applyGroup(batch []*commitReq) {
 		fail(err)
 		return
 	}
-	rec := &redo{btx: j.t}
+	rec := &redo{btx: j.t, ops: make([]byte, 0, 640*len(batch))}
 	results, last, err := j.apply(rec, batch)
 	if err != nil {
 		// Part of the group may be written: back to the WAL's state, which also undoes
@@ -352,50 +354,41 @@ func (j *Journal) applyGroup(batch []*commitReq) {
 	g := &group{batch: batch, results: results, last: last, ops: rec.ops}
 	switch {
 	case len(g.ops) == 0:
-		j.answer(g) // only retries and refusals: nothing to make durable
+		g.last = 0 // only retries and refusals: nothing to make durable, no new seq
+		j.answer(g)
 	case j.wal == nil || j.walFailed:
 		j.unsynced = append(j.unsynced, g)
 		j.needCkpt = true
 	default:
 		j.q.mu.Lock()
 		j.q.queue = append(j.q.queue, g)
-		j.q.queued++
 		j.q.cond.Broadcast()
 		j.q.mu.Unlock()
 	}
 }
 
-// drainLandings handles the syncer's finished writes; it says whether there were any.
-func (j *Journal) drainLandings() bool {
+// drainFailed takes back the writes that failed or did not fit; it says whether there
+// were any.
+func (j *Journal) drainFailed() bool {
 	if j.wal == nil {
 		return false
 	}
 	j.q.mu.Lock()
-	landed := j.q.landed
-	j.q.landed = nil
+	failed := j.q.failed
+	j.q.failed = nil
 	j.q.mu.Unlock()
-	for _, l := range landed {
-		j.land(l)
+	for _, l := range failed {
+		j.takeBack(l)
 	}
-	return len(landed) > 0
+	return len(failed) > 0
 }
 
-// land handles one finished WAL write.
-func (j *Journal) land(l landing) {
-	if l.err == nil && !j.walFailed {
-		j.walLSN.Store(l.lsn)
-		j.pending.Add(int64(l.size))
-		j.commits.Add(1)
-		for _, g := range l.groups {
-			j.answer(g)
-		}
-		return
-	}
-	// Too big for what is left of the WAL, or a failed write (or one after it): the groups
-	// are in the open transaction, and the checkpoint that follows makes them durable or
-	// fails them. After a failed write nothing goes to the WAL until a checkpoint holds
-	// everything: its record may be on disk, and only a checkpoint can skip its lsn.
-	if l.err != nil && !errors.Is(l.err, errWALFull) {
+// takeBack handles a write that failed or did not fit: its groups are in the open
+// transaction, and the checkpoint that follows makes them durable or fails them. After a
+// failed write nothing goes to the WAL until a checkpoint holds everything: its record may
+// be on disk, and only a checkpoint can skip its lsn.
+func (j *Journal) takeBack(l landing) {
+	if !errors.Is(l.err, errWALFull) {
 		if !j.walFailed {
 			j.log.Error("write-ahead log write failed; checkpointing to bbolt instead", "err", l.err)
 		}
@@ -405,7 +398,7 @@ func (j *Journal) land(l landing) {
 	j.needCkpt = true
 }
 
-// quiesce lets the syncers finish their writes and holds them; every applied group that is not
+// quiesce lets the syncer finish its write and holds it; every applied group that is not
 // durable is then in j.unsynced, in order. resume lets it go on.
 func (j *Journal) quiesce() {
 	if j.wal == nil {
@@ -414,14 +407,14 @@ func (j *Journal) quiesce() {
 	q := &j.q
 	q.mu.Lock()
 	q.halted = true
-	for q.inflight > 0 {
+	for q.busy {
 		q.cond.Wait()
 	}
-	queued, landed := q.queue, q.landed
-	q.queue, q.landed = nil, nil
+	queued, failed := q.queue, q.failed
+	q.queue, q.failed = nil, nil
 	q.mu.Unlock()
-	for _, l := range landed {
-		j.land(l)
+	for _, l := range failed {
+		j.takeBack(l)
 	}
 	j.unsynced = append(j.unsynced, queued...)
 }
@@ -438,10 +431,12 @@ func (j *Journal) resume() {
 
 // answer tells a durable group's callers.
 func (j *Journal) answer(g *group) {
-	if prev := j.last.Load(); g.last > prev {
-		j.last.Store(g.last)
-		j.txs.Add(g.last - prev)
-		j.signalCommitted()
+	for prev := j.last.Load(); g.last > prev; prev = j.last.Load() {
+		if j.last.CompareAndSwap(prev, g.last) {
+			j.txs.Add(g.last - prev)
+			j.signalCommitted()
+			break
+		}
 	}
 	for i, r := range g.batch {
 		r.done <- g.results[i]
@@ -604,6 +599,7 @@ func (j *Journal) checkpoint() error {
 	}
 	t := j.t
 	j.t = nil
+	visible := getU64(t.Bucket(bucketMeta).Get(keyLastSeq))
 	lsn := max(j.walLSN.Load(), skip)
 	err := t.Bucket(bucketMeta).Put(keyWALLSN, u64(lsn))
 	if err == nil {
@@ -625,9 +621,8 @@ func (j *Journal) checkpoint() error {
 		j.rows = nil // a cache, not a second ledger: keep it to the rows in use
 	}
 	if j.wal != nil {
-		// Held by quiesce: no write in flight, every reservation landed.
+		// Held by quiesce: no write in flight.
 		j.wal.off, j.wal.lsn = 0, lsn
-		j.q.next = lsn + 1
 	}
 	j.checkpoints.Add(1)
 	unsynced := j.unsynced
@@ -637,6 +632,10 @@ func (j *Journal) checkpoint() error {
 	}
 	for _, g := range unsynced {
 		j.answer(g)
+	}
+	if visible > j.visible.Load() {
+		j.visible.Store(visible)
+		j.signal(&j.checkpointed)
 	}
 	return nil
 }
@@ -700,6 +699,23 @@ func (j *Journal) redo() {
 // update runs fn in the committer's transaction and returns once it is durable in bbolt.
 func (j *Journal) update(fn func(btx *bolt.Tx) error) error {
 	r := &commitReq{fn: fn, done: make(chan commitRes, 1)}
+	select {
+	case j.reqs <- r:
+	case <-j.closed:
+		return ErrClosed
+	}
+	return (<-r.done).err
+}
+
+// inspect runs fn in a read transaction between group commits, after a checkpoint: for
+// reads that bbolt does not allow beside a commit (its page check walks the freelist the
+// committer changes). A journal without a committer (a backup being verified) reads
+// directly.
+func (j *Journal) inspect(fn func(btx *bolt.Tx) error) error {
+	if j.reqs == nil {
+		return j.db.View(fn)
+	}
+	r := &commitReq{read: fn, done: make(chan commitRes, 1)}
 	select {
 	case j.reqs <- r:
 	case <-j.closed:

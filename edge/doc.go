@@ -74,10 +74,12 @@
 //
 // A single committer goroutine owns the open bbolt transaction. It takes every request
 // waiting, up to Options.MaxBatch, applies them as one group and queues it; one syncer
-// goroutine takes everything queued the moment its previous fdatasync returns (if the
-// committer is applying a group right then, it waits for that group) and writes it as one
-// record. Applying and syncing overlap; there is no timer. One writer pays one fdatasync
-// per commit; N concurrent writers share them. A transaction that fails validation
+// goroutine takes everything queued the moment its previous fdatasync returns and writes
+// it as one record, then answers the previous record's callers before it syncs this one.
+// Applying and syncing overlap; there is no timer. One writer pays one fdatasync per
+// commit; N concurrent writers share them. The open transaction is checkpointed after
+// about 1 MiB of WAL payload (checkpointBytes): its nodes are split only at commit, and
+// inserts into ever larger nodes slow down. A transaction that fails validation
 // against the ledger (negative stock refused) is skipped without touching the others in
 // its group; an I/O error fails the group, and no seq is consumed.
 //

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -47,6 +48,34 @@ func TestStockRecEncodeMatchesMarshal(t *testing.T) {
 		}
 		if got := r.encode(); string(got) != string(want) {
 			t.Errorf("got %s want %s", got, want)
+		}
+	}
+}
+
+// A transaction with more rows than the overlay scans switches to an index midway; lines
+// touching a row again must find it either way.
+func TestOverlayManyRows(t *testing.T) {
+	base := mapLedger{}
+	o := newOverlay(base)
+	want := map[stockKey]int64{}
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 3*overlayScan; i++ {
+			k := stockKey{Item: fmt.Sprintf("SKU-%d", i), Location: "WH/Stock", State: Available}
+			if err := o.add(k, MustQty("-1"), i); err != nil {
+				t.Fatal(err)
+			}
+			want[k]--
+		}
+	}
+	if len(o.rows) != 3*overlayScan || len(o.negatives()) != 3*overlayScan {
+		t.Fatalf("%d rows, %d negative; want %d each", len(o.rows), len(o.negatives()), 3*overlayScan)
+	}
+	if err := o.flush(); err != nil {
+		t.Fatal(err)
+	}
+	for k, q := range want {
+		if got := base[k].Qty.String(); got != fmt.Sprint(q) {
+			t.Errorf("%v: %s, want %d", k, got, q)
 		}
 	}
 }

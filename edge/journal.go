@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,8 +35,11 @@ type Options struct {
 	// WALSize is the write-ahead log's fixed size (default DefaultWALSize); negative means
 	// no WAL, every group commit going straight to bbolt.
 	WALSize int64
-	// CheckpointEvery bounds how long committed transactions stay only in the WAL when no
-	// reader asks for them (default 1 s).
+	// CheckpointIdle is how long the committer waits without new work before it makes
+	// what only the WAL holds visible to followers (default 5 ms); CheckpointEvery bounds
+	// how long that can take under continuous load (default 1 s). Reads that must see the
+	// latest commits checkpoint at once whatever these say.
+	CheckpointIdle  time.Duration
 	CheckpointEvery time.Duration
 }
 
@@ -67,6 +71,7 @@ type Journal struct {
 	walFailed bool // the last WAL write failed (see checkpoint)
 	failed    error
 	ckptEvery time.Duration
+	ckptIdle  time.Duration
 
 	walLSN      atomic.Uint64 // the last durable WAL record
 	ckptLSN     atomic.Uint64 // the last WAL record bbolt holds
@@ -76,8 +81,10 @@ type Journal struct {
 	last  atomic.Uint64
 	acked atomic.Uint64
 
-	mu        sync.Mutex
-	committed chan struct{}
+	mu           sync.Mutex
+	committed    chan struct{}
+	checkpointed chan struct{}
+	visible      atomic.Uint64 // the last seq bbolt holds
 
 	commits atomic.Uint64 // bbolt commits made by the committer
 	txs     atomic.Uint64 // transactions committed
@@ -105,6 +112,9 @@ func Open(path string, opts Options) (*Journal, error) {
 	if opts.CheckpointEvery <= 0 {
 		opts.CheckpointEvery = time.Second
 	}
+	if opts.CheckpointIdle <= 0 {
+		opts.CheckpointIdle = 5 * time.Millisecond
+	}
 	if opts.Catalog == nil {
 		c, err := NewCatalog(nil, nil, nil)
 		if err != nil {
@@ -122,9 +132,10 @@ func Open(path string, opts Options) (*Journal, error) {
 	// per commit after pruning 1,000,000 transactions). The price is a freelist rebuilt at
 	// open (0.4 s for 1,000,000 transactions), whose page reads ReleaseMemory gives back.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        opts.LockTimeout,
-		FreelistType:   bolt.FreelistMapType,
-		NoFreelistSync: true,
+		Timeout:         opts.LockTimeout,
+		FreelistType:    bolt.FreelistMapType,
+		NoFreelistSync:  true,
+		InitialMmapSize: initialMmap,
 	})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
@@ -152,9 +163,9 @@ func Open(path string, opts Options) (*Journal, error) {
 	}
 	j := &Journal{
 		db: db, path: path, depot: opts.Depot, cat: opts.Catalog, log: opts.Logger,
-		now: opts.Now, max: opts.MaxBatch, ckptEvery: opts.CheckpointEvery,
+		now: opts.Now, max: opts.MaxBatch, ckptEvery: opts.CheckpointEvery, ckptIdle: opts.CheckpointIdle,
 		reqs: make(chan *commitReq), closed: make(chan struct{}), done: make(chan struct{}),
-		committed: make(chan struct{}), kick: make(chan struct{}, 1),
+		committed: make(chan struct{}), checkpointed: make(chan struct{}), kick: make(chan struct{}, 1),
 	}
 	walID, walLSN, err := j.init()
 	if err != nil {
@@ -178,6 +189,12 @@ func Open(path string, opts Options) (*Journal, error) {
 	go j.committer()
 	return j, nil
 }
+
+// initialMmap is address space, not memory or disk (the file grows only as written): a
+// checkpoint that grows the file past the mapping must remap, copying every node of its
+// transaction out of the old mapping first, and waits for every reader. 32-bit gateways
+// have little address space to spare.
+const initialMmap = 256<<20*(strconv.IntSize/64) + 64<<20*(1-strconv.IntSize/64)
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
@@ -225,6 +242,7 @@ func (j *Journal) init() (walID, walLSN uint64, err error) {
 		}
 		walID, walLSN = getU64(m.Get(keyWALID)), getU64(m.Get(keyWALLSN))
 		j.last.Store(getU64(m.Get(keyLastSeq)))
+		j.visible.Store(j.last.Load())
 		j.acked.Store(getU64(m.Get(keyAckedSeq)))
 		return nil
 	})
@@ -288,19 +306,28 @@ func (l Line) BaseQtyOrQty() Qty {
 	return l.Qty
 }
 
-func (j *Journal) signalCommitted() {
+func (j *Journal) signalCommitted() { j.signal(&j.committed) }
+
+func (j *Journal) signal(ch *chan struct{}) {
 	j.mu.Lock()
-	close(j.committed)
-	j.committed = make(chan struct{})
+	close(*ch)
+	*ch = make(chan struct{})
 	j.mu.Unlock()
 }
 
-// Committed returns a channel that is closed at the next commit after the call.
-func (j *Journal) Committed() <-chan struct{} {
+func (j *Journal) waitFor(ch *chan struct{}) <-chan struct{} {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.committed
+	return *ch
 }
+
+// Committed returns a channel that is closed at the next durable commit after the call.
+func (j *Journal) Committed() <-chan struct{} { return j.waitFor(&j.committed) }
+
+// Checkpointed returns a channel that is closed at the next checkpoint after the call that
+// makes new transactions visible to ScanCheckpointed. Followers (the uplink, live views)
+// wait on it rather than on Committed, so that they do not force a checkpoint per commit.
+func (j *Journal) Checkpointed() <-chan struct{} { return j.waitFor(&j.checkpointed) }
 
 // Stats reports how many durable group commits (WAL writes, or bbolt commits where the
 // WAL could not take a group) carried how many transactions since Open.
@@ -426,6 +453,16 @@ const scanChunk = 256
 // stored JSON (a copy fn may keep). It reads in bounded chunks so that memory stays flat
 // whatever the backlog. It stops at the first error from fn and returns it.
 func (j *Journal) Scan(ctx context.Context, after uint64, fn func(seq uint64, raw []byte) error) error {
+	return j.scan(ctx, after, fn, j.view)
+}
+
+// ScanCheckpointed is Scan over what the last checkpoint holds: it never waits for one.
+// Followers use it with Checkpointed.
+func (j *Journal) ScanCheckpointed(ctx context.Context, after uint64, fn func(seq uint64, raw []byte) error) error {
+	return j.scan(ctx, after, fn, j.db.View)
+}
+
+func (j *Journal) scan(ctx context.Context, after uint64, fn func(seq uint64, raw []byte) error, view func(func(*bolt.Tx) error) error) error {
 	type item struct {
 		seq uint64
 		raw []byte
@@ -436,7 +473,7 @@ func (j *Journal) Scan(ctx context.Context, after uint64, fn func(seq uint64, ra
 			return err
 		}
 		buf = buf[:0]
-		err := j.view(func(btx *bolt.Tx) error {
+		err := view(func(btx *bolt.Tx) error {
 			c := btx.Bucket(bucketTx).Cursor()
 			for k, v := c.Seek(u64(after + 1)); k != nil && len(buf) < scanChunk; k, v = c.Next() {
 				buf = append(buf, item{getU64(k), bytes.Clone(v)})

@@ -20,57 +20,86 @@ type stockChange struct {
 }
 
 // overlay stages a transaction's effects so that a refused transaction writes nothing and
-// lines touching the same row see each other.
+// lines touching the same row see each other. A transaction touches few rows: they are
+// found by scanning, and by an index only once there are many.
 type overlay struct {
-	base    ledger
-	rows    map[stockKey]stockRec
-	touched []stockKey
-	first   map[stockKey]Qty // quantity before this transaction
-	lineOf  map[stockKey]int
+	base  ledger
+	rows  []stagedRow // in the order first touched
+	index map[stockKey]int
 }
 
-func newOverlay(base ledger) *overlay {
-	return &overlay{base: base, rows: map[stockKey]stockRec{}, first: map[stockKey]Qty{}, lineOf: map[stockKey]int{}}
+type stagedRow struct {
+	key   stockKey
+	rec   stockRec
+	first Qty // quantity before this transaction
+	line  int // the last line that touched it
+}
+
+const overlayScan = 16
+
+func newOverlay(base ledger) *overlay { return &overlay{base: base} }
+
+func (o *overlay) find(k stockKey) int {
+	if o.index != nil {
+		if i, ok := o.index[k]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range o.rows {
+		if o.rows[i].key == k {
+			return i
+		}
+	}
+	return -1
 }
 
 func (o *overlay) get(k stockKey) (stockRec, error) {
-	if r, ok := o.rows[k]; ok {
-		return r, nil
+	if i := o.find(k); i >= 0 {
+		return o.rows[i].rec, nil
 	}
 	return o.base.get(k)
 }
 
 func (o *overlay) add(k stockKey, d Qty, line int) error {
-	r, err := o.get(k)
-	if err != nil {
-		return err
+	i := o.find(k)
+	if i < 0 {
+		r, err := o.base.get(k)
+		if err != nil {
+			return err
+		}
+		i = len(o.rows)
+		o.rows = append(o.rows, stagedRow{key: k, rec: r, first: r.Qty})
+		if o.index != nil {
+			o.index[k] = i
+		} else if len(o.rows) > overlayScan {
+			o.index = make(map[stockKey]int, 2*len(o.rows))
+			for j, row := range o.rows {
+				o.index[row.key] = j
+			}
+		}
 	}
-	if _, seen := o.rows[k]; !seen {
-		o.touched = append(o.touched, k)
-		o.first[k] = r.Qty
-	}
-	r.Qty = r.Qty.Add(d)
-	o.rows[k] = r
-	o.lineOf[k] = line
+	row := &o.rows[i]
+	row.rec.Qty = row.rec.Qty.Add(d)
+	row.line = line
 	return nil
 }
 
 func (o *overlay) flush() error {
-	for _, k := range o.touched {
-		if err := o.base.put(k, o.rows[k]); err != nil {
+	for _, row := range o.rows {
+		if err := o.base.put(row.key, row.rec); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// changes lists the rows this transaction lowered below zero.
+// negatives lists the rows this transaction lowered below zero.
 func (o *overlay) negatives() []stockChange {
 	var out []stockChange
-	for _, k := range o.touched {
-		after := o.rows[k].Qty
-		if after.Sign() < 0 && after.LessThan(o.first[k]) {
-			out = append(out, stockChange{key: k, before: o.first[k], after: after, line: o.lineOf[k]})
+	for _, row := range o.rows {
+		if after := row.rec.Qty; after.Sign() < 0 && after.LessThan(row.first) {
+			out = append(out, stockChange{key: row.key, before: row.first, after: after, line: row.line})
 		}
 	}
 	return out

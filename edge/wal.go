@@ -41,8 +41,9 @@ const (
 	walHeader = 24
 	opPut     = 1
 	opDelete  = 2
-	// DefaultWALSize is the WAL's fixed size: 2,048 group commits between checkpoints.
-	DefaultWALSize = 8 << 20
+	// DefaultWALSize is the WAL's fixed size: room for 1,024 group commits, or for more
+	// than checkpointBytes of payload in larger ones.
+	DefaultWALSize = 4 << 20
 )
 
 var (
@@ -207,10 +208,9 @@ func (w *wal) reserve(n int) (off int64, lsn uint64, err error) {
 	return off, w.lsn, nil
 }
 
-// write writes the record reserved at off with lsn and fdatasyncs it. buf is the caller's
-// scratch space, returned grown. Records are whole blocks apart, so writes to different
-// reservations may run concurrently.
-func (w *wal) write(buf []byte, off int64, lsn uint64, payload []byte) ([]byte, error) {
+// put writes the record reserved at off with lsn; sync makes it durable. buf is the
+// caller's scratch space, returned grown.
+func (w *wal) put(buf []byte, off int64, lsn uint64, payload []byte) ([]byte, error) {
 	n := walHeader + len(payload)
 	padded := (n + walBlock - 1) / walBlock * walBlock
 	if cap(buf) < padded {
@@ -226,13 +226,17 @@ func (w *wal) write(buf []byte, off int64, lsn uint64, payload []byte) ([]byte, 
 	if _, err := w.f.WriteAt(b, off); err != nil {
 		return buf, fmt.Errorf("write wal %s: %w", w.path, err)
 	}
+	return buf, nil
+}
+
+func (w *wal) sync() error {
 	if err := runWALFault(); err != nil {
-		return buf, fmt.Errorf("sync wal %s: %w", w.path, err)
+		return fmt.Errorf("sync wal %s: %w", w.path, err)
 	}
 	if err := fdatasync(w.f); err != nil {
-		return buf, fmt.Errorf("sync wal %s: %w", w.path, err)
+		return fmt.Errorf("sync wal %s: %w", w.path, err)
 	}
-	return buf, nil
+	return nil
 }
 
 func (w *wal) close() error { return w.f.Close() }
@@ -336,6 +340,7 @@ func replayWAL(db *bolt.DB, path string) (int, error) {
 		return 0, nil
 	}
 	err = db.Update(func(btx *bolt.Tx) error {
+		fillAppendOnly(btx)
 		for _, r := range recs {
 			if _, err := applyOps(btx, r.payload); err != nil {
 				return fmt.Errorf("record %d: %w", r.lsn, err)
@@ -347,6 +352,15 @@ func replayWAL(db *bolt.DB, path string) (int, error) {
 		return 0, fmt.Errorf("replay wal %s: %w", walPath, err)
 	}
 	return len(recs), nil
+}
+
+// fillAppendOnly packs the transaction bucket's pages full: its keys only ever grow, so
+// the half-empty pages bbolt's default split leaves behind would never fill up (twice the
+// pages to write at every checkpoint, and twice the file).
+func fillAppendOnly(btx *bolt.Tx) {
+	if b := btx.Bucket(bucketTx); b != nil {
+		b.FillPercent = 1
+	}
 }
 
 // newWALID is a database's random WAL identity.

@@ -18,7 +18,7 @@ import (
 // it commits stays in the WAL until the test looks.
 func walOnly(tb testing.TB, path string, opts edge.Options) *edge.Journal {
 	tb.Helper()
-	opts.CheckpointEvery = time.Hour
+	opts.CheckpointEvery, opts.CheckpointIdle = time.Hour, time.Hour
 	return mustOpenAt(tb, path, opts)
 }
 

@@ -23,9 +23,12 @@ import (
 // journal is the only truth: the uplink never removes anything itself, it only reports
 // the ERP's acks through Ack.
 type Journal interface {
-	Scan(ctx context.Context, after uint64, fn func(seq uint64, raw []byte) error) error
+	// ScanCheckpointed and Checkpointed follow the journal without making it checkpoint
+	// for every commit: a busy depot's transactions reach the uplink in checkpoint-sized
+	// steps (see edge.Options.CheckpointIdle).
+	ScanCheckpointed(ctx context.Context, after uint64, fn func(seq uint64, raw []byte) error) error
+	Checkpointed() <-chan struct{}
 	Positions() (last, acked uint64)
-	Committed() <-chan struct{}
 	Ack(a edge.Ack) (edge.AckResult, error)
 	NextSession() (uint64, error)
 	Status() (edge.Status, error)
@@ -353,7 +356,7 @@ func (u *Uplink) forward(ctx context.Context, c mqtt.Client, lost <-chan error, 
 	var lostErr error
 	streamed := 0
 	for {
-		commitCh := u.j.Committed() // taken before Positions so no commit is missed
+		commitCh := u.j.Checkpointed() // taken before Positions so no commit is missed
 		last, acked := u.j.Positions()
 		if acked != lastAcked {
 			lastAcked, lastMove, resendDelay = acked, time.Now(), resendBase
@@ -367,7 +370,7 @@ func (u *Uplink) forward(ctx context.Context, c mqtt.Client, lost <-chan error, 
 		}
 		if next <= last && next <= acked+inflight {
 			limit := acked + inflight
-			err := u.j.Scan(ctx, next-1, func(seq uint64, raw []byte) error {
+			err := u.j.ScanCheckpointed(ctx, next-1, func(seq uint64, raw []byte) error {
 				if seq > limit {
 					return errWindowFull
 				}

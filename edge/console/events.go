@@ -58,7 +58,7 @@ func (s *Server) events(c *fiber.Ctx) error {
 			if err := writeEvent(w, "live", html); err != nil {
 				return // the client went away
 			}
-			committed := s.j.Committed()
+			committed := s.j.Checkpointed()
 			select {
 			case <-ctx.Done():
 				return
