@@ -41,15 +41,16 @@ func (r *rawFsync) run(tb testing.TB, n int) time.Duration {
 }
 
 // BenchmarkCommit measures journal commits with 1 and with 16 concurrent writers against raw
-// append+fsync on the same disk; tx/commit is transactions per WAL write. The two are interleaved in short rounds so that other load
-// on the machine affects both alike; the ratio is reported as x-raw-fsync.
+// append+fsync on the same disk; tx/commit is transactions per WAL write. The two are
+// interleaved in short rounds so that other load on the machine affects both alike; the
+// ratio is reported as x-raw-fsync.
 //
-//	go test ./edge -run '^$' -bench BenchmarkCommit -benchtime 3000x
+//	go test ./edge -run '^$' -bench '^BenchmarkCommit$' -benchtime 20000x
 func BenchmarkCommit(b *testing.B) {
 	for _, writers := range []int{1, 16} {
 		b.Run(fmt.Sprintf("journal-%d-writers", writers), func(b *testing.B) {
-			// Checkpoints come only from the WAL filling up, as under continuous load: an
-			// idle or age checkpoint would otherwise fall into a raw round and slow the
+			// Checkpoints come only from the WAL's size bounds, as under continuous load:
+			// an idle or age checkpoint would otherwise fall into a raw round and slow the
 			// baseline. Every checkpoint, and a final one, counts in the journal's time.
 			j := mustOpenAt(b, filepath.Join(b.TempDir(), "depotd.db"), edge.Options{
 				CheckpointIdle: time.Hour, CheckpointEvery: time.Hour})

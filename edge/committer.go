@@ -77,9 +77,10 @@ const checkpointBytes = 1 << 20
 // across group commits: each group of waiting requests is applied to it at once and queued
 // for the syncer, which writes everything queued as one WAL record, fdatasyncs it, answers
 // the callers and takes the next queue; applying and syncing overlap. A group is answered
-// when its record is durable. A checkpoint commits the transaction to
-// bbolt when a reader needs to see it, another kind of write needs its own durability,
-// the WAL is full or failed, or CheckpointEvery has passed.
+// when its record is durable. A checkpoint commits the transaction to bbolt when a reader
+// needs to see it, another kind of write needs its own durability, the WAL is full or
+// failed, checkpointBytes have gathered, nothing came for CheckpointIdle, or
+// CheckpointEvery has passed.
 func (j *Journal) committer() {
 	defer close(j.done)
 	if j.wal != nil {
@@ -197,14 +198,7 @@ func (j *Journal) syncer() {
 		if err == nil {
 			q.busy = true
 			q.mu.Unlock()
-			payload := groups[0].ops
-			if len(groups) > 1 {
-				payload = make([]byte, 0, size)
-				for _, g := range groups {
-					payload = append(payload, g.ops...)
-				}
-			}
-			buf, err = j.wal.put(buf, off, lsn, payload)
+			buf, err = j.wal.put(buf, off, lsn, size, groups)
 			answer()
 			if err == nil {
 				err = j.wal.sync()
@@ -511,8 +505,7 @@ func (j *Journal) apply(rec *redo, batch []*commitReq) ([]commitRes, uint64, err
 			continue
 		}
 		tx := r.tx
-		at := now
-		tx.At = &at
+		tx.At = &now // one time for the whole group: the callers get copies of the value
 		o := newOverlay(led)
 		if err := applyTx(j.cat, o, &tx, true); err != nil {
 			return nil, 0, err

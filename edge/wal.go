@@ -210,17 +210,21 @@ func (w *wal) reserve(n int) (off int64, lsn uint64, err error) {
 
 // put writes the record reserved at off with lsn; sync makes it durable. buf is the
 // caller's scratch space, returned grown.
-func (w *wal) put(buf []byte, off int64, lsn uint64, payload []byte) ([]byte, error) {
-	n := walHeader + len(payload)
+// The payload is the groups' ops, size bytes in all.
+func (w *wal) put(buf []byte, off int64, lsn uint64, size int, groups []*group) ([]byte, error) {
+	n := walHeader + size
 	padded := (n + walBlock - 1) / walBlock * walBlock
 	if cap(buf) < padded {
 		buf = make([]byte, padded)
 	}
 	b := buf[:padded]
-	binary.LittleEndian.PutUint32(b[4:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(b[4:], uint32(size))
 	binary.LittleEndian.PutUint64(b[8:], lsn)
 	binary.LittleEndian.PutUint64(b[16:], w.id)
-	copy(b[walHeader:], payload)
+	at := walHeader
+	for _, g := range groups {
+		at += copy(b[at:], g.ops)
+	}
 	clear(b[n:])
 	binary.LittleEndian.PutUint32(b, crc32.Checksum(b[4:n], castagnoli))
 	if _, err := w.f.WriteAt(b, off); err != nil {

@@ -138,7 +138,7 @@ func walSeedFiles(tb testing.TB) [][]byte {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if buf, err = w.put(buf, off, lsn, p); err != nil {
+		if buf, err = w.put(buf, off, lsn, len(p), []*group{{ops: p}}); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -13,7 +13,11 @@
 //
 // Forwarding is go-back-N: transactions are published (QoS 1, strictly in seq order on a
 // first send) from the ack watermark up to Inflight above it, streamed from bbolt in short
-// read transactions, so memory stays flat for any backlog. When the watermark stands still
+// read transactions, so memory stays flat for any backlog. The uplink follows the
+// journal's checkpoints (edge.Journal.Checkpointed, ScanCheckpointed) rather than its
+// write-ahead log: a transaction is published once a checkpoint holds it, about 5 ms after
+// the journal goes idle and within 1 s under continuous posting, so that following does
+// not cost the journal a checkpoint per commit. When the watermark stands still
 // for ResendAfter while sent transactions wait above it, they are sent again from the
 // watermark with "replay":true; the delay doubles while the ERP stays silent (capped at 60s
 // or ResendAfter), and resets when the watermark moves. After every (re)connect the uplink
