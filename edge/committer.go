@@ -332,7 +332,7 @@ func (j *Journal) applyGroup(batch []*commitReq) {
 		fail(err)
 		return
 	}
-	if err := runCommitFault(); err != nil {
+	if err := commitFault.run(); err != nil {
 		fail(err)
 		return
 	}
@@ -689,15 +689,20 @@ func (j *Journal) redo() {
 	}
 }
 
-// update runs fn in the committer's transaction and returns once it is durable in bbolt.
-func (j *Journal) update(fn func(btx *bolt.Tx) error) error {
-	r := &commitReq{fn: fn, done: make(chan commitRes, 1)}
+// submit hands r to the committer and waits for its answer.
+func (j *Journal) submit(r *commitReq) commitRes {
+	r.done = make(chan commitRes, 1)
 	select {
 	case j.reqs <- r:
 	case <-j.closed:
-		return ErrClosed
+		return commitRes{err: ErrClosed}
 	}
-	return (<-r.done).err
+	return <-r.done
+}
+
+// update runs fn in the committer's transaction and returns once it is durable in bbolt.
+func (j *Journal) update(fn func(btx *bolt.Tx) error) error {
+	return j.submit(&commitReq{fn: fn}).err
 }
 
 // inspect runs fn in a read transaction between group commits, after a checkpoint: for
@@ -708,13 +713,7 @@ func (j *Journal) inspect(fn func(btx *bolt.Tx) error) error {
 	if j.reqs == nil {
 		return j.db.View(fn)
 	}
-	r := &commitReq{read: fn, done: make(chan commitRes, 1)}
-	select {
-	case j.reqs <- r:
-	case <-j.closed:
-		return ErrClosed
-	}
-	return (<-r.done).err
+	return j.submit(&commitReq{read: fn}).err
 }
 
 // view runs fn in a bbolt read transaction that sees every transaction committed before

@@ -134,10 +134,21 @@ func storageErr(err error) error {
 // bbolt transaction before anything is written; an error it returns fails the commit as
 // a failing disk would. It simulates ENOSPC where mounting a small filesystem is not
 // permitted; where it is, the tests use a real tmpfs instead.
-var commitFault atomic.Pointer[func() error]
+var commitFault faultHook
 
-func runCommitFault() error {
-	if f := commitFault.Load(); f != nil {
+// faultHook is a test's stand-in for a failing disk (export_test.go sets it).
+type faultHook struct{ f atomic.Pointer[func() error] }
+
+func (h *faultHook) set(f func() error) {
+	if f == nil {
+		h.f.Store(nil)
+		return
+	}
+	h.f.Store(&f)
+}
+
+func (h *faultHook) run() error {
+	if f := h.f.Load(); f != nil {
 		return (*f)()
 	}
 	return nil

@@ -36,16 +36,10 @@ type pruneArgs struct {
 
 // Prune deletes up to limit transactions committed before `before` that the ERP has
 // acknowledged and included in its stock snapshot. The batch goes to the committer like a
-// transaction and rides in the same bbolt commit as the postings waiting then, so pruning
+// transaction and rides in the same WAL record as the postings waiting then, so pruning
 // adds no fsync of its own that a posting would have to wait for.
 func (j *Journal) Prune(before time.Time, limit int) (PruneResult, error) {
-	r := &commitReq{prune: &pruneArgs{before: before, limit: limit}, done: make(chan commitRes, 1)}
-	select {
-	case j.reqs <- r:
-	case <-j.closed:
-		return PruneResult{}, ErrClosed
-	}
-	res := <-r.done
+	res := j.submit(&commitReq{prune: &pruneArgs{before: before, limit: limit}})
 	if res.err != nil {
 		return PruneResult{}, fmt.Errorf("prune journal %s: %w", j.path, res.err)
 	}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"syscall"
 
 	bolt "go.etcd.io/bbolt"
@@ -234,7 +233,7 @@ func (w *wal) put(buf []byte, off int64, lsn uint64, size int, groups []*group) 
 }
 
 func (w *wal) sync() error {
-	if err := runWALFault(); err != nil {
+	if err := walFault.run(); err != nil {
 		return fmt.Errorf("sync wal %s: %w", w.path, err)
 	}
 	if err := fdatasync(w.f); err != nil {
@@ -257,14 +256,7 @@ func fdatasync(f *os.File) error {
 // walFault, when set (tests only, through export_test.go), fails WAL writes after the
 // record is written and before it is synced: the worst case, a record that may be intact
 // on disk whose writer was told it failed.
-var walFault atomic.Pointer[func() error]
-
-func runWALFault() error {
-	if f := walFault.Load(); f != nil {
-		return (*f)()
-	}
-	return nil
-}
+var walFault faultHook
 
 // walRecord is one intact record read back.
 type walRecord struct {
