@@ -25,7 +25,7 @@
 // needs two fdatasyncs per commit, over pages scattered through the file; the WAL needs one,
 // of one write into a file that is already allocated.
 //
-// The WAL is created at its fixed size (Options.WALSize, 8 MiB) by writing zeros, then the
+// The WAL is created at its fixed size (Options.WALSize, 4 MiB) by writing zeros, then the
 // file and its directory are fsynced. Its blocks are therefore allocated and written: an
 // overwrite changes neither the file size nor its block map, so fdatasync has no metadata
 // to flush. Records are written at 4 KiB boundaries, each carrying its length, a CRC-32C,

@@ -65,7 +65,7 @@ type Journal struct {
 	t         *bolt.Tx              // open across group commits until the next checkpoint
 	rows      map[stockKey]stockRec // decoded stock rows of t (boltLedger)
 	q         walQueue              // to and from the syncer
-	kick      chan struct{}         // the syncer landed a write
+	kick      chan struct{}         // the syncer handed a write back (walQueue.failed)
 	unsynced  []*group              // in t, not durable: left to the next checkpoint
 	needCkpt  bool
 	walFailed bool // the last WAL write failed (see checkpoint)
@@ -86,7 +86,7 @@ type Journal struct {
 	checkpointed chan struct{}
 	visible      atomic.Uint64 // the last seq bbolt holds
 
-	commits atomic.Uint64 // bbolt commits made by the committer
+	commits atomic.Uint64 // durable group commits (see Stats)
 	txs     atomic.Uint64 // transactions committed
 
 	quota quota // see quota.go
@@ -190,10 +190,10 @@ func Open(path string, opts Options) (*Journal, error) {
 	return j, nil
 }
 
-// initialMmap is address space, not memory or disk (the file grows only as written): a
+// initialMmap (256 MiB, 64 MiB on 32-bit gateways, which have little address space to
+// spare) is address space, not memory or disk: the file grows only as written. A
 // checkpoint that grows the file past the mapping must remap, copying every node of its
-// transaction out of the old mapping first, and waits for every reader. 32-bit gateways
-// have little address space to spare.
+// transaction out of the old mapping first, and waits for every reader.
 const initialMmap = 256<<20*(strconv.IntSize/64) + 64<<20*(1-strconv.IntSize/64)
 
 func syncDir(dir string) error {

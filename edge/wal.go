@@ -26,8 +26,8 @@ import (
 //
 //	crc32c   uint32  over everything after it up to the end of the payload
 //	length   uint32  payload bytes
-//	lsn      uint64  1, 2, 3, … never reused; meta wal_lsn is the last one in bbolt
-//	wal id   uint64  meta wal_id: records of another database (a restore) never replay
+//	lsn      uint64  1, 2, 3, …; meta wal_lsn is the last one bbolt holds
+//	wal id   uint64  meta wal_id: records of another database never replay
 //	payload  ops:    kind byte (1 put, 2 delete), bucket (byte length + name),
 //	                 key (uvarint length + bytes), value (uvarint length + bytes, puts only)
 //
@@ -43,11 +43,6 @@ const (
 	// DefaultWALSize is the WAL's fixed size: room for 1,024 group commits, or for more
 	// than checkpointBytes of payload in larger ones.
 	DefaultWALSize = 4 << 20
-)
-
-var (
-	keyWALID  = []byte("wal_id")  // random, set at creation (and by a restore)
-	keyWALLSN = []byte("wal_lsn") // the last WAL record whose writes are in this file
 )
 
 // errWALFull means a record does not fit in what is left of the WAL before the next
