@@ -20,8 +20,9 @@ type commitReq struct {
 	fn    func(btx *bolt.Tx) error // acks, snapshots, master data, exceptions, station states
 	read  func(btx *bolt.Tx) error // a read that must not run beside a commit (inspect)
 	sync  bool
-	pre   []byte // tx encoded without seq and at (preEncode); nil for counts
-	preID int    // where seq and at go in pre
+	raise []Exception // raised with tx (CommitRaising)
+	pre   []byte      // tx encoded without seq and at (preEncode); nil for counts
+	preID int         // where seq and at go in pre
 	done  chan commitRes
 }
 
@@ -555,9 +556,9 @@ func (j *Journal) apply(rec *redo, batch []*commitReq) ([]commitRes, uint64, err
 		if err := o.flush(); err != nil {
 			return nil, 0, err
 		}
-		for _, e := range excs {
+		for _, e := range append(excs, r.raise...) {
 			excSeq++
-			e.ID, e.Seq, e.At = excSeq, last, now
+			e.ID, e.Seq, e.At, e.Resolved = excSeq, last, now, nil
 			if err := putException(btx, rec, e); err != nil {
 				return nil, 0, err
 			}

@@ -275,6 +275,14 @@ func (j *Journal) Close() error {
 // committed before returns the original transaction with existing=true and writes nothing.
 // Validation problems are *FieldError; a refused negative stock is a *StockError.
 func (j *Journal) Commit(ctx context.Context, tx Transaction) (Transaction, bool, error) {
+	return j.CommitRaising(ctx, tx, nil)
+}
+
+// CommitRaising is Commit that also raises excs, in the same commit as the transaction,
+// with its seq: a caller that finds something for a supervisor to look at (an item the
+// master data does not know) cannot lose it in a crash. A retry of a committed id raises
+// nothing again.
+func (j *Journal) CommitRaising(ctx context.Context, tx Transaction, excs []Exception) (Transaction, bool, error) {
 	if err := j.cat.Prepare(&tx); err != nil {
 		return Transaction{}, false, err
 	}
@@ -283,7 +291,7 @@ func (j *Journal) Commit(ctx context.Context, tx Transaction) (Transaction, bool
 	}
 	// Encoded here, in parallel with other callers, rather than by the single committer.
 	tx.Seq, tx.At = 0, nil
-	r := &commitReq{tx: tx, done: make(chan commitRes, 1)}
+	r := &commitReq{tx: tx, raise: excs, done: make(chan commitRes, 1)}
 	r.pre, r.preID = preEncode(&tx)
 	select {
 	case j.reqs <- r:

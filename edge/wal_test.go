@@ -272,3 +272,26 @@ func TestCompactAndRestoreReplayTheWAL(t *testing.T) {
 		}
 	})
 }
+
+// An exception raised with a transaction is in the same commit: a crash keeps both or
+// neither, and a retry raises nothing again.
+func TestCommitRaisingIsOneCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "depotd.db")
+	j := walOnly(t, path, edge.Options{})
+	raise := []edge.Exception{{Kind: edge.ExcUnknownItem, Item: "NEW-1", Message: `item "NEW-1" is not in the master data`}}
+	tx, _, err := j.CommitRaising(context.Background(), receipt("r1", ""), raise)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, existing, err := j.CommitRaising(context.Background(), receipt("r1", ""), raise); err != nil || !existing {
+		t.Fatalf("retry: existing=%v %v", existing, err)
+	}
+	r := mustOpenAt(t, crashCopy(t, path), edge.Options{})
+	excs, err := r.Exceptions(true, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(excs) != 1 || excs[0].Seq != tx.Seq || excs[0].Item != "NEW-1" {
+		t.Fatalf("after a crash: %+v, want one unknown_item exception for seq %d", excs, tx.Seq)
+	}
+}

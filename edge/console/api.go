@@ -104,7 +104,7 @@ func (s *Server) postTransaction(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.RequestTimeout)
 	defer cancel()
-	stored, existing, err := s.j.Commit(ctx, tx)
+	stored, existing, err := s.j.CommitRaising(ctx, tx, s.unknownItemExceptions(tx))
 	if err != nil {
 		return s.commitError(c, err)
 	}
@@ -112,7 +112,6 @@ func (s *Server) postTransaction(c *fiber.Ctx) error {
 		return c.Status(fiber.StatusOK).JSON(stored)
 	}
 	s.log.Debug("transaction committed", "seq", stored.Seq, "id", stored.ID, "type", stored.Type)
-	s.flagUnknownItems(stored)
 	return c.Status(fiber.StatusCreated).JSON(stored)
 }
 

@@ -35,9 +35,8 @@
 // sampler and the event streams and stops them before it returns.
 //
 // Transactions posted through the API or the console for items the master data does not
-// know are committed (the depot must not stop on stale master data) and then raise an
-// unknown_item exception; that exception is a separate bbolt commit, so a crash between
-// the two can lose the exception but never the transaction.
+// know are committed (the depot must not stop on stale master data) and raise an
+// unknown_item exception per such item, in the transaction's own commit.
 //
 // Errors are answered as {"error": ..., "field": ...} by the API and as messages on the
 // form by the console, without internal details; the details go to the log.

@@ -81,10 +81,12 @@ func (m *masterCache) unknownItems(j *edge.Journal, tx edge.Transaction) []strin
 	return out
 }
 
-// flagUnknownItems raises an unknown_item exception per item of a committed transaction
-// that the master data does not know: the transaction stands (the depot must not stop on
-// stale master data) and a supervisor looks at it.
-func (s *Server) flagUnknownItems(tx edge.Transaction) {
+// unknownItemExceptions are the unknown_item exceptions a transaction raises, one per item
+// the master data does not know: the transaction stands (the depot must not stop on stale
+// master data) and a supervisor looks at it. The journal raises them in the transaction's
+// own commit (edge.Journal.CommitRaising), so a crash cannot lose them.
+func (s *Server) unknownItemExceptions(tx edge.Transaction) []edge.Exception {
+	var out []edge.Exception
 	for _, it := range s.masters.unknownItems(s.j, tx) {
 		loc := ""
 		for _, l := range tx.Lines {
@@ -93,11 +95,10 @@ func (s *Server) flagUnknownItems(tx edge.Transaction) {
 				break
 			}
 		}
-		if _, err := s.j.RaiseException(edge.Exception{Kind: edge.ExcUnknownItem, Seq: tx.Seq, Item: it, Location: loc,
-			Message: fmt.Sprintf("seq %d: item %q is not in the master data", tx.Seq, it)}); err != nil {
-			s.log.Error("raise unknown item exception", "seq", tx.Seq, "item", it, "err", err)
-		}
+		out = append(out, edge.Exception{Kind: edge.ExcUnknownItem, Item: it, Location: loc,
+			Message: fmt.Sprintf("item %q is not in the master data", it)})
 	}
+	return out
 }
 
 func firstNonEmpty(v ...string) string {

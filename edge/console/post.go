@@ -105,7 +105,7 @@ func (s *Server) postForm(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.RequestTimeout)
 	defer cancel()
-	stored, existing, err := s.j.Commit(ctx, tx)
+	stored, existing, err := s.j.CommitRaising(ctx, tx, s.unknownItemExceptions(tx))
 	if err != nil {
 		var fe *edge.FieldError
 		var se *edge.StockError
@@ -122,9 +122,6 @@ func (s *Server) postForm(c *fiber.Ctx) error {
 		}
 		s.log.Error("console commit", "err", err)
 		return fail(fiber.StatusServiceUnavailable, "The journal could not take the transaction (see the depotd log). Nothing was committed; submit again.")
-	}
-	if !existing {
-		s.flagUnknownItems(stored)
 	}
 	if d.Exception != 0 {
 		if _, _, err := s.resolve(d.Exception, "reposted", fmt.Sprintf("corrected by #%d", stored.Seq), stored.Seq, u.Name); err != nil {
