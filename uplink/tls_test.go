@@ -84,3 +84,31 @@ func TestMutualTLS(t *testing.T) {
 	r := startUplink(t, uplink.Config{Brokers: []string{strings.Replace(b.URL(), "ssl://", "mqtts://", 1)}, TLS: good}, j)
 	waitFor(t, 10*time.Second, "online over mutual TLS", func() bool { return r.u.State().Online })
 }
+
+// MQTT over WebSocket with TLS (wss://) against mosquitto: the uplink verifies the broker
+// against the configured CA and drains; the ERP simulator is on the plain listener.
+func TestWebSocketTLS(t *testing.T) {
+	p := pki{t.TempDir()}
+	ca, caKey := p.writeCert(t, "ca", &x509.Certificate{Subject: pkix.Name{CommonName: "depotd test CA"}, IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}, nil, nil)
+	p.writeCert(t, "server", &x509.Certificate{Subject: pkix.Name{CommonName: "broker"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, ca, caKey)
+	p.writeCert(t, "other-ca", &x509.Certificate{Subject: pkix.Name{CommonName: "someone else"}, IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}, nil, nil)
+	b, wss := brokertest.StartMosquittoWSS(t, p.path("server.pem"), p.path("server.key"))
+	j := mustJournal(t, "")
+	post(t, j, 0, 50)
+	startSim(t, b.URL(), nil)
+
+	r := startUplink(t, uplink.Config{Brokers: []string{wss}, TLS: uplink.TLSConfig{CAFile: p.path("other-ca.pem")}}, j)
+	waitFor(t, 10*time.Second, "a certificate failure", func() bool {
+		return strings.Contains(r.u.State().LastError, "certificate signed by unknown authority")
+	})
+	if r.u.State().Online {
+		t.Fatal("online with a broker signed by another CA")
+	}
+	r.stop(t)
+
+	startUplink(t, uplink.Config{Brokers: []string{wss}, TLS: uplink.TLSConfig{CAFile: p.path("ca.pem")}}, j)
+	waitFor(t, 20*time.Second, "drained over wss://", drained(j))
+}

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -68,7 +69,18 @@ func StartMosquittoTLS(tb testing.TB, caFile, certFile, keyFile string) *Mosquit
 	return startMosquitto(tb, "ssl", fmt.Sprintf("cafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\n", caFile, certFile, keyFile))
 }
 
-func startMosquitto(tb testing.TB, scheme, listenerConf string) *Mosquitto {
+// StartMosquittoWSS starts mosquitto with its plain listener (URL, for the ERP simulator)
+// and a second one speaking MQTT over WebSocket with TLS, whose wss:// URL it returns.
+func StartMosquittoWSS(tb testing.TB, certFile, keyFile string) (*Mosquitto, string) {
+	tb.Helper()
+	port := FreePort(tb)
+	m := startMosquitto(tb, "tcp", "", fmt.Sprintf("listener %d 127.0.0.1\nprotocol websockets\ncertfile %s\nkeyfile %s\n", port, certFile, keyFile))
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	waitListening(tb, addr, "mosquitto wss listener")
+	return m, "wss://" + addr + "/mqtt"
+}
+
+func startMosquitto(tb testing.TB, scheme, listenerConf string, more ...string) *Mosquitto {
 	tb.Helper()
 	bin := MosquittoPath()
 	if bin == "" {
@@ -92,7 +104,7 @@ max_queued_bytes 0
 log_dest stderr
 log_type error
 log_type warning
-`, m.port, listenerConf)
+%s`, m.port, listenerConf, strings.Join(more, ""))
 	if err := os.WriteFile(m.conf, []byte(conf), 0o644); err != nil {
 		tb.Fatal(err)
 	}
@@ -357,17 +369,21 @@ func StartMochiWS(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { srv.Close() })
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitListening(tb, addr, "websocket listener")
+	return "ws://" + addr + "/mqtt"
+}
+
+// waitListening waits until addr accepts connections.
+func waitListening(tb testing.TB, addr, what string) {
+	tb.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
-			break
+			return
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("websocket listener %s: %v", addr, err)
+			tb.Fatalf("%s %s: %v", what, addr, err)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	return "ws://" + addr + "/mqtt"
 }
