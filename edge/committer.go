@@ -264,11 +264,12 @@ func (j *Journal) process(batch []*commitReq) {
 	}
 }
 
-// runFn runs fn in the committer's transaction and checkpoints it. What is applied before
-// it is checkpointed first, so that a failing fn, undone by rolling back, takes nothing
-// else along.
+// runFn runs fn in the committer's transaction and checkpoints it. Groups applied but not
+// yet durable are checkpointed first, so that a failing fn, undone by rolling back, takes
+// none of them along; what the WAL already holds comes back by replay, and rides in fn's
+// own checkpoint.
 func (j *Journal) runFn(fn func(btx *bolt.Tx) error) error {
-	if j.t != nil && (j.walLSN.Load() > j.ckptLSN.Load() || j.notDurable()) {
+	if j.t != nil && j.notDurable() {
 		if err := j.checkpoint(); err != nil {
 			return err
 		}

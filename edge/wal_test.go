@@ -295,3 +295,22 @@ func TestCommitRaisingIsOneCommit(t *testing.T) {
 		t.Fatalf("after a crash: %+v, want one unknown_item exception for seq %d", excs, tx.Seq)
 	}
 }
+
+// A write that fails (an unknown exception resolved) rolls back to the last checkpoint:
+// what only the WAL held comes back by replay.
+func TestFailedWriteKeepsWhatTheWALHolds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "depotd.db")
+	j := walOnly(t, path, edge.Options{})
+	commitN(t, j, "k", 3, 1)
+	if _, err := j.ResolveException(999, edge.Resolution{By: "sam", Action: "acknowledged"}); !errors.Is(err, edge.ErrNotFound) {
+		t.Fatalf("resolving an unknown exception: %v, want ErrNotFound", err)
+	}
+	commitN(t, j, "after", 1, 1)
+	rows, err := j.Stock(edge.StockFilter{Item: "SKU-1"})
+	if err != nil || len(rows) != 1 || rows[0].Qty.String() != "4" {
+		t.Fatalf("stock %+v %v, want 4", rows, err)
+	}
+	if last, _ := mustOpenAt(t, crashCopy(t, path), edge.Options{}).Positions(); last != 4 {
+		t.Fatalf("after a crash last_seq %d, want 4", last)
+	}
+}
