@@ -20,10 +20,14 @@ type commitReq struct {
 	fn    func(btx *bolt.Tx) error // acks, snapshots, master data, exceptions, station states
 	read  func(btx *bolt.Tx) error // a read that must not run beside a commit (inspect)
 	sync  bool
-	raise []Exception // raised with tx (CommitRaising)
-	pre   []byte      // tx encoded without seq and at (preEncode); nil for counts
-	preID int         // where seq and at go in pre
-	done  chan commitRes
+	// measure asks, with sync, for the disk quota to be measured before the answer
+	// (after pruning freed pages). The quota has one owner, the committer: nothing that
+	// measures it waits for the committer while holding its state.
+	measure bool
+	raise   []Exception // raised with tx (CommitRaising)
+	pre     []byte      // tx encoded without seq and at (preEncode); nil for counts
+	preID   int         // where seq and at go in pre
+	done    chan commitRes
 }
 
 type commitRes struct {
@@ -51,6 +55,10 @@ type group struct {
 	results []commitRes
 	last    uint64 // last seq after the group
 	ops     []byte
+	// logged: a WAL write holding the group failed after it may have reached the disk.
+	// If the checkpoint that should replace it fails too, its outcome is unknown: the
+	// next start may replay the record.
+	logged bool
 }
 
 // landing is a WAL write that failed or did not fit, with the groups it held.
@@ -81,7 +89,8 @@ const checkpointBytes = 1 << 20
 // when its record is durable. A checkpoint commits the transaction to bbolt when a reader
 // needs to see it, another kind of write needs its own durability, the WAL is full or
 // failed, checkpointBytes have gathered, nothing came for CheckpointIdle, or
-// CheckpointEvery has passed.
+// CheckpointEvery has passed. After a failed checkpoint the optional ones wait for the
+// backoff (ckptBackoffMin doubling to ckptBackoffMax).
 func (j *Journal) committer() {
 	defer close(j.done)
 	if j.wal != nil {
@@ -100,11 +109,21 @@ func (j *Journal) committer() {
 			j.wal.close()
 		}()
 	}
+	// Whatever happens, bbolt's Close waits for an open write transaction: never leave one.
+	defer func() {
+		if j.t != nil {
+			j.t.Rollback()
+			j.t = nil
+		}
+	}()
 	batch := make([]*commitReq, 0, j.max)
 	var due <-chan time.Time
 	idle := time.NewTimer(time.Hour)
 	idle.Stop()
 	defer idle.Stop()
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
 	for {
 		batch = batch[:0]
 		// Failed writes go first: their callers are waiting (select alone picks at random).
@@ -116,13 +135,13 @@ func (j *Journal) committer() {
 				j.drainFailed()
 			case <-due:
 				due = nil
-				j.checkpoint()
+				j.optionalCheckpoint()
 			case <-idle.C:
-				j.checkpoint()
+				j.optionalCheckpoint()
+			case <-retry.C:
+				j.optionalCheckpoint()
 			case <-j.closed:
-				if err := j.checkpoint(); err != nil {
-					j.log.Error("final checkpoint failed; the write-ahead log keeps the transactions for the next start", "err", err)
-				}
+				j.finalCheckpoint()
 				return
 			}
 		}
@@ -145,8 +164,10 @@ func (j *Journal) committer() {
 		// Under a quota, what only the WAL holds is an estimate: keep it to 1 % of it.
 		// Otherwise checkpointBytes bounds the open transaction, whose nodes grow (and
 		// inserts into them slow down) until a checkpoint splits them.
-		if j.needCkpt || (j.quota.max > 0 && j.pending.Load() > j.quota.max/100) || j.pending.Load() > checkpointBytes {
+		if j.needCkpt {
 			j.checkpoint()
+		} else if (j.quota.max > 0 && j.pending.Load() > j.quota.max/100) || j.pending.Load() > checkpointBytes {
+			j.optionalCheckpoint()
 		}
 		// Measured after the callers have their answers, so the quota costs them nothing.
 		j.updateQuota(j.runFn)
@@ -156,6 +177,47 @@ func (j *Journal) committer() {
 		case due == nil:
 			due = time.After(j.ckptEvery)
 		}
+		if j.ckptErr != nil && j.t != nil {
+			retry.Reset(time.Until(j.ckptRetry))
+		}
+	}
+}
+
+// Checkpoint retries after a failure back off from ckptBackoffMin to ckptBackoffMax: a
+// full disk must not make every loop, read and commit pay a failing checkpoint and the
+// WAL replay that follows it (TestFailingCheckpointsSpareBystanders).
+const (
+	ckptBackoffMin = 50 * time.Millisecond
+	ckptBackoffMax = time.Second
+	// ckptLogEvery rate-limits the log line of a checkpoint that keeps failing.
+	ckptLogEvery = 30 * time.Second
+)
+
+// backingOff says whether the last checkpoint failed so recently that an optional one
+// should not be tried yet.
+func (j *Journal) backingOff() bool {
+	return j.ckptErr != nil && time.Now().Before(j.ckptRetry)
+}
+
+// optionalCheckpoint checkpoints unless a failed one is backing off; it returns the
+// reason there is none.
+func (j *Journal) optionalCheckpoint() error {
+	if j.backingOff() {
+		return j.ckptErr
+	}
+	return j.checkpoint()
+}
+
+// finalCheckpoint is Close's: whatever it says, Close returns. What the WAL holds stays
+// there for the next Open to replay.
+func (j *Journal) finalCheckpoint() {
+	if err := j.checkpoint(); err != nil {
+		j.closeErr = fmt.Errorf("close journal %s: %w; the transactions committed since the last checkpoint are "+
+			"kept in the write-ahead log %s, and the next start replays them", j.path, err, WALPath(j.path))
+		if j.wal == nil {
+			j.closeErr = fmt.Errorf("close journal %s: %w", j.path, err)
+		}
+		j.log.Error("final checkpoint failed; the write-ahead log keeps the transactions for the next start", "err", err)
 	}
 }
 
@@ -194,6 +256,18 @@ func (j *Journal) syncer() {
 		size := 0
 		for _, g := range groups {
 			size += len(g.ops)
+		}
+		if size == 0 {
+			// Only answers that depend on earlier records (a retry of an id, a refusal
+			// judged against groups not durable yet): those are durable now, nothing to write.
+			q.mu.Unlock()
+			answer()
+			for _, g := range groups {
+				j.answer(g)
+			}
+			q.mu.Lock()
+			q.cond.Broadcast()
+			continue
 		}
 		off, lsn, err := j.wal.reserve(size)
 		if err == nil {
@@ -240,7 +314,16 @@ func (j *Journal) process(batch []*commitReq) {
 		}
 	}
 	if len(logged) > 0 {
-		j.applyGroup(logged)
+		if err := j.unavailable(); err != nil {
+			// Nothing applied, so nothing to undo: the bystanders of a failing disk pay
+			// neither a checkpoint attempt nor a replay of the WAL.
+			err = j.notCommitted(err)
+			for _, r := range logged {
+				r.done <- commitRes{err: err}
+			}
+		} else {
+			j.applyGroup(logged)
+		}
 	}
 	// One at a time: a failing write is undone by rolling back to the checkpoint and
 	// replaying the WAL, which would also undo a neighbour that had succeeded.
@@ -251,13 +334,19 @@ func (j *Journal) process(batch []*commitReq) {
 	// uncommitted writes), which a failed checkpoint leaves on the previous one. Nothing
 	// commits meanwhile: this goroutine is the one that would.
 	for _, r := range reads {
-		if err := j.checkpoint(); err != nil {
+		if err := j.optionalCheckpoint(); err != nil {
 			j.log.Debug("read sees the last checkpoint", "err", err)
 		}
 		r.done <- commitRes{err: j.db.View(r.read)}
 	}
 	if len(syncs) > 0 {
-		err := j.checkpoint()
+		err := j.optionalCheckpoint()
+		for _, r := range syncs {
+			if r.measure {
+				j.updateQuota(j.runFn)
+				break
+			}
+		}
 		for _, r := range syncs {
 			r.done <- commitRes{err: err}
 		}
@@ -315,16 +404,38 @@ func (j *Journal) begin() error {
 	return nil
 }
 
-// commitErr is what the callers of a failed group commit learn.
-func (j *Journal) commitErr(err error) error {
-	return fmt.Errorf("commit to journal %s: %w", j.path, storageErr(err))
+// notCommitted is what the callers of a group that was not committed learn: cause in
+// plain words, once, and that nothing of theirs was kept.
+func (j *Journal) notCommitted(cause error) error {
+	cause = storageErr(cause)
+	if errors.Is(cause, ErrDiskFull) {
+		return fmt.Errorf("commit to journal %s: %w; the transaction was not committed, and posting resumes when space is freed", j.path, cause)
+	}
+	return fmt.Errorf("commit to journal %s: %w; the transaction was not committed", j.path, cause)
+}
+
+// unknownOutcome is what the callers of a group learn whose WAL record failed after it
+// may have reached the disk, when the checkpoint that should have replaced it failed too.
+func (j *Journal) unknownOutcome(cause error) error {
+	return fmt.Errorf("%w: journal %s could not make the transaction durable (%v), but its record may be in "+
+		"the write-ahead log, which the next start replays", ErrOutcomeUnknown, j.path, storageErr(cause))
+}
+
+// unavailable says why a transaction cannot be committed now without trying: only a
+// checkpoint can make it durable (the WAL is full, or its last write failed) and the
+// last one failed moments ago.
+func (j *Journal) unavailable() error {
+	if j.wal == nil || !(j.walFull || j.walFailed) || !j.backingOff() {
+		return nil
+	}
+	return j.ckptErr
 }
 
 // applyGroup applies transactions and pruning batches to the open bbolt transaction as one
 // group and queues it for the WAL.
 func (j *Journal) applyGroup(batch []*commitReq) {
 	fail := func(err error) {
-		err = j.commitErr(err)
+		err = j.notCommitted(err)
 		j.log.Error("journal commit failed", "err", err, "batch", len(batch))
 		for _, r := range batch {
 			r.done <- commitRes{err: err}
@@ -349,9 +460,15 @@ func (j *Journal) applyGroup(batch []*commitReq) {
 	}
 	g := &group{batch: batch, results: results, last: last, ops: rec.ops}
 	switch {
-	case len(g.ops) == 0:
-		g.last = 0 // only retries and refusals: nothing to make durable, no new seq
+	case len(g.ops) == 0 && !j.notDurable():
+		g.last = 0 // only retries and refusals of durable state: nothing to wait for
 		j.answer(g)
+	case len(g.ops) == 0 && (j.wal == nil || j.walFailed):
+		// A retry of an id, or a refusal, judged against groups that are not durable yet:
+		// answered with them, never before (TestRetryIsAnsweredOnlyOnceTheOriginalIsDurable).
+		g.last = 0
+		j.unsynced = append(j.unsynced, g)
+		j.needCkpt = true
 	case j.wal == nil || j.walFailed:
 		j.unsynced = append(j.unsynced, g)
 		j.needCkpt = true
@@ -384,11 +501,16 @@ func (j *Journal) drainFailed() bool {
 // failed write nothing goes to the WAL until a checkpoint holds everything: its record may
 // be on disk, and only a checkpoint can skip its lsn.
 func (j *Journal) takeBack(l landing) {
-	if !errors.Is(l.err, errWALFull) {
+	if errors.Is(l.err, errWALFull) {
+		j.walFull = true
+	} else {
 		if !j.walFailed {
 			j.log.Error("write-ahead log write failed; checkpointing to bbolt instead", "err", l.err)
 		}
 		j.walFailed = true
+		for _, g := range l.groups {
+			g.logged = true
+		}
 	}
 	j.unsynced = append(j.unsynced, l.groups...)
 	j.needCkpt = true
@@ -402,10 +524,13 @@ func (j *Journal) quiesce() {
 	}
 	q := &j.q
 	q.mu.Lock()
-	q.halted = true
-	for q.busy {
+	// Let the syncer write what is queued first: a checkpoint that fails rolls back to the
+	// previous one, and only what the WAL holds comes back by replay. Queued groups would
+	// otherwise fail with it although the WAL had room for them.
+	for q.busy || (len(q.queue) > 0 && !q.halted) {
 		q.cond.Wait()
 	}
+	q.halted = true
 	queued, failed := q.queue, q.failed
 	q.queue, q.failed = nil, nil
 	q.mu.Unlock()
@@ -598,17 +723,24 @@ func (j *Journal) checkpoint() error {
 	lsn := max(j.walLSN.Load(), skip)
 	err := t.Bucket(bucketMeta).Put(keyWALLSN, u64(lsn))
 	if err == nil {
+		err = checkpointFault.run()
+	}
+	if err == nil {
 		err = t.Commit()
 	} else {
 		t.Rollback()
 	}
 	if err != nil {
-		err = fmt.Errorf("checkpoint journal %s: %w", j.path, storageErr(err))
-		j.log.Error("journal checkpoint failed", "err", err)
+		err = fmt.Errorf("checkpoint: %w", storageErr(err))
+		j.checkpointFailed(err)
 		j.rollback(err)
 		return err
 	}
-	j.walFailed = false
+	if j.ckptErr != nil {
+		j.log.Info("journal checkpoint succeeded again", "journal", j.path, "failed_for", time.Since(j.ckptFailedAt).Round(time.Millisecond))
+	}
+	j.ckptErr, j.ckptBackoff = nil, 0
+	j.walFailed, j.walFull = false, false
 	j.walLSN.Store(lsn)
 	j.ckptLSN.Store(lsn)
 	j.pending.Store(0)
@@ -635,6 +767,25 @@ func (j *Journal) checkpoint() error {
 	return nil
 }
 
+// checkpointFailed records a failed checkpoint for the backoff and logs it, at most once
+// per ckptLogEvery while it keeps failing.
+func (j *Journal) checkpointFailed(err error) {
+	now := time.Now()
+	if j.ckptErr == nil {
+		j.ckptFailedAt = now
+		j.ckptBackoff = ckptBackoffMin
+	} else {
+		j.ckptBackoff = min(2*j.ckptBackoff, ckptBackoffMax)
+	}
+	j.ckptErr = err
+	j.ckptRetry = now.Add(j.ckptBackoff)
+	if now.Sub(j.ckptLogged) >= ckptLogEvery {
+		j.ckptLogged = now
+		j.log.Error("journal checkpoint failed; commits go on in the write-ahead log while it has room",
+			"journal", j.path, "err", err, "failing_for", now.Sub(j.ckptFailedAt).Round(time.Millisecond))
+	}
+}
+
 // abort rolls the open transaction back to the last checkpoint, replays the WAL onto it
 // and fails the groups that were applied but are not durable.
 func (j *Journal) abort(cause error) {
@@ -653,14 +804,20 @@ func (j *Journal) rollback(cause error) {
 	j.needCkpt = false
 	unsynced := j.unsynced
 	j.unsynced = nil
-	err := j.commitErr(cause)
+	failed, unknown := j.notCommitted(cause), j.unknownOutcome(cause)
+	nUnknown := 0
 	for _, g := range unsynced {
+		err := failed
+		if g.logged {
+			err = unknown
+			nUnknown++
+		}
 		for _, r := range g.batch {
 			r.done <- commitRes{err: err}
 		}
 	}
 	if len(unsynced) > 0 {
-		j.log.Error("journal commit failed", "err", err, "groups", len(unsynced))
+		j.log.Error("journal commit failed", "journal", j.path, "err", cause, "groups", len(unsynced), "outcome_unknown", nUnknown)
 	}
 	j.redo()
 }

@@ -6,7 +6,16 @@
 //
 // Journal.Commit validates a transaction, assigns the next sequence number (1-based, gap-free,
 // never reused) and returns only after the transaction is durable. Posting the same client id
-// again returns the original transaction and writes nothing. The transaction, its id index
+// again returns the original transaction and writes nothing. No answer of any kind (created,
+// existing, refused for negative stock) is given before everything it was judged on is
+// durable: a retry of an id whose first posting still waits for its fdatasync is answered
+// with it, never before.
+//
+// A failed Commit says which of two things happened. Most failures are definite: nothing
+// was committed and no seq was consumed. ErrOutcomeUnknown means the transaction's WAL
+// record was written but its fdatasync failed and the checkpoint that should have replaced
+// it failed too: the record may be intact and come back at the next start. Ids are
+// idempotent, so the answer to both is the same: retry with the same id. The transaction, its id index
 // entry, its effect on the stock ledger and any exception it raises are written together,
 // in one WAL record and in the same bbolt transaction, so the journal and the ledger can
 // never disagree.
@@ -25,8 +34,9 @@
 // needs two fdatasyncs per commit, over pages scattered through the file; the WAL needs one,
 // of one write into a file that is already allocated.
 //
-// The WAL is created at its fixed size (Options.WALSize, 4 MiB) by writing zeros, then the
-// file and its directory are fsynced. Its blocks are therefore allocated and written: an
+// The WAL is created at its fixed size (Options.WALSize, 4 MiB) by writing zeros, and at
+// every open (not only when it is created: a crash between the zero-fill and its fsync
+// leaves a file of full size that was never synced) the file and its directory are fsynced. Its blocks are therefore allocated and written: an
 // overwrite changes neither the file size nor its block map, so fdatasync has no metadata
 // to flush. Records are written at 4 KiB boundaries, each carrying its length, a CRC-32C,
 // a log sequence number (lsn) and the database's random wal_id (meta). A record never
@@ -48,7 +58,11 @@
 //
 // Open replays the WAL: from offset 0 it applies every record whose CRC is intact, whose
 // wal_id is the database's and whose lsn is the next after wal_lsn, in one bbolt commit,
-// and stops at the first record that is not. A power cut at any instant therefore leaves:
+// and stops at the first record that is not. If a record after that one is intact and
+// carries the next lsn, the stop was not a torn write (which only ever hits the last
+// record) but damage to acknowledged records: Open (so also Compact and depotd db check)
+// refuses with a *WALCorruptError (ErrWALCorrupt) naming the file, the lsns and their
+// offsets, rather than reuse those seqs. A power cut at any instant therefore leaves:
 //   - acknowledged groups since the last checkpoint: their records were fdatasynced in lsn
 //     order, and the checkpoint's wal_lsn points just before the first of them, because
 //     the WAL is reused only after a checkpoint is durable;
@@ -60,7 +74,10 @@
 //
 // If a WAL write or its fdatasync fails, the group is committed to bbolt instead, and no
 // record is written until a checkpoint has succeeded; that checkpoint sets wal_lsn past
-// every lsn handed out, so the failed record, intact or not, can never be replayed. A
+// every lsn handed out, so the failed record, intact or not, can never be replayed. If that
+// checkpoint fails as well, the groups of the failed record are answered ErrOutcomeUnknown
+// (the record may be replayed at the next start), the other groups not yet durable a
+// definite failure. A
 // group too big for the WAL space left, or a journal whose WAL could not be allocated
 // (a full disk at first start), also commits to bbolt directly, with its two fdatasyncs.
 //
@@ -93,6 +110,15 @@
 // a checkpoint before they return. A checkpoint also happens when the WAL is full and at
 // the latest Options.CheckpointEvery (1 s) after the first uncheckpointed commit.
 //
+// A failed checkpoint rolls the open transaction back to the last one and replays the
+// WAL onto it, so only groups the WAL does not hold fail with it; groups queued for the
+// WAL are written first. The checkpoints that are not needed for an answer (size, idle,
+// reads, the periodic one) are then retried with a backoff doubling from 50 ms to 1 s,
+// and the failure is logged at most every 30 s: commits go on in the WAL while it has
+// room, reads see the last checkpoint, and nobody pays a failing checkpoint per request.
+// Once only a checkpoint can make a commit durable (the WAL is full, or its last write
+// failed) and one failed moments ago, commits fail at once with its error.
+//
 // # Concurrency
 //
 // All methods are safe for concurrent use. Reads use short bbolt read transactions (Scan reads
@@ -117,13 +143,14 @@
 //
 // The live size (bbolt's high-water mark minus free pages, plus the WAL payload not yet
 // checkpointed; under a quota the committer checkpoints before that exceeds 1 % of it) is
-// measured after every commit and prune. At 80 % of journal.max_db_size one disk_space exception is raised (re-armed
+// measured after every commit and prune, by the committer alone: the quota state has one
+// owner, and retention asks the committer to measure rather than measure beside it. At 80 % of journal.max_db_size one disk_space exception is raised (re-armed
 // below 75 %); at 95 % Commit refuses new transactions with ErrDiskFull before they reach
 // the committer (a retry of a committed id still gets its original answer). Acks, sessions,
 // snapshots, exceptions and pruning are never refused, so depotd recovers by itself. A
 // commit that fails with ENOSPC (or EDQUOT) is ErrDiskFull too: bbolt rolls the
 // transaction back, no seq is consumed and the file stays consistent; posting resumes when
-// space returns. The WAL is allocated in advance, so while it has room commits go on
+// space returns; the error says so once, with its cause. The WAL is allocated in advance, so while it has room commits go on
 // even when checkpoints fail for want of space; once it is full they fail the same way.
 //
 // # Schema versions (migrate.go)
@@ -148,7 +175,9 @@
 // transaction lasts as long as its download; a commit that must grow the file meanwhile
 // waits for it (bbolt cannot remap under a reader). The committer's bbolt transaction is
 // open between checkpoints, so memory holds up to one WAL's worth of dirty pages. Compact
-// and Restore replay the WAL before they touch the database. A depotd from before the WAL
+// and Restore replay the WAL before they touch the database. Close checkpoints and always
+// returns: if the final checkpoint fails (a full disk), Close says so in its error and the
+// WAL keeps what it holds for the next Open to replay. A depotd from before the WAL
 // ignores it: after a clean stop (Close checkpoints) that loses nothing, after a crash it
 // would, so downgrade only after a clean stop.
 package edge

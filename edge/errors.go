@@ -24,9 +24,19 @@ var (
 	// ErrIDConflict means a transaction id was reused for different content.
 	ErrIDConflict = errors.New("transaction id already used")
 	// ErrDiskFull means new transactions are refused for lack of space: the database reached
-	// 95 % of journal.max_db_size, or the filesystem answered ENOSPC. Nothing was written;
-	// acks and pruning still run, so posting resumes by itself once space returns.
+	// 95 % of journal.max_db_size, or the filesystem answered ENOSPC. The transaction it
+	// answers was not committed; acks and pruning still run, so posting resumes by itself
+	// once space returns.
 	ErrDiskFull = errors.New("no space for new transactions")
+	// ErrOutcomeUnknown means the journal cannot say whether a transaction was committed:
+	// the WAL write holding it failed after it may have reached the disk, and so did the
+	// checkpoint that would have replaced it. The next start may replay it. Ids are
+	// idempotent, so retrying with the same id is always safe and tells the outcome.
+	ErrOutcomeUnknown = errors.New("outcome unknown: retry with the same id")
+	// ErrWALCorrupt means the write-ahead log is damaged before its end: a record is
+	// unreadable while a later one is intact, which a torn write cannot do. Open refuses
+	// the journal rather than reuse the seqs the unreadable records held.
+	ErrWALCorrupt = errors.New("write-ahead log corrupt")
 	// ErrBadBackup means a backup file failed verification (checksum, bbolt consistency,
 	// layout or depot); restore writes nothing.
 	ErrBadBackup = errors.New("backup file failed verification")

@@ -69,9 +69,17 @@ type Journal struct {
 	unsynced  []*group              // in t, not durable: left to the next checkpoint
 	needCkpt  bool
 	walFailed bool // the last WAL write failed (see checkpoint)
+	walFull   bool // a group did not fit in the WAL since the last checkpoint
 	failed    error
-	ckptEvery time.Duration
-	ckptIdle  time.Duration
+	// The last checkpoint's failure, for the backoff (checkpointFailed); nil after success.
+	ckptErr      error
+	ckptBackoff  time.Duration
+	ckptRetry    time.Time
+	ckptFailedAt time.Time
+	ckptLogged   time.Time
+	closeErr     error // what the final checkpoint could not do, for Close
+	ckptEvery    time.Duration
+	ckptIdle     time.Duration
 
 	walLSN      atomic.Uint64 // the last durable WAL record
 	ckptLSN     atomic.Uint64 // the last WAL record bbolt holds
@@ -264,10 +272,12 @@ func (j *Journal) DB() *bolt.DB { return j.db }
 
 // Close stops the committer after the transactions already handed to it are committed, and
 // closes the database.
+// It returns even when the final checkpoint fails (a full disk): the write-ahead log keeps
+// what it holds, the next Open replays it, and the error says so.
 func (j *Journal) Close() error {
 	j.once.Do(func() { close(j.closed) })
 	<-j.done
-	return j.db.Close()
+	return errors.Join(j.closeErr, j.db.Close())
 }
 
 // Commit validates tx, assigns the next seq and commits it durably together with its

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -25,14 +24,14 @@ const (
 	quotaRearm = 0.75
 )
 
-// quota is the journal's view of its size; written after every write, read by Commit.
+// quota is the journal's view of its size. One owner writes it: the committer, after every
+// group (and Open, before the committer starts). Others only read the atomics, so nothing
+// that measures waits for the committer while holding state the committer needs.
 type quota struct {
-	max     int64
-	used    atomic.Int64
-	refuse  atomic.Bool
-	mu      sync.Mutex // serialises the warning's state and its exception
-	warned  bool
-	measure sync.Mutex
+	max    int64
+	used   atomic.Int64
+	refuse atomic.Bool
+	warned bool // committer only
 }
 
 // DiskUsage is the journal's size against journal.max_db_size.
@@ -64,14 +63,13 @@ func (j *Journal) DiskUsage() (DiskUsage, error) {
 
 // updateQuota re-measures after a write and moves the thresholds. It never fails the
 // write that called it: a failed measurement only logs. write makes the disk_space
-// exception durable: the committer passes its own runFn, everyone else j.update.
+// exception durable: the committer passes its own runFn, Open bbolt's Update. Only those
+// two call it (see quota).
 func (j *Journal) updateQuota(write func(func(*bolt.Tx) error) error) {
 	if j.quota.max <= 0 {
 		return
 	}
-	j.quota.measure.Lock()
 	u, err := j.DiskUsage()
-	j.quota.measure.Unlock()
 	if err != nil {
 		j.log.Warn("measure database size", "err", err)
 		return
@@ -84,8 +82,6 @@ func (j *Journal) updateQuota(write func(func(*bolt.Tx) error) error) {
 	} else if !u.Refusing && was {
 		j.log.Info("database below the refusal threshold again: accepting transactions", "used_bytes", u.Used, "max_bytes", u.Max)
 	}
-	j.quota.mu.Lock()
-	defer j.quota.mu.Unlock()
 	switch {
 	case u.Fraction >= QuotaWarn && !j.quota.warned:
 		j.quota.warned = true
@@ -99,6 +95,17 @@ func (j *Journal) updateQuota(write func(func(*bolt.Tx) error) error) {
 		}
 	case u.Fraction < quotaRearm && j.quota.warned:
 		j.quota.warned = false
+	}
+}
+
+// measureQuota has the committer checkpoint (so that bbolt has freed what pruning
+// released) and re-measure the quota before it returns.
+func (j *Journal) measureQuota() {
+	if j.quota.max <= 0 {
+		return
+	}
+	if err := j.submit(&commitReq{sync: true, measure: true}).err; err != nil && !errors.Is(err, ErrClosed) {
+		j.log.Debug("quota measured on the last checkpoint", "err", err)
 	}
 }
 
@@ -122,10 +129,12 @@ func storageErr(err error) error {
 	if err == nil {
 		return nil
 	}
+	if errors.Is(err, ErrDiskFull) {
+		return err // mapped already: say it once
+	}
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) ||
 		strings.Contains(err.Error(), syscall.ENOSPC.Error()) || strings.Contains(err.Error(), syscall.EDQUOT.Error()) {
-		return fmt.Errorf("%w: the filesystem holding the database is full (%v); nothing was written, "+
-			"posting resumes when space is freed", ErrDiskFull, err)
+		return fmt.Errorf("%w: the filesystem holding the database is full (%v)", ErrDiskFull, err)
 	}
 	return err
 }
@@ -135,6 +144,10 @@ func storageErr(err error) error {
 // a failing disk would. It simulates ENOSPC where mounting a small filesystem is not
 // permitted; where it is, the tests use a real tmpfs instead.
 var commitFault faultHook
+
+// checkpointFault, when set (tests only), fails checkpoints as a failing disk would,
+// before bbolt commits: the previous checkpoint stays the valid one.
+var checkpointFault faultHook
 
 // faultHook is a test's stand-in for a failing disk (export_test.go sets it).
 type faultHook struct{ f atomic.Pointer[func() error] }

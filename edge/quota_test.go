@@ -132,7 +132,8 @@ func TestDiskFull(t *testing.T) {
 			if err := os.Remove(ballast); err != nil {
 				t.Fatal(err)
 			}
-			tx := mustCommit(t, j, receipt("after-space", ""))
+			// A failed checkpoint is retried after a backoff of at most a second.
+			tx := commitWithin(t, j, receipt("after-space", ""), 5*time.Second)
 			if tx.Seq != uint64(committed+1) {
 				t.Fatalf("seq after space returned %d, want %d", tx.Seq, committed+1)
 			}
@@ -165,6 +166,23 @@ func TestDiskFull(t *testing.T) {
 			t.Fatalf("seq after space returned %d, want 2 (a failed commit consumes no seq)", tx.Seq)
 		}
 	})
+}
+
+// commitWithin commits tx, retrying while the journal refuses it for a full disk, until
+// the deadline.
+func commitWithin(t *testing.T, j *edge.Journal, tx edge.Transaction, d time.Duration) edge.Transaction {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		out, _, err := j.Commit(context.Background(), tx)
+		if err == nil {
+			return out
+		}
+		if !errors.Is(err, edge.ErrDiskFull) || time.Now().After(deadline) {
+			t.Fatalf("commit %s: %v", tx.ID, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // fillUntilFull commits until the filesystem refuses, and returns how many were committed.

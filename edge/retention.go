@@ -43,13 +43,9 @@ func (j *Journal) Prune(before time.Time, limit int) (PruneResult, error) {
 	if res.err != nil {
 		return PruneResult{}, fmt.Errorf("prune journal %s: %w", j.path, res.err)
 	}
-	if res.pruned.Pruned > 0 && j.quota.max > 0 {
-		// Freed pages may lift a refusal: checkpoint, so that bbolt has freed them, and
-		// measure before the caller goes on.
-		if err := j.sync(); err != nil {
-			j.log.Warn("checkpoint after pruning", "err", err)
-		}
-		j.updateQuota(j.update)
+	if res.pruned.Pruned > 0 {
+		// Freed pages may lift a refusal: measured before the caller goes on.
+		j.measureQuota()
 	}
 	return res.pruned, nil
 }
@@ -174,7 +170,7 @@ func (j *Journal) RunRetention(ctx context.Context, cfg JournalConfig) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			j.updateQuota(j.update)
+			j.measureQuota()
 		}
 	}
 }

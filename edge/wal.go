@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 
 	bolt "go.etcd.io/bbolt"
@@ -167,10 +168,18 @@ func openWAL(path string, size int64, id, lsn uint64) (*wal, error) {
 			os.Remove(path)
 			return nil, fmt.Errorf("allocate wal %s (%s): %w", path, ByteSize(size), err)
 		}
-		if err := syncDir(filepath.Dir(path)); err != nil {
-			f.Close()
-			return nil, err
-		}
+	}
+	// At every open, not only after the zero-fill: a crash between the fill and its fsync
+	// leaves a file of full size whose blocks were never made durable, and the first
+	// fdatasync of a record would then have metadata to write, or lose the record.
+	if err := syncFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("sync wal %s: %w", path, err)
+	}
+	openSyncs.run(filepath.Dir(path))
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		f.Close()
+		return nil, err
 	}
 	return &wal{f: f, path: path, size: size, id: id, lsn: lsn}, nil
 }
@@ -186,7 +195,33 @@ func zeroFill(f *os.File, off, size int64) error {
 		}
 		off += n
 	}
+	return nil // openWAL syncs
+}
+
+// syncFile is f.Sync, through openSyncs so that a test can see which files Open made
+// durable.
+func syncFile(f *os.File) error {
+	openSyncs.run(f.Name())
 	return f.Sync()
+}
+
+// openSyncs, when set (tests only), is told every file and directory openWAL syncs.
+var openSyncs pathHook
+
+type pathHook struct{ f atomic.Pointer[func(string)] }
+
+func (h *pathHook) set(f func(string)) {
+	if f == nil {
+		h.f.Store(nil)
+		return
+	}
+	h.f.Store(&f)
+}
+
+func (h *pathHook) run(path string) {
+	if f := h.f.Load(); f != nil {
+		(*f)(path)
+	}
 }
 
 // reserve takes the place of the next record, of n payload bytes: its offset and lsn.
@@ -260,39 +295,87 @@ type walRecord struct {
 }
 
 // readWAL calls fn for each record of the log at r (size bytes) that belongs to database
-// id and continues from lsn, in order, and stops at the first that does not.
+// id and continues from lsn, in order, and stops at the first that does not. It then
+// makes sure that first one is the log's end: an intact record of a later lsn beyond it
+// means the disk damaged an acknowledged record (the syncer writes a record only after
+// the previous one is durable, so a torn write is always the last), and it answers
+// *WALCorruptError instead of dropping the acknowledged records after the damage.
 func readWAL(r io.ReaderAt, size int64, id, lsn uint64, fn func(walRecord) error) error {
-	var head [walHeader]byte
-	for off := int64(0); off+walHeader <= size; {
-		if _, err := r.ReadAt(head[:], off); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
+	off := int64(0)
+	for off+walHeader <= size {
+		rec, err := readRecord(r, size, off, id)
+		if err != nil {
 			return err
 		}
-		length := int64(binary.LittleEndian.Uint32(head[4:]))
-		if binary.LittleEndian.Uint64(head[8:]) != lsn+1 || binary.LittleEndian.Uint64(head[16:]) != id ||
-			length > size-off-walHeader {
-			return nil
-		}
-		rec := make([]byte, walHeader+length)
-		if _, err := r.ReadAt(rec, off); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-		if crc32.Checksum(rec[4:], castagnoli) != binary.LittleEndian.Uint32(rec) {
-			return nil // torn: this record was never acknowledged
+		if rec == nil || binary.LittleEndian.Uint64(rec[8:]) != lsn+1 {
+			break
 		}
 		lsn++
 		if err := fn(walRecord{lsn: lsn, payload: rec[walHeader:]}); err != nil {
 			return err
 		}
-		off += (walHeader + length + walBlock - 1) / walBlock * walBlock
+		off += int64(len(rec)+walBlock-1) / walBlock * walBlock
+	}
+	for at := off + walBlock; at+walHeader <= size; at += walBlock {
+		rec, err := readRecord(r, size, at, id)
+		if err != nil {
+			return err
+		}
+		// Records of earlier rounds (before the last checkpoint) carry lower lsns.
+		if found := uint64(0); rec != nil {
+			if found = binary.LittleEndian.Uint64(rec[8:]); found > lsn {
+				return &WALCorruptError{Bad: lsn + 1, BadOffset: off, Found: found, FoundOffset: at}
+			}
+		}
 	}
 	return nil
 }
+
+// readRecord reads the record at off if it is one of database id and intact, and
+// returns nil if there is none there.
+func readRecord(r io.ReaderAt, size, off int64, id uint64) ([]byte, error) {
+	var head [walHeader]byte
+	if _, err := r.ReadAt(head[:], off); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	length := int64(binary.LittleEndian.Uint32(head[4:]))
+	if binary.LittleEndian.Uint64(head[16:]) != id || length > size-off-walHeader {
+		return nil, nil
+	}
+	rec := make([]byte, walHeader+length)
+	if _, err := r.ReadAt(rec, off); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	if crc32.Checksum(rec[4:], castagnoli) != binary.LittleEndian.Uint32(rec) {
+		return nil, nil
+	}
+	return rec, nil
+}
+
+// WALCorruptError says where the write-ahead log is damaged: record Bad (expected at
+// BadOffset) is unreadable while record Found at FoundOffset is intact. It wraps
+// ErrWALCorrupt.
+type WALCorruptError struct {
+	Path                   string
+	Bad, Found             uint64
+	BadOffset, FoundOffset int64
+}
+
+func (e *WALCorruptError) Error() string {
+	return fmt.Sprintf("%v: %s: record %d at offset %d is unreadable but record %d at offset %d is intact, so the disk "+
+		"damaged acknowledged transactions (a torn write only ever hits the last record). depotd will not open the "+
+		"journal, which would reuse their seqs: keep both files for analysis, then restore the latest backup "+
+		"(depotd restore --erp-acked-seq N, N the highest seq the ERP has seen)",
+		ErrWALCorrupt, e.Path, e.Bad, e.BadOffset, e.Found, e.FoundOffset)
+}
+
+func (e *WALCorruptError) Unwrap() error { return ErrWALCorrupt }
 
 // replayWAL applies the intact records of the log beside the database at path that bbolt
 // does not hold yet, in one bbolt commit, and returns how many it applied. A database
@@ -325,6 +408,11 @@ func replayWAL(db *bolt.DB, path string) (int, error) {
 		recs = append(recs, r)
 		return nil
 	}); err != nil {
+		var ce *WALCorruptError
+		if errors.As(err, &ce) {
+			ce.Path = walPath
+			return 0, ce
+		}
 		return 0, fmt.Errorf("read wal %s: %w", walPath, err)
 	}
 	if len(recs) == 0 {

@@ -78,6 +78,15 @@ func FuzzReadWAL(f *testing.F) {
 			next++
 			return nil
 		})
+		var ce *WALCorruptError
+		if errors.As(err, &ce) {
+			// Only where a later intact record proves the damage.
+			rec, rerr := readRecord(bytes.NewReader(file), int64(len(file)), ce.FoundOffset, 42)
+			if rerr != nil || rec == nil || ce.Found < next || ce.Bad != next || ce.FoundOffset <= ce.BadOffset {
+				t.Fatalf("corruption reported without proof: %v (next lsn %d)", err, next)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

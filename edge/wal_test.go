@@ -113,6 +113,11 @@ func TestWALTornRecordEndsReplay(t *testing.T) {
 			if _, err := f.WriteAt([]byte{0xff}, int64(torn-1)*4096+40); err != nil {
 				t.Fatal(err)
 			}
+			// A torn record is always the last one written: nothing after it (an intact
+			// record after it is corruption, TestCorruptWALRecordBeforeIntactOnesRefusesToOpen).
+			if _, err := f.WriteAt(make([]byte, (10-torn)*4096), int64(torn)*4096); err != nil {
+				t.Fatal(err)
+			}
 			f.Close()
 			r := mustOpenAt(t, crashed, edge.Options{})
 			if last, _ := r.Positions(); last != uint64(torn-1) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,6 +35,11 @@ func dbCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return 1
 	}
 	j, err := edge.Open(filepath.Join(cfg.DataDir, dbFile), edge.Options{Depot: cfg.Depot.ID, Catalog: cfg.catalog()})
+	if errors.Is(err, edge.ErrWALCorrupt) {
+		fmt.Fprintln(stdout, "FAIL", err)
+		fmt.Fprintf(stdout, "%s: 1 problem(s)\n", filepath.Join(cfg.DataDir, dbFile))
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "depotd db check:", err)
 		return 1

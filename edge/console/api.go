@@ -125,6 +125,10 @@ func (s *Server) commitError(c *fiber.Ctx, err error) error {
 		return apiError(c, fiber.StatusConflict, se.Error(), se.Field)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return apiError(c, fiber.StatusServiceUnavailable, "timed out before the journal took the transaction; nothing was committed, retry with the same id", "")
+	case errors.Is(err, edge.ErrOutcomeUnknown):
+		// The exact text is the contract (DECISIONS: wave 2): clients retry on it.
+		s.log.Error("commit outcome unknown", "err", err)
+		return apiError(c, fiber.StatusServiceUnavailable, "outcome unknown: retry with the same id", "")
 	case errors.Is(err, edge.ErrDiskFull):
 		return apiError(c, fiber.StatusInsufficientStorage, "the depot's disk is (nearly) full: new transactions are refused until the ERP acknowledges the backlog and space is freed; nothing was committed, retry later with the same id", "")
 	case errors.Is(err, edge.ErrClosed):

@@ -770,6 +770,10 @@ func (s *station) commit(ctx context.Context, approver *edge.Operator, now time.
 			return refused("refused by the journal: %s", fe.Error())
 		}
 		s.m.log.Error("station commit failed", "station", s.cfg.Name, "id", tx.ID, "err", err)
+		if errors.Is(err, edge.ErrOutcomeUnknown) {
+			// The document is kept and its id is idempotent: validating again is safe.
+			return refused("the journal could not confirm the commit: scan CMD:VALIDATE again (it is never posted twice)")
+		}
 		return refused("could not commit (%v): scan CMD:VALIDATE again", err)
 	}
 	st.Doc, st.NextQty = nil, nil
