@@ -43,6 +43,25 @@ func holdSync(t *testing.T) (entered <-chan struct{}, release func()) {
 	return in, release
 }
 
+// powerCutKeeps cuts the power now (crashCopy), reopens and checks what every fault test
+// promises: the last seq is want (every acknowledged transaction, seqs gap-free), and the
+// ledger equals a replay of the journal (what depotd db check runs).
+func powerCutKeeps(t *testing.T, path string, want uint64, opts edge.Options) {
+	t.Helper()
+	r := mustOpenAt(t, crashCopy(t, path), opts)
+	if last, _ := r.Positions(); last != want {
+		t.Fatalf("after a power cut last_seq %d, want the %d acknowledged", last, want)
+	}
+	for seq := uint64(1); seq <= want; seq++ {
+		if _, err := r.Get(seq); err != nil {
+			t.Fatalf("after a power cut seq %d: %v", seq, err)
+		}
+	}
+	if problems := r.Check(); len(problems) > 0 {
+		t.Fatalf("after a power cut the journal does not check: %v", problems)
+	}
+}
+
 type commitOutcome struct {
 	tx       edge.Transaction
 	existing bool
@@ -206,6 +225,7 @@ func TestCloseReturnsWhenTheFinalCheckpointFails(t *testing.T) {
 	commitN(t, j, "c", 20, 4)
 	edge.SetCheckpointFault(func() error { return fmt.Errorf("write %s: %w", path, syscall.ENOSPC) })
 	t.Cleanup(func() { edge.SetCheckpointFault(nil) })
+	powerCutKeeps(t, path, 20, edge.Options{}) // at the instant of the fault
 	closed := make(chan error, 1)
 	go func() { closed <- j.Close() }()
 	select {
@@ -267,6 +287,7 @@ func TestCloseReturnsOnAFullDiskAndLosesNothing(t *testing.T) {
 	if acked == 50 {
 		t.Fatal("no commit went to the WAL on the full disk")
 	}
+	powerCutKeeps(t, path, uint64(acked), edge.Options{WALSize: 512 << 10})
 	closed := make(chan error, 1)
 	go func() { closed <- j.Close() }()
 	select {
@@ -457,6 +478,7 @@ func TestFailingCheckpointsSpareBystanders(t *testing.T) {
 		}
 	}
 	elapsed := time.Since(start)
+	powerCutKeeps(t, path, 1500, edge.Options{WALSize: 8 << 20})
 	// One attempt per backoff step at most (50 ms doubling to 1 s), plus the first.
 	limit := int64(elapsed/(50*time.Millisecond)) + 2
 	if n := attempts.Load(); n > limit {
