@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/depotd/depotd/edge/engine"
 	"strconv"
 	"sync"
 	"time"
@@ -106,7 +107,7 @@ func (j *Journal) committer() {
 			j.q.cond.Broadcast()
 			j.q.mu.Unlock()
 			<-syncerDone
-			j.wal.close()
+			j.wal.Close()
 		}()
 	}
 	// Whatever happens, bbolt's Close waits for an open write transaction: never leave one.
@@ -229,6 +230,7 @@ func (j *Journal) finalCheckpoint() {
 func (j *Journal) syncer() {
 	q := &j.q
 	var buf []byte
+	var parts [][]byte
 	var durable []*group // callers not answered yet
 	answer := func() {
 		for _, g := range durable {
@@ -269,14 +271,18 @@ func (j *Journal) syncer() {
 			q.cond.Broadcast()
 			continue
 		}
-		off, lsn, err := j.wal.reserve(size)
+		off, lsn, err := j.wal.Reserve(size)
 		if err == nil {
 			q.busy = true
 			q.mu.Unlock()
-			buf, err = j.wal.put(buf, off, lsn, size, groups)
+			parts = parts[:0]
+			for _, g := range groups {
+				parts = append(parts, g.ops)
+			}
+			buf, err = j.wal.Write(buf, off, lsn, size, parts)
 			answer()
 			if err == nil {
-				err = j.wal.sync()
+				err = j.wal.Sync()
 			}
 			if err == nil {
 				j.walLSN.Store(lsn)
@@ -501,7 +507,7 @@ func (j *Journal) drainFailed() bool {
 // failed write nothing goes to the WAL until a checkpoint holds everything: its record may
 // be on disk, and only a checkpoint can skip its lsn.
 func (j *Journal) takeBack(l landing) {
-	if errors.Is(l.err, errWALFull) {
+	if errors.Is(l.err, engine.ErrFull) {
 		j.walFull = true
 	} else {
 		if !j.walFailed {
@@ -715,7 +721,7 @@ func (j *Journal) checkpoint() error {
 	if j.wal != nil && j.walFailed {
 		// Records after the last durable one may be intact on disk: skip their lsns, so
 		// that none can ever be replayed over this checkpoint.
-		skip = j.wal.lsn
+		skip = j.wal.Reserved()
 	}
 	t := j.t
 	j.t = nil
@@ -749,7 +755,7 @@ func (j *Journal) checkpoint() error {
 	}
 	if j.wal != nil {
 		// Held by quiesce: no write in flight.
-		j.wal.off, j.wal.lsn = 0, lsn
+		j.wal.Restart(lsn)
 	}
 	j.checkpoints.Add(1)
 	unsynced := j.unsynced
@@ -830,11 +836,11 @@ func (j *Journal) redo() {
 	}
 	err := j.begin()
 	if err == nil {
-		err = readWAL(j.wal.f, j.wal.size, j.wal.id, j.ckptLSN.Load(), func(r walRecord) error {
-			if r.lsn > j.walLSN.Load() {
+		err = j.wal.ReadFrom(j.ckptLSN.Load(), func(r engine.Record) error {
+			if r.LSN > j.walLSN.Load() {
 				return nil
 			}
-			_, err := applyOps(j.t, r.payload)
+			_, err := applyOps(j.t, r.Payload)
 			return err
 		})
 	}

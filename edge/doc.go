@@ -30,17 +30,19 @@
 //
 // # Durability: which fsyncs happen, in which order
 //
-// Two files: the bbolt database <db> and its write-ahead log <db>.wal (wal.go). bbolt alone
+// Two files: the bbolt database <db> and its write-ahead log <db>.wal (its format and the
+// rules a record obeys are package engine's; what a record holds is wal.go's). bbolt alone
 // needs two fdatasyncs per commit, over pages scattered through the file; the WAL needs one,
 // of one write into a file that is already allocated.
 //
 // The WAL is created at its fixed size (Options.WALSize, 4 MiB) by writing zeros, and at
 // every open (not only when it is created: a crash between the zero-fill and its fsync
-// leaves a file of full size that was never synced) the file and its directory are fsynced. Its blocks are therefore allocated and written: an
-// overwrite changes neither the file size nor its block map, so fdatasync has no metadata
-// to flush. Records are written at 4 KiB boundaries, each carrying its length, a CRC-32C,
-// a log sequence number (lsn) and the database's random wal_id (meta). A record never
-// shares a block with another, so writing one cannot tear one already acknowledged.
+// leaves a file of full size that was never synced) the file and its directory are
+// fsynced. Its blocks are therefore allocated and written: an overwrite changes neither
+// the file size nor its block map, so fdatasync has no metadata to flush. Records are
+// written at 4 KiB boundaries, each carrying its length, a CRC-32C, a log sequence number
+// (lsn) and the database's random wal_id (meta). A record never shares a block with
+// another, so writing one cannot tear one already acknowledged.
 //
 // A group commit, in order:
 //  1. the committer applies the group to its bbolt read-write transaction, which stays open

@@ -3,6 +3,7 @@ package edge
 import (
 	"errors"
 	"fmt"
+	"github.com/depotd/depotd/edge/engine"
 )
 
 var (
@@ -36,7 +37,7 @@ var (
 	// ErrWALCorrupt means the write-ahead log is damaged before its end: a record is
 	// unreadable while a later one is intact, which a torn write cannot do. Open refuses
 	// the journal rather than reuse the seqs the unreadable records held.
-	ErrWALCorrupt = errors.New("write-ahead log corrupt")
+	ErrWALCorrupt = engine.ErrCorrupt
 	// ErrBadBackup means a backup file failed verification (checksum, bbolt consistency,
 	// layout or depot); restore writes nothing.
 	ErrBadBackup = errors.New("backup file failed verification")
@@ -77,3 +78,7 @@ func (e *StockError) Error() string {
 }
 
 func (e *StockError) Unwrap() error { return ErrNegativeStock }
+
+// WALCorruptError says where the write-ahead log is damaged (see engine.CorruptError);
+// it wraps ErrWALCorrupt.
+type WALCorruptError = engine.CorruptError

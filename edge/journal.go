@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/depotd/depotd/edge/engine"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -61,7 +62,7 @@ type Journal struct {
 	once   sync.Once
 
 	// Owned by the committer (committer.go).
-	wal       *wal
+	wal       *engine.Log
 	t         *bolt.Tx              // open across group commits until the next checkpoint
 	rows      map[stockKey]stockRec // decoded stock rows of t (boltLedger)
 	q         walQueue              // to and from the syncer

@@ -6,12 +6,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
+	"github.com/depotd/depotd/edge/engine"
 	"os"
-	"path/filepath"
 	"sync/atomic"
-	"syscall"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -19,36 +16,21 @@ import (
 // The write-ahead log (WAL) makes a group of transactions durable with one fdatasync of one
 // block-aligned write into a file that is already allocated, where a bbolt commit needs two
 // fdatasyncs over pages scattered through the database file. See the package doc
-// ("Durability") for the whole argument; this file holds the format.
+// ("Durability") for the whole argument and package engine for the file format. This file
+// holds what a record's payload is, the journal's writes to bbolt:
 //
-// The file <db>.wal has a fixed size (Options.WALSize), zero-filled and fsynced when it is
-// created, so a write never changes its size or block map and fdatasync has no metadata
-// to write. It is a ring that restarts at offset 0 after every checkpoint. Each record:
+//	ops: kind byte (1 put, 2 delete), bucket (byte length + name),
+//	     key (uvarint length + bytes), value (uvarint length + bytes, puts only)
 //
-//	crc32c   uint32  over everything after it up to the end of the payload
-//	length   uint32  payload bytes
-//	lsn      uint64  1, 2, 3, …; meta wal_lsn is the last one bbolt holds
-//	wal id   uint64  meta wal_id: records of another database never replay
-//	payload  ops:    kind byte (1 put, 2 delete), bucket (byte length + name),
-//	                 key (uvarint length + bytes), value (uvarint length + bytes, puts only)
-//
-// padded with zeros to a multiple of walBlock, so that writing a record never rewrites a
-// block holding an acknowledged one. Replay reads from offset 0 while each record is
-// intact, of this database, and carries the next lsn; the first that is not ends the log.
+// and the replay of a log onto bbolt at open.
 
 const (
-	walBlock  = 4096
-	walHeader = 24
-	opPut     = 1
-	opDelete  = 2
+	opPut    = 1
+	opDelete = 2
 	// DefaultWALSize is the WAL's fixed size: room for 1,024 group commits, or for more
 	// than checkpointBytes of payload in larger ones.
 	DefaultWALSize = 4 << 20
 )
-
-// errWALFull means a record does not fit in what is left of the WAL before the next
-// checkpoint (or at all): the group is committed to bbolt directly instead.
-var errWALFull = errors.New("wal full")
 
 // WALPath returns where the journal at dbPath keeps its write-ahead log.
 func WALPath(dbPath string) string { return dbPath + ".wal" }
@@ -136,76 +118,7 @@ func uvarintBytes(p []byte) ([]byte, []byte, error) {
 	return p[w : w+int(l)], p[w+int(l):], nil
 }
 
-// wal is the open log. Only the committer uses it.
-type wal struct {
-	f    *os.File
-	path string
-	size int64
-	id   uint64
-	off  int64  // where the next record goes
-	lsn  uint64 // the last record reserved
-}
-
-// openWAL opens (creating and zero-filling if needed) the log at path for a database whose
-// meta says id and lsn. It starts writing at offset 0: everything before is in bbolt.
-func openWAL(path string, size int64, id, lsn uint64) (*wal, error) {
-	size = size / walBlock * walBlock
-	if size < 2*walBlock {
-		return nil, fmt.Errorf("wal %s: size %d is below the minimum %d", path, size, 2*walBlock)
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open wal %s: %w", path, err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("open wal %s: %w", path, err)
-	}
-	if st.Size() < size {
-		if err := zeroFill(f, st.Size(), size); err != nil {
-			f.Close()
-			os.Remove(path)
-			return nil, fmt.Errorf("allocate wal %s (%s): %w", path, ByteSize(size), err)
-		}
-	}
-	// At every open, not only after the zero-fill: a crash between the fill and its fsync
-	// leaves a file of full size whose blocks were never made durable, and the first
-	// fdatasync of a record would then have metadata to write, or lose the record.
-	if err := syncFile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("sync wal %s: %w", path, err)
-	}
-	openSyncs.run(filepath.Dir(path))
-	if err := syncDir(filepath.Dir(path)); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return &wal{f: f, path: path, size: size, id: id, lsn: lsn}, nil
-}
-
-// zeroFill writes zeros from off to size and fsyncs: real blocks, not a sparse file or
-// unwritten extents, whose first write would make fdatasync journal metadata.
-func zeroFill(f *os.File, off, size int64) error {
-	zero := make([]byte, 1<<20)
-	for off < size {
-		n := min(int64(len(zero)), size-off)
-		if _, err := f.WriteAt(zero[:n], off); err != nil {
-			return err
-		}
-		off += n
-	}
-	return nil // openWAL syncs
-}
-
-// syncFile is f.Sync, through openSyncs so that a test can see which files Open made
-// durable.
-func syncFile(f *os.File) error {
-	openSyncs.run(f.Name())
-	return f.Sync()
-}
-
-// openSyncs, when set (tests only), is told every file and directory openWAL syncs.
+// openSyncs, when set (tests only), is told every file and directory the WAL's open syncs.
 var openSyncs pathHook
 
 type pathHook struct{ f atomic.Pointer[func(string)] }
@@ -224,158 +137,15 @@ func (h *pathHook) run(path string) {
 	}
 }
 
-// reserve takes the place of the next record, of n payload bytes: its offset and lsn.
-// errWALFull says it does not fit before the next checkpoint.
-func (w *wal) reserve(n int) (off int64, lsn uint64, err error) {
-	padded := int64((walHeader + n + walBlock - 1) / walBlock * walBlock)
-	if w.off+padded > w.size {
-		return 0, 0, errWALFull
-	}
-	off = w.off
-	w.off += padded
-	w.lsn++
-	return off, w.lsn, nil
-}
-
-// put writes the record reserved at off with lsn; sync makes it durable. buf is the
-// caller's scratch space, returned grown.
-// The payload is the groups' ops, size bytes in all.
-func (w *wal) put(buf []byte, off int64, lsn uint64, size int, groups []*group) ([]byte, error) {
-	n := walHeader + size
-	padded := (n + walBlock - 1) / walBlock * walBlock
-	if cap(buf) < padded {
-		buf = make([]byte, padded)
-	}
-	b := buf[:padded]
-	binary.LittleEndian.PutUint32(b[4:], uint32(size))
-	binary.LittleEndian.PutUint64(b[8:], lsn)
-	binary.LittleEndian.PutUint64(b[16:], w.id)
-	at := walHeader
-	for _, g := range groups {
-		at += copy(b[at:], g.ops)
-	}
-	clear(b[n:])
-	binary.LittleEndian.PutUint32(b, crc32.Checksum(b[4:n], castagnoli))
-	if _, err := w.f.WriteAt(b, off); err != nil {
-		return buf, fmt.Errorf("write wal %s: %w", w.path, err)
-	}
-	return buf, nil
-}
-
-func (w *wal) sync() error {
-	if err := walFault.run(); err != nil {
-		return fmt.Errorf("sync wal %s: %w", w.path, err)
-	}
-	if err := fdatasync(w.f); err != nil {
-		return fmt.Errorf("sync wal %s: %w", w.path, err)
-	}
-	return nil
-}
-
-func (w *wal) close() error { return w.f.Close() }
-
-func fdatasync(f *os.File) error {
-	for {
-		err := syscall.Fdatasync(int(f.Fd()))
-		if err != syscall.EINTR {
-			return err
-		}
-	}
-}
-
-// walFault, when set (tests only, through export_test.go), fails WAL writes after the
-// record is written and before it is synced: the worst case, a record that may be intact
-// on disk whose writer was told it failed.
+// walFault, when set (tests only, through export_test.go), fails WAL syncs after the
+// record is written: the worst case, a record that may be intact on disk whose writer
+// was told it failed.
 var walFault faultHook
 
-// walRecord is one intact record read back.
-type walRecord struct {
-	lsn     uint64
-	payload []byte // freshly allocated: bbolt may keep slices of it
+// openWAL opens the log beside the database for its committer (see engine.OpenLog).
+func openWAL(path string, size int64, id, lsn uint64) (*engine.Log, error) {
+	return engine.OpenLog(path, size, id, lsn, engine.Hooks{BeforeSync: walFault.run, Synced: openSyncs.run})
 }
-
-// readWAL calls fn for each record of the log at r (size bytes) that belongs to database
-// id and continues from lsn, in order, and stops at the first that does not. It then
-// makes sure that first one is the log's end: an intact record of a later lsn beyond it
-// means the disk damaged an acknowledged record (the syncer writes a record only after
-// the previous one is durable, so a torn write is always the last), and it answers
-// *WALCorruptError instead of dropping the acknowledged records after the damage.
-func readWAL(r io.ReaderAt, size int64, id, lsn uint64, fn func(walRecord) error) error {
-	off := int64(0)
-	for off+walHeader <= size {
-		rec, err := readRecord(r, size, off, id)
-		if err != nil {
-			return err
-		}
-		if rec == nil || binary.LittleEndian.Uint64(rec[8:]) != lsn+1 {
-			break
-		}
-		lsn++
-		if err := fn(walRecord{lsn: lsn, payload: rec[walHeader:]}); err != nil {
-			return err
-		}
-		off += int64(len(rec)+walBlock-1) / walBlock * walBlock
-	}
-	for at := off + walBlock; at+walHeader <= size; at += walBlock {
-		rec, err := readRecord(r, size, at, id)
-		if err != nil {
-			return err
-		}
-		// Records of earlier rounds (before the last checkpoint) carry lower lsns.
-		if found := uint64(0); rec != nil {
-			if found = binary.LittleEndian.Uint64(rec[8:]); found > lsn {
-				return &WALCorruptError{Bad: lsn + 1, BadOffset: off, Found: found, FoundOffset: at}
-			}
-		}
-	}
-	return nil
-}
-
-// readRecord reads the record at off if it is one of database id and intact, and
-// returns nil if there is none there.
-func readRecord(r io.ReaderAt, size, off int64, id uint64) ([]byte, error) {
-	var head [walHeader]byte
-	if _, err := r.ReadAt(head[:], off); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil
-		}
-		return nil, err
-	}
-	length := int64(binary.LittleEndian.Uint32(head[4:]))
-	if binary.LittleEndian.Uint64(head[16:]) != id || length > size-off-walHeader {
-		return nil, nil
-	}
-	rec := make([]byte, walHeader+length)
-	if _, err := r.ReadAt(rec, off); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil
-		}
-		return nil, err
-	}
-	if crc32.Checksum(rec[4:], castagnoli) != binary.LittleEndian.Uint32(rec) {
-		return nil, nil
-	}
-	return rec, nil
-}
-
-// WALCorruptError says where the write-ahead log is damaged: record Bad (expected at
-// BadOffset) is unreadable while record Found at FoundOffset is intact. It wraps
-// ErrWALCorrupt.
-type WALCorruptError struct {
-	Path                   string
-	Bad, Found             uint64
-	BadOffset, FoundOffset int64
-}
-
-func (e *WALCorruptError) Error() string {
-	return fmt.Sprintf("%v: %s: record %d at offset %d is unreadable but record %d at offset %d is intact, so the disk "+
-		"damaged acknowledged transactions (a torn write only ever hits the last record). depotd will not open the "+
-		"journal, which would reuse their seqs: keep both files for analysis, then restore the latest backup "+
-		"(depotd restore --erp-acked-seq N, N the highest seq the ERP has seen)",
-		ErrWALCorrupt, e.Path, e.Bad, e.BadOffset, e.Found, e.FoundOffset)
-}
-
-func (e *WALCorruptError) Unwrap() error { return ErrWALCorrupt }
 
 // replayWAL applies the intact records of the log beside the database at path that bbolt
 // does not hold yet, in one bbolt commit, and returns how many it applied. A database
@@ -403,8 +173,8 @@ func replayWAL(db *bolt.DB, path string) (int, error) {
 	}); err != nil || id == 0 {
 		return 0, err
 	}
-	var recs []walRecord
-	if err := readWAL(f, st.Size(), id, lsn, func(r walRecord) error {
+	var recs []engine.Record
+	if err := engine.Read(f, st.Size(), id, lsn, func(r engine.Record) error {
 		recs = append(recs, r)
 		return nil
 	}); err != nil {
@@ -421,11 +191,11 @@ func replayWAL(db *bolt.DB, path string) (int, error) {
 	err = db.Update(func(btx *bolt.Tx) error {
 		fillAppendOnly(btx)
 		for _, r := range recs {
-			if _, err := applyOps(btx, r.payload); err != nil {
-				return fmt.Errorf("record %d: %w", r.lsn, err)
+			if _, err := applyOps(btx, r.Payload); err != nil {
+				return fmt.Errorf("record %d: %w", r.LSN, err)
 			}
 		}
-		return btx.Bucket(bucketMeta).Put(keyWALLSN, u64(recs[len(recs)-1].lsn))
+		return btx.Bucket(bucketMeta).Put(keyWALLSN, u64(recs[len(recs)-1].LSN))
 	})
 	if err != nil {
 		return 0, fmt.Errorf("replay wal %s: %w", walPath, err)

@@ -3,7 +3,6 @@ package edge
 import (
 	"bytes"
 	"errors"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -63,36 +62,6 @@ func decodeOps(p []byte) []walOp {
 	return out
 }
 
-// FuzzReadWAL reads arbitrary bytes as a WAL file: only intact records of this database
-// with consecutive lsns come out, and reading never panics.
-func FuzzReadWAL(f *testing.F) {
-	for _, seed := range walSeedFiles(f) {
-		f.Add(seed)
-	}
-	f.Fuzz(func(t *testing.T, file []byte) {
-		next := uint64(7)
-		err := readWAL(bytes.NewReader(file), int64(len(file)), 42, 6, func(r walRecord) error {
-			if r.lsn != next {
-				t.Fatalf("record lsn %d, want %d", r.lsn, next)
-			}
-			next++
-			return nil
-		})
-		var ce *WALCorruptError
-		if errors.As(err, &ce) {
-			// Only where a later intact record proves the damage.
-			rec, rerr := readRecord(bytes.NewReader(file), int64(len(file)), ce.FoundOffset, 42)
-			if rerr != nil || rec == nil || ce.Found < next || ce.Bad != next || ce.FoundOffset <= ce.BadOffset {
-				t.Fatalf("corruption reported without proof: %v (next lsn %d)", err, next)
-			}
-			return
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	})
-}
-
 func fuzzDB(tb testing.TB) *bolt.DB {
 	db, err := bolt.Open(filepath.Join(tb.TempDir(), "fuzz.db"), 0o600, nil)
 	if err != nil {
@@ -130,34 +99,4 @@ func walSeedPayloads(tb testing.TB) [][]byte {
 		return errRollback
 	})
 	return out
-}
-
-// walSeedFiles are WAL files of id 42 after lsn 6, cut after the second record's header:
-// one good record, and one torn.
-func walSeedFiles(tb testing.TB) [][]byte {
-	path := filepath.Join(tb.TempDir(), "seed.wal")
-	w, err := openWAL(path, 4*walBlock, 42, 6)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer w.close()
-	var buf []byte
-	for _, p := range walSeedPayloads(tb) {
-		off, lsn, err := w.reserve(len(p))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if buf, err = w.put(buf, off, lsn, len(p), []*group{{ops: p}}); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	// Kept short: the fuzzer slows to a crawl on inputs of many kilobytes. The second
-	// record's header is enough to read it as the next (or as torn).
-	torn := bytes.Clone(raw[:walBlock+walHeader+8])
-	torn[walHeader+3] ^= 0xff
-	return [][]byte{raw[:walBlock+walHeader+8], torn, nil}
 }
