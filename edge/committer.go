@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"github.com/depotd/depotd/edge/engine"
 	"strconv"
-	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -62,22 +61,8 @@ type group struct {
 	logged bool
 }
 
-// landing is a WAL write that failed or did not fit, with the groups it held.
-type landing struct {
-	groups []*group
-	err    error
-}
-
-// walQueue hands groups from the committer to the syncer, and failed writes back.
-type walQueue struct {
-	mu     sync.Mutex
-	cond   *sync.Cond // anything below changed
-	queue  []*group   // applied, waiting for the next WAL write
-	busy   bool       // a write is in progress
-	failed []landing  // writes that failed or did not fit, for the committer
-	halted bool       // no write may start: the committer is checkpointing, or one failed
-	stop   bool
-}
+// Payload is the group's WAL payload (engine.Group).
+func (g *group) Payload() []byte { return g.ops }
 
 // checkpointBytes is how much WAL payload (about 2,000 transactions) the committer lets
 // its open transaction gather before it checkpoints.
@@ -94,18 +79,21 @@ const checkpointBytes = 1 << 20
 // backoff (ckptBackoffMin doubling to ckptBackoffMax).
 func (j *Journal) committer() {
 	defer close(j.done)
+	var kick <-chan struct{} // nil without a WAL: never ready
 	if j.wal != nil {
-		j.q.cond = sync.NewCond(&j.q.mu)
+		j.syncer = engine.NewSyncer(j.wal, j.answer, func(lsn uint64, size int) {
+			j.walLSN.Store(lsn)
+			j.pending.Add(int64(size))
+			j.commits.Add(1)
+		})
+		kick = j.syncer.Failed()
 		syncerDone := make(chan struct{})
 		go func() {
 			defer close(syncerDone)
-			j.syncer()
+			j.syncer.Run()
 		}()
 		defer func() {
-			j.q.mu.Lock()
-			j.q.stop = true
-			j.q.cond.Broadcast()
-			j.q.mu.Unlock()
+			j.syncer.Stop()
 			<-syncerDone
 			j.wal.Close()
 		}()
@@ -132,7 +120,7 @@ func (j *Journal) committer() {
 			select {
 			case r := <-j.reqs:
 				batch = append(batch, r)
-			case <-j.kick:
+			case <-kick:
 				j.drainFailed()
 			case <-due:
 				due = nil
@@ -222,89 +210,6 @@ func (j *Journal) finalCheckpoint() {
 	}
 }
 
-// syncer writes what the committer queued, one WAL record per write, and answers the
-// callers once it is durable, until stopped. It answers a record's callers after it has
-// written the next record and before syncing that one, so that answering costs the next
-// group nothing. A write that fails or does not fit goes back to the committer, and
-// nothing more is written until it resumes the syncer.
-func (j *Journal) syncer() {
-	q := &j.q
-	var buf []byte
-	var parts [][]byte
-	var durable []*group // callers not answered yet
-	answer := func() {
-		for _, g := range durable {
-			j.answer(g)
-		}
-		durable = nil
-	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for {
-		if len(durable) > 0 && (q.stop || q.halted || len(q.queue) == 0) {
-			q.mu.Unlock()
-			answer()
-			q.mu.Lock()
-			continue
-		}
-		for !q.stop && (q.halted || len(q.queue) == 0) {
-			q.cond.Wait()
-		}
-		if q.stop {
-			return
-		}
-		groups := q.queue
-		q.queue = nil
-		size := 0
-		for _, g := range groups {
-			size += len(g.ops)
-		}
-		if size == 0 {
-			// Only answers that depend on earlier records (a retry of an id, a refusal
-			// judged against groups not durable yet): those are durable now, nothing to write.
-			q.mu.Unlock()
-			answer()
-			for _, g := range groups {
-				j.answer(g)
-			}
-			q.mu.Lock()
-			q.cond.Broadcast()
-			continue
-		}
-		off, lsn, err := j.wal.Reserve(size)
-		if err == nil {
-			q.busy = true
-			q.mu.Unlock()
-			parts = parts[:0]
-			for _, g := range groups {
-				parts = append(parts, g.ops)
-			}
-			buf, err = j.wal.Write(buf, off, lsn, size, parts)
-			answer()
-			if err == nil {
-				err = j.wal.Sync()
-			}
-			if err == nil {
-				j.walLSN.Store(lsn)
-				j.pending.Add(int64(size))
-				j.commits.Add(1)
-				durable = groups
-			}
-			q.mu.Lock()
-			q.busy = false
-		}
-		if err != nil {
-			q.failed = append(q.failed, landing{groups: groups, err: err})
-			q.halted = true
-			select {
-			case j.kick <- struct{}{}:
-			default:
-			}
-		}
-		q.cond.Broadcast()
-	}
-}
-
 func (j *Journal) process(batch []*commitReq) {
 	var logged, fns, reads, syncs []*commitReq
 	for _, r := range batch {
@@ -385,12 +290,7 @@ func (j *Journal) notDurable() bool {
 	if len(j.unsynced) > 0 {
 		return true
 	}
-	if j.wal == nil {
-		return false
-	}
-	j.q.mu.Lock()
-	defer j.q.mu.Unlock()
-	return len(j.q.queue) > 0 || j.q.busy || len(j.q.failed) > 0
+	return j.wal != nil && j.syncer.Pending()
 }
 
 // begin opens the committer's bbolt transaction if none is open.
@@ -479,10 +379,7 @@ func (j *Journal) applyGroup(batch []*commitReq) {
 		j.unsynced = append(j.unsynced, g)
 		j.needCkpt = true
 	default:
-		j.q.mu.Lock()
-		j.q.queue = append(j.q.queue, g)
-		j.q.cond.Broadcast()
-		j.q.mu.Unlock()
+		j.syncer.Queue(g)
 	}
 }
 
@@ -492,10 +389,7 @@ func (j *Journal) drainFailed() bool {
 	if j.wal == nil {
 		return false
 	}
-	j.q.mu.Lock()
-	failed := j.q.failed
-	j.q.failed = nil
-	j.q.mu.Unlock()
+	failed := j.syncer.TakeFailed()
 	for _, l := range failed {
 		j.takeBack(l)
 	}
@@ -506,19 +400,19 @@ func (j *Journal) drainFailed() bool {
 // transaction, and the checkpoint that follows makes them durable or fails them. After a
 // failed write nothing goes to the WAL until a checkpoint holds everything: its record may
 // be on disk, and only a checkpoint can skip its lsn.
-func (j *Journal) takeBack(l landing) {
-	if errors.Is(l.err, engine.ErrFull) {
+func (j *Journal) takeBack(l engine.Landing[*group]) {
+	if errors.Is(l.Err, engine.ErrFull) {
 		j.walFull = true
 	} else {
 		if !j.walFailed {
-			j.log.Error("write-ahead log write failed; checkpointing to bbolt instead", "err", l.err)
+			j.log.Error("write-ahead log write failed; checkpointing to bbolt instead", "err", l.Err)
 		}
 		j.walFailed = true
-		for _, g := range l.groups {
+		for _, g := range l.Groups {
 			g.logged = true
 		}
 	}
-	j.unsynced = append(j.unsynced, l.groups...)
+	j.unsynced = append(j.unsynced, l.Groups...)
 	j.needCkpt = true
 }
 
@@ -528,18 +422,7 @@ func (j *Journal) quiesce() {
 	if j.wal == nil {
 		return
 	}
-	q := &j.q
-	q.mu.Lock()
-	// Let the syncer write what is queued first: a checkpoint that fails rolls back to the
-	// previous one, and only what the WAL holds comes back by replay. Queued groups would
-	// otherwise fail with it although the WAL had room for them.
-	for q.busy || (len(q.queue) > 0 && !q.halted) {
-		q.cond.Wait()
-	}
-	q.halted = true
-	queued, failed := q.queue, q.failed
-	q.queue, q.failed = nil, nil
-	q.mu.Unlock()
+	queued, failed := j.syncer.Quiesce()
 	for _, l := range failed {
 		j.takeBack(l)
 	}
@@ -550,10 +433,7 @@ func (j *Journal) resume() {
 	if j.wal == nil {
 		return
 	}
-	j.q.mu.Lock()
-	j.q.halted = false
-	j.q.cond.Broadcast()
-	j.q.mu.Unlock()
+	j.syncer.Resume()
 }
 
 // answer tells a durable group's callers.

@@ -63,11 +63,10 @@ type Journal struct {
 
 	// Owned by the committer (committer.go).
 	wal       *engine.Log
-	t         *bolt.Tx              // open across group commits until the next checkpoint
-	rows      map[stockKey]stockRec // decoded stock rows of t (boltLedger)
-	q         walQueue              // to and from the syncer
-	kick      chan struct{}         // the syncer handed a write back (walQueue.failed)
-	unsynced  []*group              // in t, not durable: left to the next checkpoint
+	t         *bolt.Tx               // open across group commits until the next checkpoint
+	rows      map[stockKey]stockRec  // decoded stock rows of t (boltLedger)
+	syncer    *engine.Syncer[*group] // writes the WAL; nil without one
+	unsynced  []*group               // in t, not durable: left to the next checkpoint
 	needCkpt  bool
 	walFailed bool // the last WAL write failed (see checkpoint)
 	walFull   bool // a group did not fit in the WAL since the last checkpoint
@@ -174,7 +173,7 @@ func Open(path string, opts Options) (*Journal, error) {
 		db: db, path: path, depot: opts.Depot, cat: opts.Catalog, log: opts.Logger,
 		now: opts.Now, max: opts.MaxBatch, ckptEvery: opts.CheckpointEvery, ckptIdle: opts.CheckpointIdle,
 		reqs: make(chan *commitReq), closed: make(chan struct{}), done: make(chan struct{}),
-		committed: make(chan struct{}), checkpointed: make(chan struct{}), kick: make(chan struct{}, 1),
+		committed: make(chan struct{}), checkpointed: make(chan struct{}),
 	}
 	walID, walLSN, err := j.init()
 	if err != nil {

@@ -1,8 +1,9 @@
 // Package engine is the journal's storage engine below the domain: the write-ahead log
-// file that makes a group of writes durable with one fdatasync. The journal (package
-// edge) decides what a record holds (its bbolt writes), when a record is written and
-// when bbolt is checkpointed; this package owns the file format and the rules a record
-// on disk obeys.
+// file (Log) that makes a group of writes durable with one fdatasync, and the Syncer, the
+// one goroutine that writes it and answers each group once it is durable. The journal
+// (package edge) decides what a record holds (its bbolt writes) and when bbolt is
+// checkpointed; this package owns the file format, the order of writes and answers, and
+// the rules a record on disk obeys (the Syncer's own invariants are on its type).
 //
 // # The log file
 //
