@@ -141,4 +141,16 @@ var decodeCases = []decodeCase{
 	{name: "digits of other length", in: "12345", kind: barcode.KindInternal, sym: "unknown"},
 	{name: "empty after AIM", in: "]C1", err: barcode.ErrEmpty, pos: 3},
 	{name: "empty", in: "", err: barcode.ErrEmpty, pos: 0},
+
+	// Mandatory associations (req=), issue #13.
+	{name: "(02) needs (37)", in: "]C10209506000134352", err: barcode.ErrPairing, pos: 3},
+	{name: "(21) needs a trade item", in: "]C121S1", err: barcode.ErrPairing, pos: 3},
+	{name: "(250) needs (01) with (21)", in: "]C10109506000134352250X", err: barcode.ErrPairing, pos: 19},
+	{name: "(3925) needs its trade item", in: "]C13925012599", err: barcode.ErrPairing, pos: 3},
+	{name: "(8030) needs one of its keys", in: "]C18030MEUCIQ", err: barcode.ErrPairing, pos: 3},
+	{name: "(8030) with (253)", in: "]C12539506000134369\x1d8030MEUCIQ", kind: barcode.KindGS1, sym: "gs1-128",
+		want: map[string]string{"ais": "253=9506000134369|8030=MEUCIQ"}},
+	{name: "(250) with (01) and (21)", in: "]C1010950600013435221S1\x1d250X", kind: barcode.KindGS1, sym: "gs1-128",
+		want: map[string]string{"serial": "S1", "ais": "01=09506000134352|21=S1|250=X"}},
+	{name: "bracketed (17) alone", in: "(17)201225", err: barcode.ErrPairing, pos: 0},
 }

@@ -69,9 +69,6 @@ type Result struct {
 	// DigitalLinkStem is the URI part before the GS1 key of a Digital Link.
 	DigitalLinkStem string `json:"digital_link_stem,omitempty"`
 	AIs             []AI   `json:"ais,omitempty"`
-	// Unmet lists GS1 pairing requirements the scan alone does not satisfy (see
-	// Config.StrictPairing).
-	Unmet []string `json:"unmet,omitempty"`
 }
 
 // AIValue returns the value of the first occurrence of ai, or "".
@@ -190,6 +187,20 @@ func isAIMIdentifier(b []byte) bool {
 // ("" if none); when aim is "" and data starts with one, it is honoured and error positions
 // count it. Errors are *Error.
 func (d *Decoder) Decode(data []byte, aim string) (Result, error) {
+	return d.decode(data, aim, nil)
+}
+
+// DecodeForItem decodes a scan that belongs to a physical item whose other barcodes were
+// read already: item holds their AIs (a station passes the GTIN of the product it awaits a
+// lot label for). The GS1 Barcode Syntax Dictionary evaluates mandatory associations over
+// all carriers of an item, so item's AIs count toward this scan's req= rules: a lone
+// "(10) lot" label is accepted for a product whose (01) was scanned. They take no part in
+// exclusions (ex=) and are not added to the Result.
+func (d *Decoder) DecodeForItem(data []byte, aim string, item []AI) (Result, error) {
+	return d.decode(data, aim, item)
+}
+
+func (d *Decoder) decode(data []byte, aim string, item []AI) (Result, error) {
 	base := 0
 	if len(data) > d.maxLen {
 		return Result{}, errAt(ErrTooLong, d.maxLen, "scan is longer than %d bytes", d.maxLen)
@@ -227,13 +238,13 @@ func (d *Decoder) Decode(data []byte, aim string) (Result, error) {
 	case gs1:
 		// ]e0 also carries GS1-128 composites and the CC part of EAN/UPC composites;
 		// the data is an element string either way.
-		return d.gs1(res, s, base)
+		return d.gs1(res, s, base, item)
 	case aim == "" || sym == "ean-13" || sym == "ean-8" || sym == "itf":
-		if r, ok, err := d.retail(res, s, base, aim); ok || err != nil {
+		if r, ok, err := d.retail(res, s, base, aim, item); ok || err != nil {
 			return r, err
 		}
 	}
-	return d.plain(res, s, base, aim)
+	return d.plain(res, s, base, aim, item)
 }
 
 // prefixed decodes an operator, command, quantity, reference or location code.
@@ -279,7 +290,7 @@ func badQuantity(v string) int {
 }
 
 // gs1 decodes a GS1 element string (GS1-128, GS1 DataMatrix, GS1 QR, DataBar, DotCode).
-func (d *Decoder) gs1(res Result, s string, base int) (Result, error) {
+func (d *Decoder) gs1(res Result, s string, base int, item []AI) (Result, error) {
 	if d.cfg.FNC1Substitute != "" {
 		s = strings.ReplaceAll(s, d.cfg.FNC1Substitute, "\x1d")
 		// Positions after a multi-byte substitute shift; the substitute is a
@@ -289,24 +300,17 @@ func (d *Decoder) gs1(res Result, s string, base int) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return d.finishGS1(res, ais)
+	return d.finishGS1(res, ais, item)
 }
 
-func (d *Decoder) finishGS1(res Result, ais []AI) (Result, error) {
-	unmet, err := checkAssociations(ais)
-	if err != nil {
+// finishGS1 checks the AIs' pairings (item: AIs of the same physical item read from other
+// carriers, see DecodeForItem) and fills the Result.
+func (d *Decoder) finishGS1(res Result, ais, item []AI) (Result, error) {
+	if err := checkAssociations(ais, item); err != nil {
 		return Result{}, err
-	}
-	if len(unmet) > 0 && d.cfg.StrictPairing {
-		pos := 0
-		if len(ais) > 0 {
-			pos = ais[0].Pos
-		}
-		return Result{}, errAt(ErrPairing, pos, "%s", unmet[0])
 	}
 	res.Kind = KindGS1
 	res.AIs = ais
-	res.Unmet = unmet
 	if err := d.interpret(&res); err != nil {
 		return Result{}, err
 	}
@@ -411,7 +415,7 @@ func (d *Decoder) gs1Date(v string) (string, error) {
 
 // retail decodes EAN-13, EAN-8, UPC-A, UPC-E and ITF-14. ok=false means the data is not
 // retail-shaped and the caller should go on.
-func (d *Decoder) retail(res Result, s string, base int, aim string) (Result, bool, error) {
+func (d *Decoder) retail(res Result, s string, base int, aim string, item []AI) (Result, bool, error) {
 	main := s
 	switch aim {
 	case "]E3":
@@ -429,7 +433,7 @@ func (d *Decoder) retail(res Result, s string, base int, aim string) (Result, bo
 	case "]E0":
 		// EAN-13 (and UPC-A as 13 digits), or a UPC-E as 8 digits. A CC composite follows "|]e0".
 		if i := strings.Index(s, "|]e0"); i >= 0 {
-			return d.composite(res, s, i, base)
+			return d.composite(res, s, i, base, item)
 		}
 	}
 	if !allDigits(main) {
@@ -522,7 +526,7 @@ func applyPattern(res *Result, p *compiledPattern, v, baseCode string) {
 }
 
 // composite decodes an EAN/UPC with a GS1 Composite component: "<13 digits>|]e0<CC data>".
-func (d *Decoder) composite(res Result, s string, bar, base int) (Result, bool, error) {
+func (d *Decoder) composite(res Result, s string, bar, base int, item []AI) (Result, bool, error) {
 	primary := s[:bar]
 	if len(primary) != 13 || !allDigits(primary) {
 		return Result{}, false, errAt(ErrSymbology, base, "composite primary must be 13 digits")
@@ -535,7 +539,7 @@ func (d *Decoder) composite(res Result, s string, bar, base int) (Result, bool, 
 		return Result{}, false, err
 	}
 	all := append([]AI{{AI: "01", Value: "0" + primary, Pos: base}}, ais...)
-	r, err := d.finishGS1(res, all)
+	r, err := d.finishGS1(res, all, item)
 	if err == nil {
 		r.Symbology = "ean-13-composite"
 	}
@@ -565,12 +569,12 @@ func upcEToA(e string, base int) (string, error) {
 
 // plain decodes data that is not retail: Digital Link URIs, bracketed GS1 text, GS1 data
 // without an AIM identifier, nomenclature rules with encoding "any", and internal codes.
-func (d *Decoder) plain(res Result, s string, base int, aim string) (Result, error) {
+func (d *Decoder) plain(res Result, s string, base int, aim string, item []AI) (Result, error) {
 	if isDigitalLinkScheme(s) {
 		ais, stem, err := parseDigitalLink(s, base)
 		if err == nil {
 			res.DigitalLinkStem = stem
-			return d.finishGS1(res, ais)
+			return d.finishGS1(res, ais, item)
 		}
 		if !errors.Is(err, errNoDLKey) {
 			return Result{}, err
@@ -584,18 +588,18 @@ func (d *Decoder) plain(res Result, s string, base int, aim string) (Result, err
 			return Result{}, err
 		}
 		res.Symbology = "gs1-hri"
-		return d.finishGS1(res, ais)
+		return d.finishGS1(res, ais, item)
 	}
 	if aim == "" || aim == "]C0" || aim[1] == 'd' || aim[1] == 'Q' {
 		sub := d.cfg.FNC1Substitute
 		if strings.IndexByte(s, GS) >= 0 || sub != "" && strings.Contains(s, sub) {
-			return d.gs1(res, s, base)
+			return d.gs1(res, s, base, item)
 		}
 		if aim == "" && allDigits(s) && len(s) > 14 {
 			// A GS1-128 read without AIM identifier and made of predefined-length AIs only
 			// has no separators; accept it only when it parses cleanly.
 			if ais, err := parseElementString(s, base); err == nil {
-				if r, err := d.finishGS1(res, ais); err == nil {
+				if r, err := d.finishGS1(res, ais, item); err == nil {
 					return r, nil
 				}
 			}

@@ -8,8 +8,8 @@
 //     identifier table (aitable.go, from the GS1 Barcode Syntax Dictionary): lengths, FNC1
 //     placement, character sets, check digits, dates (DD=00 is the month's last day),
 //     country and currency codes, implied decimal points (310n-369n, 390n-395n), exclusive
-//     AI pairs and repeated AIs. Required pairings are reported in Result.Unmet, or refused
-//     with Config.StrictPairing;
+//     AI pairs (ex=), every mandatory association (req=: a lot needs its GTIN) and repeated
+//     AIs;
 //   - bracketed human-readable text, "(01)09506000134352(10)ABC";
 //   - GS1 Digital Link URIs: key and qualifiers in the path in their GS1 order, attributes
 //     in the query, percent-encoding;
