@@ -153,4 +153,13 @@ var decodeCases = []decodeCase{
 	{name: "(250) with (01) and (21)", in: "]C1010950600013435221S1\x1d250X", kind: barcode.KindGS1, sym: "gs1-128",
 		want: map[string]string{"serial": "S1", "ais": "01=09506000134352|21=S1|250=X"}},
 	{name: "bracketed (17) alone", in: "(17)201225", err: barcode.ErrPairing, pos: 0},
+
+	// Symbology identifiers keep their promise.
+	{name: "lone ]", in: "]", err: barcode.ErrSymbology, pos: 1},
+	{name: "]C without modifier", in: "]C", err: barcode.ErrSymbology, pos: 2},
+	{name: "] then a digit", in: "]1C0109506000134352", err: barcode.ErrSymbology, pos: 1},
+	{name: "]E0 with a badge", in: "]E0OP:alice", err: barcode.ErrSymbology, pos: 3},
+	{name: "]I1 with a location", in: "]I1LOC:A-01", err: barcode.ErrSymbology, pos: 3},
+	{name: "]Q3 with a URI", in: "]Q3https://id.gs1.org/01/09506000134352", err: barcode.ErrSymbology, pos: 3},
+	{name: "]d2 with plain text", in: "]d2HELLO", err: barcode.ErrSyntax, pos: 3},
 }

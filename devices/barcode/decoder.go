@@ -177,6 +177,29 @@ func aimSymbology(aim string) (name string, gs1 bool) {
 	return "unknown", false
 }
 
+// digitsOnly reports whether the AIM identifier names a symbology that encodes digits only
+// (EAN/UPC and its add-ons, ITF).
+func digitsOnly(aim string) bool {
+	return len(aim) == 3 && (aim[1] == 'E' || aim[1] == 'I')
+}
+
+// badAIMIdentifier checks a leading "]": ISO/IEC 15424 identifiers are "]", a code
+// character (a letter naming the symbology) and a modifier character. It returns the
+// position of the problem and a message, or -1.
+func badAIMIdentifier(b []byte) (int, string) {
+	switch {
+	case len(b) < 2:
+		return 1, "incomplete symbology identifier: \"]\" must be followed by a code character and a modifier"
+	case !(b[1] >= 'A' && b[1] <= 'Z' || b[1] >= 'a' && b[1] <= 'z'):
+		return 1, fmt.Sprintf("symbology identifier: %s is not a code character (a letter)", quoteByte(b[1]))
+	case len(b) < 3:
+		return 2, fmt.Sprintf("incomplete symbology identifier \"]%c\": the modifier character is missing", b[1])
+	case !(isDigit(b[2]) || b[2] >= 'A' && b[2] <= 'Z' || b[2] >= 'a' && b[2] <= 'z'):
+		return 2, fmt.Sprintf("symbology identifier \"]%c\": %s is not a modifier character", b[1], quoteByte(b[2]))
+	}
+	return -1, ""
+}
+
 func isAIMIdentifier(b []byte) bool {
 	return len(b) >= 3 && b[0] == ']' &&
 		(b[1] >= 'A' && b[1] <= 'Z' || b[1] >= 'a' && b[1] <= 'z') &&
@@ -205,7 +228,11 @@ func (d *Decoder) decode(data []byte, aim string, item []AI) (Result, error) {
 	if len(data) > d.maxLen {
 		return Result{}, errAt(ErrTooLong, d.maxLen, "scan is longer than %d bytes", d.maxLen)
 	}
-	if aim == "" && isAIMIdentifier(data) {
+	if aim == "" && len(data) > 0 && data[0] == ']' {
+		// A leading "]" is a symbology identifier or a misread: never data.
+		if pos, msg := badAIMIdentifier(data); pos >= 0 {
+			return Result{}, errAt(ErrSymbology, pos, "%s", msg)
+		}
 		aim = string(data[:3])
 		data = data[3:]
 		base = 3
@@ -225,8 +252,13 @@ func (d *Decoder) decode(data []byte, aim string, item []AI) (Result, error) {
 	res.Symbology = sym
 
 	// Depot-internal prefixes are checked first: they are printed as Code 128 or Code 39
-	// and must never be read as GS1 or EAN data.
-	if !gs1 {
+	// and must never be read as GS1 or EAN data. A symbology that can only carry a GS1
+	// element string or digits (EAN/UPC, ITF) never carries one.
+	if gs1 && isDigitalLinkSchemeFold(s) {
+		return Result{}, errAt(ErrSymbology, base,
+			"%s (%s) carries GS1 element strings, not a URI; a GS1 Digital Link is sent as plain data (]Q1, ]d1)", aim, sym)
+	}
+	if !gs1 && !digitsOnly(aim) {
 		for _, p := range d.prefixes {
 			if strings.HasPrefix(s, p.prefix) {
 				return d.prefixed(res, s, p, base)

@@ -285,3 +285,63 @@ func TestItemCarriersMeetMandatoryAssociations(t *testing.T) {
 		}
 	}
 }
+
+// TestSymbologyIdentifiersKeepTheirPromise: a leading "]" must be a complete AIM
+// identifier, and the data after it must be what the identifier promises (]E0 an EAN-13
+// with a valid check digit, ]C1/]d2/]Q3 a GS1 element string); anything else is refused
+// with the reason.
+func TestSymbologyIdentifiersKeepTheirPromise(t *testing.T) {
+	d := mustDecoder(t, barcode.DefaultConfig())
+	refused := []struct {
+		name, aim, in string
+		kind          error
+		pos           int
+		msg           string // substring
+	}{
+		{"lone ]", "", "]", barcode.ErrSymbology, 1, "incomplete symbology identifier"},
+		{"no modifier", "", "]C", barcode.ErrSymbology, 2, "modifier character is missing"},
+		{"code character not a letter", "", "]1C0109506000134352", barcode.ErrSymbology, 1, "not a code character"},
+		{"modifier not alphanumeric", "", "]C-0109506000134352", barcode.ErrSymbology, 2, "not a modifier character"},
+		{"] before plain text", "", "] PALLET-17", barcode.ErrSymbology, 1, "not a code character"},
+		{"]E0 with a badge", "", "]E0OP:alice", barcode.ErrSymbology, 3, "ean-13 data must be digits"},
+		{"]E0 with a command, AIM passed apart", "]E0", "CMD:VALIDATE", barcode.ErrSymbology, 0, "ean-13 data must be digits"},
+		{"]E4 with a quantity", "", "]E4QTY:5", barcode.ErrSymbology, 3, "data must be digits"},
+		{"]I1 with a location", "", "]I1LOC:A-01", barcode.ErrSymbology, 3, "data must be digits"},
+		{"]E0 wrong check digit", "", "]E04006381333932", barcode.ErrCheckDigit, 15, "check digit should be 1"},
+		{"]E0 too short", "", "]E01234567", barcode.ErrSymbology, 3, "must be 13 digits"},
+		{"]C1 with plain text", "", "]C1PALLET-17", barcode.ErrSyntax, 3, "expected an application identifier"},
+		{"]C1 with a command", "", "]C1CMD:VALIDATE", barcode.ErrSyntax, 3, "expected an application identifier"},
+		{"]d2 with plain text", "", "]d2HELLO", barcode.ErrSyntax, 3, "expected an application identifier"},
+		{"]Q3 with plain text", "", "]Q3HELLO", barcode.ErrSyntax, 3, "expected an application identifier"},
+		{"]Q3 with a URI", "", "]Q3https://id.gs1.org/01/09506000134352", barcode.ErrSymbology, 3, "not a URI"},
+		{"]d2 with a bad GTIN", "", "]d20109506000134353", barcode.ErrCheckDigit, 18, "check digit should be 2"},
+		{"]C1 with nothing", "", "]C1", barcode.ErrEmpty, 3, "no data"},
+		{"malformed AIM passed apart", "C1", "0109506000134352", barcode.ErrSymbology, 0, "malformed AIM identifier"},
+	}
+	for _, tc := range refused {
+		_, err := d.Decode([]byte(tc.in), tc.aim)
+		var be *barcode.Error
+		if !errors.As(err, &be) || !errors.Is(err, tc.kind) || be.Pos != tc.pos || !strings.Contains(be.Msg, tc.msg) {
+			t.Errorf("%s: %q: %v (pos %d); want %v at %d containing %q", tc.name, tc.in, err, posOf(err), tc.kind, tc.pos, tc.msg)
+		}
+	}
+	accepted := []struct {
+		name, in, sym string
+		kind          barcode.Kind
+	}{
+		{"]E0 EAN-13", "]E04006381333931", "ean-13", barcode.KindProduct},
+		{"]C1 GS1-128", "]C10109506000134352", "gs1-128", barcode.KindGS1},
+		{"]d2 GS1 DataMatrix", "]d20109506000134352\x1d10ABC", "gs1-datamatrix", barcode.KindGS1},
+		{"]Q3 GS1 QR", "]Q30109506000134352", "gs1-qr", barcode.KindGS1},
+		{"]Q1 Digital Link", "]Q1https://id.gs1.org/01/09506000134352", "qr", barcode.KindGS1},
+		{"]C0 command sheet", "]C0CMD:VALIDATE", "code128", barcode.KindCommand},
+		{"]A0 location label", "]A0LOC:A-01", "code39", barcode.KindLocation},
+		{"unknown symbology, complete identifier", "]X0ABC", "unknown", barcode.KindInternal},
+	}
+	for _, tc := range accepted {
+		r, err := d.Decode([]byte(tc.in), "")
+		if err != nil || r.Symbology != tc.sym || r.Kind != tc.kind {
+			t.Errorf("%s: %q: %s %s, %v; want %s %s", tc.name, tc.in, r.Symbology, r.Kind, err, tc.sym, tc.kind)
+		}
+	}
+}

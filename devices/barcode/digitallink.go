@@ -12,6 +12,12 @@ func isDigitalLinkScheme(s string) bool {
 		strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "HTTP://")
 }
 
+// isDigitalLinkSchemeFold reports whether s starts with "http://" or "https://" in any
+// letter case: an http(s) input, whether or not its scheme's case is one GS1 accepts.
+func isDigitalLinkSchemeFold(s string) bool {
+	return len(s) >= 7 && strings.EqualFold(s[:7], "http://") || len(s) >= 8 && strings.EqualFold(s[:8], "https://")
+}
+
 func isURIChar(c byte) bool {
 	return isDigit(c) || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' ||
 		strings.IndexByte("-._~:/?#[]@!$&'()*+,;=%", c) >= 0

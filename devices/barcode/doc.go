@@ -22,7 +22,11 @@
 //     and O-BTN.), quantities, references and locations.
 //
 // A leading AIM symbology identifier (ISO/IEC 15424, "]C1") decides how the data is read;
-// without one the data's shape does. GS (0x1D) is FNC1.
+// without one the data's shape does. GS (0x1D) is FNC1. A leading "]" is always an
+// identifier: it must be complete ("]", a code letter, a modifier), and the data must be
+// what it promises: ]E0 an EAN-13 (or UPC) with a valid check digit, ]E4 an EAN-8, ]I
+// digits, ]C1, ]d2, ]Q3, ]e0 and ]J1 a GS1 element string (never a URI nor a depot code).
+// Otherwise the scan is refused with the reason.
 //
 // Contract: Decode never panics and never allocates beyond a small multiple of its input,
 // which Config.MaxLength bounds (fuzzed). Every refusal is an *Error carrying a sentinel
