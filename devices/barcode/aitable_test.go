@@ -527,3 +527,27 @@ func TestEveryReqRuleIsEnforced(t *testing.T) {
 	}
 	t.Logf("all %d req= rules enforced (%d AIs × rule, ranges expanded)", lines, perAI)
 }
+
+// TestDigitalLinkKeysAreTheStandards: the table's Digital Link primary keys (dlpkey) are
+// exactly those of GS1 Digital Link URI Syntax 1.3+ (1.3 added (415) with (8020)), with
+// the standard's qualifier sequences.
+func TestDigitalLinkKeysAreTheStandards(t *testing.T) {
+	want := map[string]string{
+		"00": "", "01": "22,10,21|235", "253": "", "255": "", "401": "", "402": "",
+		"414": "254|7040", "415": "8020", "417": "7040", "8003": "", "8004": "7040",
+		"8006": "22,10,21", "8010": "8011", "8013": "", "8017": "8019", "8018": "8019",
+	}
+	got := map[string]string{}
+	for _, e := range aiTable {
+		if e.dlKey {
+			var alts []string
+			for _, q := range e.dlQuals {
+				alts = append(alts, strings.Join(q, ","))
+			}
+			got[e.ai] = strings.Join(alts, "|")
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Digital Link keys %v, want %v", got, want)
+	}
+}

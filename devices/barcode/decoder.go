@@ -1,7 +1,6 @@
 package barcode
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -22,7 +21,7 @@ const (
 	KindCommand   Kind = "command"   // CMD:, O-CMD., O-BTN.
 	KindQuantity  Kind = "quantity"  // QTY:
 	KindReference Kind = "reference" // REF:
-	KindInternal  Kind = "internal"  // anything else: plain Code 128/39 text, URLs, ...
+	KindInternal  Kind = "internal"  // anything else: plain Code 128/39 text, ... (never an http(s) URI)
 )
 
 // Result is a decoded scan. Strings are exact: decimals keep the scale they were encoded
@@ -602,17 +601,14 @@ func upcEToA(e string, base int) (string, error) {
 // plain decodes data that is not retail: Digital Link URIs, bracketed GS1 text, GS1 data
 // without an AIM identifier, nomenclature rules with encoding "any", and internal codes.
 func (d *Decoder) plain(res Result, s string, base int, aim string, item []AI) (Result, error) {
-	if isDigitalLinkScheme(s) {
+	if isDigitalLinkSchemeFold(s) {
+		// An http(s) scan is a GS1 Digital Link or refused, never passed on as opaque data.
 		ais, stem, err := parseDigitalLink(s, base)
-		if err == nil {
-			res.DigitalLinkStem = stem
-			return d.finishGS1(res, ais, item)
-		}
-		if !errors.Is(err, errNoDLKey) {
+		if err != nil {
 			return Result{}, err
 		}
-		res.Kind = KindInternal
-		return res, nil
+		res.DigitalLinkStem = stem
+		return d.finishGS1(res, ais, item)
 	}
 	if aim == "" && strings.HasPrefix(s, "(") {
 		ais, err := parseBracketed(s, base)

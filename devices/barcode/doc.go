@@ -11,8 +11,10 @@
 //     AI pairs (ex=), every mandatory association (req=: a lot needs its GTIN) and repeated
 //     AIs;
 //   - bracketed human-readable text, "(01)09506000134352(10)ABC";
-//   - GS1 Digital Link URIs: key and qualifiers in the path in their GS1 order, attributes
-//     in the query, percent-encoding;
+//   - GS1 Digital Link URIs (URI Syntax 1.4): an optional stem, a primary key and its
+//     qualifiers in the path in their GS1 order, no empty or unknown path segments, data
+//     attributes (never keys or qualifiers) in the query, percent-encoding. Every http(s)
+//     scan is a valid Digital Link or refused, never passed on as opaque data;
 //   - EAN-13, EAN-8, UPC-A, UPC-E (expanded) and ITF-14 with check digits, GTINs normalised
 //     to 14 digits, EAN add-ons and EAN composites;
 //   - weight- and price-embedded EAN-13 by Odoo-style nomenclature patterns
