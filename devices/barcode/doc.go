@@ -30,6 +30,10 @@
 // digits, ]C1, ]d2, ]Q3, ]e0 and ]J1 a GS1 element string (never a URI nor a depot code).
 // Otherwise the scan is refused with the reason.
 //
+// DecodeForItem reads a scan together with AIs already read from the same item's other
+// barcodes (a lot label after the product's GTIN): GS1 evaluates mandatory associations
+// over all carriers of an item, so those AIs may meet this scan's req= rules.
+//
 // Contract: Decode never panics and never allocates beyond a small multiple of its input,
 // which Config.MaxLength bounds (fuzzed). Every refusal is an *Error carrying a sentinel
 // (errors.Is), an operator-readable message and the 0-based byte position of the problem in

@@ -292,9 +292,11 @@ func checkAssociations(ais, item []AI) error {
 			return errAt(ErrPairing, a.Pos, "AI (%s) appears twice with different values", a.AI)
 		}
 	}
-	entries := make([]*aiEntry, len(distinct))
-	for i, a := range distinct {
-		entries[i] = lookupAI(a.AI)
+	// Look each AI up once for both passes; a short scan keeps the list on the stack.
+	var small [16]*aiEntry
+	entries := small[:0]
+	for _, a := range distinct {
+		entries = append(entries, lookupAI(a.AI))
 	}
 	// Exclusions first: a pair GS1 forbids is the clearer reason when both rules fail.
 	for i, a := range distinct {
