@@ -252,7 +252,7 @@ func (d *Decoder) decode(data []byte, aim string, item []AI) (Result, error) {
 
 	// Depot-internal prefixes are checked first: they are printed as Code 128 or Code 39
 	// and must never be read as GS1 or EAN data. A symbology that can only carry a GS1
-	// element string or digits (EAN/UPC, ITF) never carries one.
+	// element string or digits (EAN/UPC, ITF) never carries a depot code, nor a URI.
 	if gs1 && isDigitalLinkSchemeFold(s) {
 		return Result{}, errAt(ErrSymbology, base,
 			"%s (%s) carries GS1 element strings, not a URI; a GS1 Digital Link is sent as plain data (]Q1, ]d1)", aim, sym)
