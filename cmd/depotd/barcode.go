@@ -184,7 +184,4 @@ func printText(w io.Writer, scan []byte, res barcode.Result, err error) {
 	for _, a := range res.AIs {
 		fmt.Fprintf(w, "  %-6s %-30s %s\n", "("+a.AI+")", a.Value, a.Title())
 	}
-	for _, u := range res.Unmet {
-		fmt.Fprintf(w, "note: %s\n", u)
-	}
 }

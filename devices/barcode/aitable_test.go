@@ -2,6 +2,7 @@ package barcode
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -373,5 +374,180 @@ func TestCodeLists(t *testing.T) {
 		if i, _ := lintISO3166Alpha2(bad); i < 0 {
 			t.Errorf("%s accepted", bad)
 		}
+	}
+}
+
+// concreteAI returns the first AI of the table that pat ("31nn", "01") names.
+func concreteAI(t *testing.T, pat string) string {
+	t.Helper()
+	for _, e := range aiTable {
+		if matchesAIPattern(e.ai, pat) {
+			return e.ai
+		}
+	}
+	t.Fatalf("no AI matches pattern %q", pat)
+	return ""
+}
+
+// excludes reports whether a and b may not appear together (ex= of either).
+func excludes(a, b string) bool {
+	for _, p := range [2][2]string{{a, b}, {b, a}} {
+		if e := lookupAI(p[0]); e != nil {
+			for _, pat := range e.ex {
+				if p[0] != p[1] && matchesAIPattern(p[1], pat) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// withPartners adds, for every AI of set whose own req= is unmet, the first alternative
+// group that breaks no exclusion, until every AI is satisfied: the smallest valid scan
+// around set. checkAssociations looks at AI codes only, so every value is "1".
+func withPartners(t *testing.T, set []AI) []AI {
+	t.Helper()
+	for round := 0; round < 8; round++ {
+		added := false
+		for i := 0; i < len(set); i++ {
+			for _, alts := range lookupAI(set[i].AI).req {
+				if anyGroupPresent(set, set[i].AI, alts) {
+					continue
+				}
+				for _, g := range alts {
+					var add []AI
+					ok := true
+					for _, pat := range g {
+						c := concreteAI(t, pat)
+						for _, b := range append(append([]AI{}, set...), add...) {
+							if excludes(b.AI, c) {
+								ok = false
+							}
+						}
+						add = append(add, AI{AI: c, Value: "1", Pos: 100 * (len(set) + len(add))})
+					}
+					if ok {
+						set = append(set, add...)
+						added = true
+						break
+					}
+				}
+			}
+		}
+		if !added {
+			return set
+		}
+	}
+	return set
+}
+
+func aiCodes(set []AI) string {
+	var s []string
+	for _, a := range set {
+		s = append(s, a.AI)
+	}
+	return strings.Join(s, "+")
+}
+
+// TestEveryReqRuleIsEnforced proves each req= attribute of the dictionary, for every AI of
+// its range: each alternative, completed with its own partners, is accepted; each
+// alternative with one member left out (or the AI alone) is refused with ErrPairing at the
+// AI, naming it. The number of rules proven must equal the number of req= attributes in
+// the carried dictionary text.
+func TestEveryReqRuleIsEnforced(t *testing.T) {
+	const dictionaryReqRules = 175 // req= attributes in aiTableText (2026 data set)
+	lines, perAI := 0, 0
+	for _, line := range strings.Split(aiTableText, "\n") {
+		n := strings.Count(line, "req=")
+		if n == 0 {
+			continue
+		}
+		parsed, err := parseAITable(line)
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		ok := true
+		for _, pe := range parsed {
+			e := lookupAI(pe.ai)
+			if e == nil || len(e.req) != n || fmt.Sprint(e.req) != fmt.Sprint(pe.req) {
+				t.Errorf("AI (%s): loaded req %v, dictionary line says %v", pe.ai, e.req, pe.req)
+				ok = false
+				continue
+			}
+			self := AI{AI: e.ai, Value: "1", Pos: 7}
+			for _, alts := range e.req {
+				for _, g := range alts {
+					set := []AI{self}
+					for _, pat := range g {
+						set = append(set, AI{AI: concreteAI(t, pat), Value: "1", Pos: 100 * len(set)})
+					}
+					full := withPartners(t, set)
+					if err := checkAssociations(full, nil); err != nil {
+						t.Errorf("AI (%s) with %s: %v", e.ai, aiCodes(full), err)
+						ok = false
+					}
+					for drop := range g {
+						short := []AI{self}
+						for k, pat := range g {
+							if k != drop {
+								short = append(short, AI{AI: concreteAI(t, pat), Value: "1", Pos: 100 * len(short)})
+							}
+						}
+						if anyGroupPresent(short, e.ai, alts) {
+							continue // what is left is another alternative
+						}
+						err := checkAssociations(short, nil)
+						var be *Error
+						if !errors.As(err, &be) || !errors.Is(err, ErrPairing) || be.Pos != self.Pos ||
+							!strings.HasPrefix(be.Msg, "("+e.ai+") needs ") || !strings.HasSuffix(be.Msg, " in the same element string") {
+							t.Errorf("AI (%s) with only %s: %v; want a refusal naming (%s)", e.ai, aiCodes(short), err, e.ai)
+							ok = false
+						}
+					}
+				}
+			}
+			if ok {
+				perAI += n
+			}
+		}
+		if ok {
+			lines += n
+		}
+	}
+	inTable := 0
+	for _, e := range aiTable {
+		inTable += len(e.req)
+	}
+	if lines != strings.Count(aiTableText, "req=") || lines != dictionaryReqRules {
+		t.Errorf("%d req= rules enforced; the dictionary has %d (pinned %d)", lines, strings.Count(aiTableText, "req="), dictionaryReqRules)
+	}
+	if perAI != inTable {
+		t.Errorf("%d per-AI req= rules enforced; the table has %d", perAI, inTable)
+	}
+	t.Logf("all %d req= rules enforced (%d AIs × rule, ranges expanded)", lines, perAI)
+}
+
+// TestDigitalLinkKeysAreTheStandards: the table's Digital Link primary keys (dlpkey) are
+// exactly those of GS1 Digital Link URI Syntax 1.3+ (1.3 added (415) with (8020)), with
+// the standard's qualifier sequences.
+func TestDigitalLinkKeysAreTheStandards(t *testing.T) {
+	want := map[string]string{
+		"00": "", "01": "22,10,21|235", "253": "", "255": "", "401": "", "402": "",
+		"414": "254|7040", "415": "8020", "417": "7040", "8003": "", "8004": "7040",
+		"8006": "22,10,21", "8010": "8011", "8013": "", "8017": "8019", "8018": "8019",
+	}
+	got := map[string]string{}
+	for _, e := range aiTable {
+		if e.dlKey {
+			var alts []string
+			for _, q := range e.dlQuals {
+				alts = append(alts, strings.Join(q, ","))
+			}
+			got[e.ai] = strings.Join(alts, "|")
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Digital Link keys %v, want %v", got, want)
 	}
 }

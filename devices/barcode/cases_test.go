@@ -118,7 +118,7 @@ var decodeCases = []decodeCase{
 		want: map[string]string{"gtin": "09506000134352", "lot": "ABC", "expiry": "2020-12-25", "digital_link_stem": "https://id.gs1.org"}},
 	{name: "digital link in QR", in: "]Q1https://example.com/shop/01/09506000134352/21/S%2F1", kind: barcode.KindGS1, sym: "qr",
 		want: map[string]string{"serial": "S/1", "digital_link_stem": "https://example.com/shop"}},
-	{name: "plain URL is internal", in: "]Q1https://example.com/menu", kind: barcode.KindInternal, sym: "qr"},
+	{name: "plain URL is refused", in: "]Q1https://example.com/menu", err: barcode.ErrDigitalLink, pos: 22},
 	{name: "digital link bad order", in: "https://id.gs1.org/01/09506000134352/21/X/10/Y", err: barcode.ErrDigitalLink, pos: 19},
 	{name: "digital link bad GTIN", in: "https://id.gs1.org/01/09506000134353", err: barcode.ErrCheckDigit, pos: 35},
 
@@ -141,4 +141,35 @@ var decodeCases = []decodeCase{
 	{name: "digits of other length", in: "12345", kind: barcode.KindInternal, sym: "unknown"},
 	{name: "empty after AIM", in: "]C1", err: barcode.ErrEmpty, pos: 3},
 	{name: "empty", in: "", err: barcode.ErrEmpty, pos: 0},
+
+	// Mandatory associations (req=), issue #13.
+	{name: "(02) needs (37)", in: "]C10209506000134352", err: barcode.ErrPairing, pos: 3},
+	{name: "(21) needs a trade item", in: "]C121S1", err: barcode.ErrPairing, pos: 3},
+	{name: "(250) needs (01) with (21)", in: "]C10109506000134352250X", err: barcode.ErrPairing, pos: 19},
+	{name: "(3925) needs its trade item", in: "]C13925012599", err: barcode.ErrPairing, pos: 3},
+	{name: "(8030) needs one of its keys", in: "]C18030MEUCIQ", err: barcode.ErrPairing, pos: 3},
+	{name: "(8030) with (253)", in: "]C12539506000134369\x1d8030MEUCIQ", kind: barcode.KindGS1, sym: "gs1-128",
+		want: map[string]string{"ais": "253=9506000134369|8030=MEUCIQ"}},
+	{name: "(250) with (01) and (21)", in: "]C1010950600013435221S1\x1d250X", kind: barcode.KindGS1, sym: "gs1-128",
+		want: map[string]string{"serial": "S1", "ais": "01=09506000134352|21=S1|250=X"}},
+	{name: "bracketed (17) alone", in: "(17)201225", err: barcode.ErrPairing, pos: 0},
+
+	// Symbology identifiers keep their promise.
+	{name: "lone ]", in: "]", err: barcode.ErrSymbology, pos: 1},
+	{name: "]C without modifier", in: "]C", err: barcode.ErrSymbology, pos: 2},
+	{name: "] then a digit", in: "]1C0109506000134352", err: barcode.ErrSymbology, pos: 1},
+	{name: "]E0 with a badge", in: "]E0OP:alice", err: barcode.ErrSymbology, pos: 3},
+	{name: "]I1 with a location", in: "]I1LOC:A-01", err: barcode.ErrSymbology, pos: 3},
+	{name: "]Q3 with a URI", in: "]Q3https://id.gs1.org/01/09506000134352", err: barcode.ErrSymbology, pos: 3},
+	{name: "]d2 with plain text", in: "]d2HELLO", err: barcode.ErrSyntax, pos: 3},
+
+	// An http(s) scan is a GS1 Digital Link or refused.
+	{name: "digital link with stem, qualifier, attributes", in: "https://example.com/shop/2024/01/09506000134352/10/L?17=201225&linkType=all",
+		kind: barcode.KindGS1, want: map[string]string{"digital_link_stem": "https://example.com/shop/2024", "ais": "01=09506000134352|10=L|17=201225"}},
+	{name: "web address without a key", in: "https://example.com/menu", err: barcode.ErrDigitalLink, pos: 19},
+	{name: "mixed-case scheme", in: "HtTp://a/01/09506000134352", err: barcode.ErrDigitalLink, pos: 0},
+	{name: "empty path segment", in: "https://a//01/09506000134352", err: barcode.ErrDigitalLink, pos: 10},
+	{name: "unknown AI in the path", in: "https://a/01/09506000134352/23/X", err: barcode.ErrUnknownAI, pos: 28},
+	{name: "key in the query", in: "https://a/01/09506000134352?00=106141412345678908", err: barcode.ErrDigitalLink, pos: 28},
+	{name: "qualifier in the query", in: "https://a/01/09506000134352/235/T?10=L", err: barcode.ErrDigitalLink, pos: 34},
 }

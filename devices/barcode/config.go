@@ -20,10 +20,10 @@ type Config struct {
 	// "Alt029" with keyboard wedges). Empty (default): only GS means FNC1. It is applied
 	// to GS1 data only, never to prefixed internal codes.
 	FNC1Substitute string `yaml:"fnc1_substitute,omitempty"`
-	// StrictPairing refuses GS1 data whose required partner AIs are missing (e.g. a lot
-	// (10) without a GTIN). Default false: GS1 evaluates these rules over every barcode on
-	// an item, and logistic labels split data over several symbols, so the missing pairs
-	// are reported in Result.Unmet instead. Exclusions (ex=) are always enforced.
+	// StrictPairing is kept so that existing configs still load; it has no effect.
+	//
+	// Deprecated: every mandatory association (req=) and exclusion (ex=) of the GS1
+	// Barcode Syntax Dictionary is enforced on every scan (issue #13).
 	StrictPairing bool `yaml:"strict_pairing,omitempty"`
 	// MaxLength bounds a scan in bytes; 0 means the default, 8192 (above the capacity of
 	// any GS1 carrier: a QR code holds at most 7089 characters).

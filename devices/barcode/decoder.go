@@ -1,7 +1,6 @@
 package barcode
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -22,7 +21,7 @@ const (
 	KindCommand   Kind = "command"   // CMD:, O-CMD., O-BTN.
 	KindQuantity  Kind = "quantity"  // QTY:
 	KindReference Kind = "reference" // REF:
-	KindInternal  Kind = "internal"  // anything else: plain Code 128/39 text, URLs, ...
+	KindInternal  Kind = "internal"  // anything else: plain Code 128/39 text, ... (never an http(s) URI)
 )
 
 // Result is a decoded scan. Strings are exact: decimals keep the scale they were encoded
@@ -69,9 +68,6 @@ type Result struct {
 	// DigitalLinkStem is the URI part before the GS1 key of a Digital Link.
 	DigitalLinkStem string `json:"digital_link_stem,omitempty"`
 	AIs             []AI   `json:"ais,omitempty"`
-	// Unmet lists GS1 pairing requirements the scan alone does not satisfy (see
-	// Config.StrictPairing).
-	Unmet []string `json:"unmet,omitempty"`
 }
 
 // AIValue returns the value of the first occurrence of ai, or "".
@@ -180,6 +176,29 @@ func aimSymbology(aim string) (name string, gs1 bool) {
 	return "unknown", false
 }
 
+// digitsOnly reports whether the AIM identifier names a symbology that encodes digits only
+// (EAN/UPC and its add-ons, ITF).
+func digitsOnly(aim string) bool {
+	return len(aim) == 3 && (aim[1] == 'E' || aim[1] == 'I')
+}
+
+// badAIMIdentifier checks a leading "]": ISO/IEC 15424 identifiers are "]", a code
+// character (a letter naming the symbology) and a modifier character. It returns the
+// position of the problem and a message, or -1.
+func badAIMIdentifier(b []byte) (int, string) {
+	switch {
+	case len(b) < 2:
+		return 1, "incomplete symbology identifier: \"]\" must be followed by a code character and a modifier"
+	case !(b[1] >= 'A' && b[1] <= 'Z' || b[1] >= 'a' && b[1] <= 'z'):
+		return 1, fmt.Sprintf("symbology identifier: %s is not a code character (a letter)", quoteByte(b[1]))
+	case len(b) < 3:
+		return 2, fmt.Sprintf("incomplete symbology identifier \"]%c\": the modifier character is missing", b[1])
+	case !(isDigit(b[2]) || b[2] >= 'A' && b[2] <= 'Z' || b[2] >= 'a' && b[2] <= 'z'):
+		return 2, fmt.Sprintf("symbology identifier \"]%c\": %s is not a modifier character", b[1], quoteByte(b[2]))
+	}
+	return -1, ""
+}
+
 func isAIMIdentifier(b []byte) bool {
 	return len(b) >= 3 && b[0] == ']' &&
 		(b[1] >= 'A' && b[1] <= 'Z' || b[1] >= 'a' && b[1] <= 'z') &&
@@ -190,11 +209,29 @@ func isAIMIdentifier(b []byte) bool {
 // ("" if none); when aim is "" and data starts with one, it is honoured and error positions
 // count it. Errors are *Error.
 func (d *Decoder) Decode(data []byte, aim string) (Result, error) {
+	return d.decode(data, aim, nil)
+}
+
+// DecodeForItem decodes a scan that belongs to a physical item whose other barcodes were
+// read already: item holds their AIs (a station passes the GTIN of the product it awaits a
+// lot label for). The GS1 Barcode Syntax Dictionary evaluates mandatory associations over
+// all carriers of an item, so item's AIs count toward this scan's req= rules: a lone
+// "(10) lot" label is accepted for a product whose (01) was scanned. They take no part in
+// exclusions (ex=) and are not added to the Result.
+func (d *Decoder) DecodeForItem(data []byte, aim string, item []AI) (Result, error) {
+	return d.decode(data, aim, item)
+}
+
+func (d *Decoder) decode(data []byte, aim string, item []AI) (Result, error) {
 	base := 0
 	if len(data) > d.maxLen {
 		return Result{}, errAt(ErrTooLong, d.maxLen, "scan is longer than %d bytes", d.maxLen)
 	}
-	if aim == "" && isAIMIdentifier(data) {
+	if aim == "" && len(data) > 0 && data[0] == ']' {
+		// A leading "]" is a symbology identifier or a misread: never data.
+		if pos, msg := badAIMIdentifier(data); pos >= 0 {
+			return Result{}, errAt(ErrSymbology, pos, "%s", msg)
+		}
 		aim = string(data[:3])
 		data = data[3:]
 		base = 3
@@ -214,8 +251,13 @@ func (d *Decoder) Decode(data []byte, aim string) (Result, error) {
 	res.Symbology = sym
 
 	// Depot-internal prefixes are checked first: they are printed as Code 128 or Code 39
-	// and must never be read as GS1 or EAN data.
-	if !gs1 {
+	// and must never be read as GS1 or EAN data. A symbology that can only carry a GS1
+	// element string or digits (EAN/UPC, ITF) never carries a depot code, nor a URI.
+	if gs1 && isDigitalLinkSchemeFold(s) {
+		return Result{}, errAt(ErrSymbology, base,
+			"%s (%s) carries GS1 element strings, not a URI; a GS1 Digital Link is sent as plain data (]Q1, ]d1)", aim, sym)
+	}
+	if !gs1 && !digitsOnly(aim) {
 		for _, p := range d.prefixes {
 			if strings.HasPrefix(s, p.prefix) {
 				return d.prefixed(res, s, p, base)
@@ -227,13 +269,13 @@ func (d *Decoder) Decode(data []byte, aim string) (Result, error) {
 	case gs1:
 		// ]e0 also carries GS1-128 composites and the CC part of EAN/UPC composites;
 		// the data is an element string either way.
-		return d.gs1(res, s, base)
+		return d.gs1(res, s, base, item)
 	case aim == "" || sym == "ean-13" || sym == "ean-8" || sym == "itf":
-		if r, ok, err := d.retail(res, s, base, aim); ok || err != nil {
+		if r, ok, err := d.retail(res, s, base, aim, item); ok || err != nil {
 			return r, err
 		}
 	}
-	return d.plain(res, s, base, aim)
+	return d.plain(res, s, base, aim, item)
 }
 
 // prefixed decodes an operator, command, quantity, reference or location code.
@@ -279,7 +321,7 @@ func badQuantity(v string) int {
 }
 
 // gs1 decodes a GS1 element string (GS1-128, GS1 DataMatrix, GS1 QR, DataBar, DotCode).
-func (d *Decoder) gs1(res Result, s string, base int) (Result, error) {
+func (d *Decoder) gs1(res Result, s string, base int, item []AI) (Result, error) {
 	if d.cfg.FNC1Substitute != "" {
 		s = strings.ReplaceAll(s, d.cfg.FNC1Substitute, "\x1d")
 		// Positions after a multi-byte substitute shift; the substitute is a
@@ -289,24 +331,17 @@ func (d *Decoder) gs1(res Result, s string, base int) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return d.finishGS1(res, ais)
+	return d.finishGS1(res, ais, item)
 }
 
-func (d *Decoder) finishGS1(res Result, ais []AI) (Result, error) {
-	unmet, err := checkAssociations(ais)
-	if err != nil {
+// finishGS1 checks the AIs' pairings (item: AIs of the same physical item read from other
+// carriers, see DecodeForItem) and fills the Result.
+func (d *Decoder) finishGS1(res Result, ais, item []AI) (Result, error) {
+	if err := checkAssociations(ais, item); err != nil {
 		return Result{}, err
-	}
-	if len(unmet) > 0 && d.cfg.StrictPairing {
-		pos := 0
-		if len(ais) > 0 {
-			pos = ais[0].Pos
-		}
-		return Result{}, errAt(ErrPairing, pos, "%s", unmet[0])
 	}
 	res.Kind = KindGS1
 	res.AIs = ais
-	res.Unmet = unmet
 	if err := d.interpret(&res); err != nil {
 		return Result{}, err
 	}
@@ -411,7 +446,7 @@ func (d *Decoder) gs1Date(v string) (string, error) {
 
 // retail decodes EAN-13, EAN-8, UPC-A, UPC-E and ITF-14. ok=false means the data is not
 // retail-shaped and the caller should go on.
-func (d *Decoder) retail(res Result, s string, base int, aim string) (Result, bool, error) {
+func (d *Decoder) retail(res Result, s string, base int, aim string, item []AI) (Result, bool, error) {
 	main := s
 	switch aim {
 	case "]E3":
@@ -429,7 +464,7 @@ func (d *Decoder) retail(res Result, s string, base int, aim string) (Result, bo
 	case "]E0":
 		// EAN-13 (and UPC-A as 13 digits), or a UPC-E as 8 digits. A CC composite follows "|]e0".
 		if i := strings.Index(s, "|]e0"); i >= 0 {
-			return d.composite(res, s, i, base)
+			return d.composite(res, s, i, base, item)
 		}
 	}
 	if !allDigits(main) {
@@ -522,7 +557,7 @@ func applyPattern(res *Result, p *compiledPattern, v, baseCode string) {
 }
 
 // composite decodes an EAN/UPC with a GS1 Composite component: "<13 digits>|]e0<CC data>".
-func (d *Decoder) composite(res Result, s string, bar, base int) (Result, bool, error) {
+func (d *Decoder) composite(res Result, s string, bar, base int, item []AI) (Result, bool, error) {
 	primary := s[:bar]
 	if len(primary) != 13 || !allDigits(primary) {
 		return Result{}, false, errAt(ErrSymbology, base, "composite primary must be 13 digits")
@@ -535,7 +570,7 @@ func (d *Decoder) composite(res Result, s string, bar, base int) (Result, bool, 
 		return Result{}, false, err
 	}
 	all := append([]AI{{AI: "01", Value: "0" + primary, Pos: base}}, ais...)
-	r, err := d.finishGS1(res, all)
+	r, err := d.finishGS1(res, all, item)
 	if err == nil {
 		r.Symbology = "ean-13-composite"
 	}
@@ -565,18 +600,15 @@ func upcEToA(e string, base int) (string, error) {
 
 // plain decodes data that is not retail: Digital Link URIs, bracketed GS1 text, GS1 data
 // without an AIM identifier, nomenclature rules with encoding "any", and internal codes.
-func (d *Decoder) plain(res Result, s string, base int, aim string) (Result, error) {
-	if isDigitalLinkScheme(s) {
+func (d *Decoder) plain(res Result, s string, base int, aim string, item []AI) (Result, error) {
+	if isDigitalLinkSchemeFold(s) {
+		// An http(s) scan is a GS1 Digital Link or refused, never passed on as opaque data.
 		ais, stem, err := parseDigitalLink(s, base)
-		if err == nil {
-			res.DigitalLinkStem = stem
-			return d.finishGS1(res, ais)
-		}
-		if !errors.Is(err, errNoDLKey) {
+		if err != nil {
 			return Result{}, err
 		}
-		res.Kind = KindInternal
-		return res, nil
+		res.DigitalLinkStem = stem
+		return d.finishGS1(res, ais, item)
 	}
 	if aim == "" && strings.HasPrefix(s, "(") {
 		ais, err := parseBracketed(s, base)
@@ -584,18 +616,18 @@ func (d *Decoder) plain(res Result, s string, base int, aim string) (Result, err
 			return Result{}, err
 		}
 		res.Symbology = "gs1-hri"
-		return d.finishGS1(res, ais)
+		return d.finishGS1(res, ais, item)
 	}
 	if aim == "" || aim == "]C0" || aim[1] == 'd' || aim[1] == 'Q' {
 		sub := d.cfg.FNC1Substitute
 		if strings.IndexByte(s, GS) >= 0 || sub != "" && strings.Contains(s, sub) {
-			return d.gs1(res, s, base)
+			return d.gs1(res, s, base, item)
 		}
 		if aim == "" && allDigits(s) && len(s) > 14 {
 			// A GS1-128 read without AIM identifier and made of predefined-length AIs only
 			// has no separators; accept it only when it parses cleanly.
 			if ais, err := parseElementString(s, base); err == nil {
-				if r, err := d.finishGS1(res, ais); err == nil {
+				if r, err := d.finishGS1(res, ais, item); err == nil {
 					return r, nil
 				}
 			}

@@ -132,49 +132,73 @@ func TestAIMIdentifiers(t *testing.T) {
 	}
 }
 
-func TestPairingStrictAndUnmet(t *testing.T) {
-	lotOnly := []byte("]C110LOT42")
+// TestMandatoryAssociationsAreEnforced: an AI whose req= partner is missing refuses the
+// scan, naming the AI, what it needs and where it stands; with its partner it is accepted.
+// Every rule of the dictionary is proven one by one in TestEveryReqRuleIsEnforced.
+func TestMandatoryAssociationsAreEnforced(t *testing.T) {
+	const gtin, sscc, gln = "09506000134352", "106141412345678908", "9506000134369"
+	refused := []struct {
+		name, in, msg string
+		pos           int
+	}{
+		{"(02) needs (37)", "]C102" + gtin, "(02) needs (37) in the same element string", 3},
+		{"(37) needs (00) with (02) or (8026)", "]C102" + gtin + "3712", "(37) needs (00) with (02) or (00) with (8026) in the same element string", 19},
+		{"(21) needs a trade item", "]C121S1", "(21) needs (01), (03) or (8006) in the same element string", 3},
+		{"(10) needs a trade item", "]C110LOT42", "(10) needs (01), (02), (03), (8006) or (8026) in the same element string", 3},
+		{"(250) needs (21) as well as (01)", "]C101" + gtin + "250X", "(250) needs (01) with (21), (03) with (21) or (8006) with (21) in the same element string", 19},
+		{"(3925) needs its trade item", "]C13925012599", "(3925) needs (01) with (30), (01) with (31nn), (01) with (32nn), (01) with (35nn) or (01) with (36nn) in the same element string", 3},
+		{"(3925) with a count but no GTIN", "]C13925012599\x1d3012", "(3925) needs (01) with (30), (01) with (31nn), (01) with (32nn), (01) with (35nn) or (01) with (36nn) in the same element string", 3},
+		{"(3932) needs a measure or count", "]C101" + gtin + "3932978012599", "(3932) needs (30), (31nn), (32nn), (35nn) or (36nn) in the same element string", 19},
+		{"(8030) needs one of its keys", "]C18030MEUCIQ", "(8030) needs (00), (01) with (21), (03) with (21), (253), (255), (8003), (8004), (8006) with (21), (8010) with (8011), (8017) or (8018) in the same element string", 3},
+		{"(8030) with a GTIN but no serial", "]C101" + gtin + "8030MEUCIQ", "(8030) needs (00), (01) with (21), (03) with (21), (253), (255), (8003), (8004), (8006) with (21), (8010) with (8011), (8017) or (8018) in the same element string", 19},
+		{"(8041) needs (8040) too", "]C101" + gtin + "21S1\x1d8041123456789012345", "(8041) needs (01) with (21) and (8040) in the same element string", 24},
+		{"(8200) needs (01)", "]C18200https://example.com/p", "(8200) needs (01) in the same element string", 3},
+		{"(254) needs (414)", "]C1254EXT", "(254) needs (414) in the same element string", 3},
+		{"(4303) needs (4302)", "]C1" + "00" + sscc + "4303B", "(4303) needs (4302) in the same element string", 23},
+		{"bracketed (17) alone", "(17)201225", "(17) needs (01), (02), (03), (255), (8006) or (8026) in the same element string", 0},
+		{"digital link attribute without its partner", "https://a/00/" + sscc + "?17=201225", "(17) needs (01), (02), (03), (255), (8006) or (8026) in the same element string", 32},
+	}
+	accepted := []struct{ name, in string }{
+		{"(02) with (37) and (00)", "]C100" + sscc + "02" + gtin + "3712"},
+		{"(21) with (01)", "]C101" + gtin + "21S1"},
+		{"(21) with (8006)", "]C18006" + gtin + "0102\x1d21S1"},
+		{"(250) with (01) and (21)", "]C101" + gtin + "21S1\x1d250X"},
+		{"(3925) with (01) and a weight", "]C101" + gtin + "3103001250" + "3925012599"},
+		{"(8030) with (253)", "]C1253" + gln + "\x1d8030MEUCIQ"},
+		{"(8030) with (01) and (21)", "]C101" + gtin + "21S1\x1d8030MEUCIQ"},
+		{"(8041) with (01), (21) and (8040)", "]C101" + gtin + "21S1\x1d8040123456789012345\x1d8041123456789012345"},
+		{"(8200) with (01)", "]C101" + gtin + "8200https://example.com/p"},
+		{"(254) with (414)", "]C1414" + gln + "254EXT"},
+		{"repeated AI with the same value", "]C101" + gtin + "10A\x1d10A"},
+		{"digital link attribute with its partner", "https://a/01/" + gtin + "?17=201225"},
+	}
+	// strict_pairing is deprecated and changes nothing: the rules hold either way.
+	for _, strict := range []bool{false, true} {
+		cfg := barcode.DefaultConfig()
+		cfg.StrictPairing = strict
+		d := mustDecoder(t, cfg)
+		for _, tc := range refused {
+			_, err := d.Decode([]byte(tc.in), "")
+			var be *barcode.Error
+			if !errors.As(err, &be) || !errors.Is(err, barcode.ErrPairing) || be.Msg != tc.msg || be.Pos != tc.pos {
+				t.Errorf("%s: %q: %v (pos %d); want %q at %d", tc.name, tc.in, err, posOf(err), tc.msg, tc.pos)
+			}
+		}
+		for _, tc := range accepted {
+			if _, err := d.Decode([]byte(tc.in), ""); err != nil {
+				t.Errorf("%s: %q: %v", tc.name, tc.in, err)
+			}
+		}
+	}
+}
+
+// TestExclusionsAreEnforced: ex= pairs refuse the scan in either order.
+func TestExclusionsAreEnforced(t *testing.T) {
 	d := mustDecoder(t, barcode.DefaultConfig())
-	r, err := d.Decode(lotOnly, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(r.Unmet) != 1 || !strings.Contains(r.Unmet[0], "AI (10) requires one of (01), (02), (03), (8006), (8026)") {
-		t.Errorf("unmet = %q", r.Unmet)
-	}
-	cfg := barcode.DefaultConfig()
-	cfg.StrictPairing = true
-	strict := mustDecoder(t, cfg)
-	if _, err := strict.Decode(lotOnly, ""); !errors.Is(err, barcode.ErrPairing) {
-		t.Errorf("strict: %v", err)
-	}
-	// "+" groups: (250) needs (01) together with (21).
-	if _, err := strict.Decode([]byte("]C1010950600013435221S1\x1d250X"), ""); err != nil {
-		t.Errorf("01+21+250: %v", err)
-	}
-	if _, err := strict.Decode([]byte("]C10109506000134352250X"), ""); !errors.Is(err, barcode.ErrPairing) {
-		t.Errorf("01+250 without 21: %v", err)
-	}
-	// (8200) product URL needs a GTIN.
-	r, err = d.Decode([]byte("]C18200https://example.com/p"), "")
-	if err != nil || len(r.Unmet) != 1 || r.Unmet[0] != "AI (8200) requires (01)" {
-		t.Errorf("8200 alone: %q, %v", r.Unmet, err)
-	}
-	if _, err := strict.Decode([]byte("]C18200https://example.com/p"), ""); !errors.Is(err, barcode.ErrPairing) {
-		t.Errorf("strict 8200 alone: %v", err)
-	}
-	if r, err := strict.Decode([]byte("]C101095060001343528200https://example.com/p"), ""); err != nil || len(r.Unmet) != 0 {
-		t.Errorf("01+8200: %+v, %v", r.Unmet, err)
-	}
-	// Exclusions hold in either order and whatever the strictness.
 	for _, in := range []string{"]C10209506000134352" + "37012\x1d" + "0109506000134352", "]C10109506000134352" + "37012"} {
 		if _, err := d.Decode([]byte(in), ""); !errors.Is(err, barcode.ErrPairing) {
 			t.Errorf("%q: %v", in, err)
 		}
-	}
-	// Repeating an AI with the same value is allowed.
-	if _, err := d.Decode([]byte("]C110A\x1d10A"), ""); err != nil {
-		t.Errorf("repeated AI, same value: %v", err)
 	}
 }
 
@@ -230,5 +254,94 @@ func TestErrorMessage(t *testing.T) {
 	_, err := d.Decode([]byte("]C10112312312312334"), "")
 	if got, want := err.Error(), "AI (01): check digit should be 3 (at byte 18)"; got != want {
 		t.Errorf("error = %q, want %q", got, want)
+	}
+}
+
+// TestItemCarriersMeetMandatoryAssociations: AIs read from the item's other barcodes count
+// toward req= (GS1 evaluates pairings over all carriers of an item), also when a "+"
+// group is split between them; they never lift an exclusion and are not returned.
+func TestItemCarriersMeetMandatoryAssociations(t *testing.T) {
+	d := mustDecoder(t, barcode.DefaultConfig())
+	gtin := []barcode.AI{{AI: "01", Value: "09506000134352"}}
+	for _, tc := range []struct {
+		name, in string
+		item     []barcode.AI
+		err      error
+	}{
+		{"lot label for a scanned GTIN", "]C11012345", gtin, nil},
+		{"expiry and lot label for a scanned GTIN", "]C1172712311012345", gtin, nil},
+		{"(250) with (21) here and (01) on the item", "]C121S1\x1d250X", gtin, nil},
+		{"lot label without an item", "]C11012345", nil, barcode.ErrPairing},
+		{"an SSCC does not stand for a GTIN", "]C11012345", []barcode.AI{{AI: "00", Value: "106141412345678908"}}, barcode.ErrPairing},
+		{"item AIs lift no exclusion", "]C10109506000134352" + "37012", []barcode.AI{{AI: "00", Value: "106141412345678908"}}, barcode.ErrPairing},
+	} {
+		r, err := d.DecodeForItem([]byte(tc.in), "", tc.item)
+		if !errors.Is(err, tc.err) || err != nil && tc.err == nil {
+			t.Errorf("%s: %v; want %v", tc.name, err, tc.err)
+			continue
+		}
+		if err == nil && r.AIValue("01") != "" && !strings.Contains(tc.in, "01") {
+			t.Errorf("%s: the item's (01) leaked into the result: %+v", tc.name, r.AIs)
+		}
+	}
+}
+
+// TestSymbologyIdentifiersKeepTheirPromise: a leading "]" must be a complete AIM
+// identifier, and the data after it must be what the identifier promises (]E0 an EAN-13
+// with a valid check digit, ]C1/]d2/]Q3 a GS1 element string); anything else is refused
+// with the reason.
+func TestSymbologyIdentifiersKeepTheirPromise(t *testing.T) {
+	d := mustDecoder(t, barcode.DefaultConfig())
+	refused := []struct {
+		name, aim, in string
+		kind          error
+		pos           int
+		msg           string // substring
+	}{
+		{"lone ]", "", "]", barcode.ErrSymbology, 1, "incomplete symbology identifier"},
+		{"no modifier", "", "]C", barcode.ErrSymbology, 2, "modifier character is missing"},
+		{"code character not a letter", "", "]1C0109506000134352", barcode.ErrSymbology, 1, "not a code character"},
+		{"modifier not alphanumeric", "", "]C-0109506000134352", barcode.ErrSymbology, 2, "not a modifier character"},
+		{"] before plain text", "", "] PALLET-17", barcode.ErrSymbology, 1, "not a code character"},
+		{"]E0 with a badge", "", "]E0OP:alice", barcode.ErrSymbology, 3, "ean-13 data must be digits"},
+		{"]E0 with a command, AIM passed apart", "]E0", "CMD:VALIDATE", barcode.ErrSymbology, 0, "ean-13 data must be digits"},
+		{"]E4 with a quantity", "", "]E4QTY:5", barcode.ErrSymbology, 3, "data must be digits"},
+		{"]I1 with a location", "", "]I1LOC:A-01", barcode.ErrSymbology, 3, "data must be digits"},
+		{"]E0 wrong check digit", "", "]E04006381333932", barcode.ErrCheckDigit, 15, "check digit should be 1"},
+		{"]E0 too short", "", "]E01234567", barcode.ErrSymbology, 3, "must be 13 digits"},
+		{"]C1 with plain text", "", "]C1PALLET-17", barcode.ErrSyntax, 3, "expected an application identifier"},
+		{"]C1 with a command", "", "]C1CMD:VALIDATE", barcode.ErrSyntax, 3, "expected an application identifier"},
+		{"]d2 with plain text", "", "]d2HELLO", barcode.ErrSyntax, 3, "expected an application identifier"},
+		{"]Q3 with plain text", "", "]Q3HELLO", barcode.ErrSyntax, 3, "expected an application identifier"},
+		{"]Q3 with a URI", "", "]Q3https://id.gs1.org/01/09506000134352", barcode.ErrSymbology, 3, "not a URI"},
+		{"]d2 with a bad GTIN", "", "]d20109506000134353", barcode.ErrCheckDigit, 18, "check digit should be 2"},
+		{"]C1 with nothing", "", "]C1", barcode.ErrEmpty, 3, "no data"},
+		{"malformed AIM passed apart", "C1", "0109506000134352", barcode.ErrSymbology, 0, "malformed AIM identifier"},
+	}
+	for _, tc := range refused {
+		_, err := d.Decode([]byte(tc.in), tc.aim)
+		var be *barcode.Error
+		if !errors.As(err, &be) || !errors.Is(err, tc.kind) || be.Pos != tc.pos || !strings.Contains(be.Msg, tc.msg) {
+			t.Errorf("%s: %q: %v (pos %d); want %v at %d containing %q", tc.name, tc.in, err, posOf(err), tc.kind, tc.pos, tc.msg)
+		}
+	}
+	accepted := []struct {
+		name, in, sym string
+		kind          barcode.Kind
+	}{
+		{"]E0 EAN-13", "]E04006381333931", "ean-13", barcode.KindProduct},
+		{"]C1 GS1-128", "]C10109506000134352", "gs1-128", barcode.KindGS1},
+		{"]d2 GS1 DataMatrix", "]d20109506000134352\x1d10ABC", "gs1-datamatrix", barcode.KindGS1},
+		{"]Q3 GS1 QR", "]Q30109506000134352", "gs1-qr", barcode.KindGS1},
+		{"]Q1 Digital Link", "]Q1https://id.gs1.org/01/09506000134352", "qr", barcode.KindGS1},
+		{"]C0 command sheet", "]C0CMD:VALIDATE", "code128", barcode.KindCommand},
+		{"]A0 location label", "]A0LOC:A-01", "code39", barcode.KindLocation},
+		{"unknown symbology, complete identifier", "]X0ABC", "unknown", barcode.KindInternal},
+	}
+	for _, tc := range accepted {
+		r, err := d.Decode([]byte(tc.in), "")
+		if err != nil || r.Symbology != tc.sym || r.Kind != tc.kind {
+			t.Errorf("%s: %q: %s %s, %v; want %s %s", tc.name, tc.in, r.Symbology, r.Kind, err, tc.sym, tc.kind)
+		}
 	}
 }

@@ -8,11 +8,13 @@
 //     identifier table (aitable.go, from the GS1 Barcode Syntax Dictionary): lengths, FNC1
 //     placement, character sets, check digits, dates (DD=00 is the month's last day),
 //     country and currency codes, implied decimal points (310n-369n, 390n-395n), exclusive
-//     AI pairs and repeated AIs. Required pairings are reported in Result.Unmet, or refused
-//     with Config.StrictPairing;
+//     AI pairs (ex=), every mandatory association (req=: a lot needs its GTIN) and repeated
+//     AIs;
 //   - bracketed human-readable text, "(01)09506000134352(10)ABC";
-//   - GS1 Digital Link URIs: key and qualifiers in the path in their GS1 order, attributes
-//     in the query, percent-encoding;
+//   - GS1 Digital Link URIs (URI Syntax 1.4): an optional stem, a primary key and its
+//     qualifiers in the path in their GS1 order, no empty or unknown path segments, data
+//     attributes (never keys or qualifiers) in the query, percent-encoding. Every http(s)
+//     scan is a valid Digital Link or refused, never passed on as opaque data;
 //   - EAN-13, EAN-8, UPC-A, UPC-E (expanded) and ITF-14 with check digits, GTINs normalised
 //     to 14 digits, EAN add-ons and EAN composites;
 //   - weight- and price-embedded EAN-13 by Odoo-style nomenclature patterns
@@ -22,7 +24,15 @@
 //     and O-BTN.), quantities, references and locations.
 //
 // A leading AIM symbology identifier (ISO/IEC 15424, "]C1") decides how the data is read;
-// without one the data's shape does. GS (0x1D) is FNC1.
+// without one the data's shape does. GS (0x1D) is FNC1. A leading "]" is always an
+// identifier: it must be complete ("]", a code letter, a modifier), and the data must be
+// what it promises: ]E0 an EAN-13 (or UPC) with a valid check digit, ]E4 an EAN-8, ]I
+// digits, ]C1, ]d2, ]Q3, ]e0 and ]J1 a GS1 element string (never a URI nor a depot code).
+// Otherwise the scan is refused with the reason.
+//
+// DecodeForItem reads a scan together with AIs already read from the same item's other
+// barcodes (a lot label after the product's GTIN): GS1 evaluates mandatory associations
+// over all carriers of an item, so those AIs may meet this scan's req= rules.
 //
 // Contract: Decode never panics and never allocates beyond a small multiple of its input,
 // which Config.MaxLength bounds (fuzzed). Every refusal is an *Error carrying a sentinel

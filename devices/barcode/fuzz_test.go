@@ -148,7 +148,7 @@ func FuzzElementString(f *testing.F) {
 		if err != nil || !sameAIs(ais, again) {
 			t.Fatalf("%q -> %+v; re-serialised %q -> %+v, %v", s, ais, b.String(), again, err)
 		}
-		if _, err := barcode.CheckAssociations(ais); err != nil {
+		if err := barcode.CheckAssociations(ais, nil); err != nil {
 			checkError(t, err, len(s))
 		}
 	})

@@ -253,11 +253,13 @@ func validateWhole(e *aiEntry, v string, pos int) error {
 }
 
 // checkAssociations applies GS1's pairing rules to the AIs of one scan: repeated AIs must
-// carry the same value; ex= exclusions are errors. req= requirements are returned as
-// messages; the caller decides whether they refuse the scan, because GS1 evaluates them
-// over all carriers on an item and a logistic label may split its data over several
-// barcodes.
-func checkAssociations(ais []AI) (unmet []string, err error) {
+// carry the same value, no ex= exclusion may be broken, and every req= mandatory
+// association must be met. The Syntax Dictionary notes that pairings may be evaluated over
+// all carriers on an item; a station sees one scan at a time and cannot wait for a label's
+// other barcodes, so an unmet req= refuses the scan (issue #13), naming what is missing.
+// item holds AIs of the same physical item read from its other carriers (DecodeForItem):
+// they may meet a req= rule, nothing else.
+func checkAssociations(ais, item []AI) error {
 	// Work on distinct AIs so that a long scan repeating one AI stays cheap; a map only
 	// pays off for long scans.
 	distinct := make([]AI, 0, min(len(ais), 16))
@@ -287,11 +289,18 @@ func checkAssociations(ais []AI) (unmet []string, err error) {
 			continue
 		}
 		if distinct[j].Value != a.Value {
-			return nil, errAt(ErrPairing, a.Pos, "AI (%s) appears twice with different values", a.AI)
+			return errAt(ErrPairing, a.Pos, "AI (%s) appears twice with different values", a.AI)
 		}
 	}
+	// Look each AI up once for both passes; a short scan keeps the list on the stack.
+	var small [16]*aiEntry
+	entries := small[:0]
+	for _, a := range distinct {
+		entries = append(entries, lookupAI(a.AI))
+	}
+	// Exclusions first: a pair GS1 forbids is the clearer reason when both rules fail.
 	for i, a := range distinct {
-		e := lookupAI(a.AI)
+		e := entries[i]
 		if e == nil {
 			continue
 		}
@@ -302,31 +311,38 @@ func checkAssociations(ais []AI) (unmet []string, err error) {
 					if j > i {
 						pos = b.Pos
 					}
-					return nil, errAt(ErrPairing, pos, "AI (%s) must not be used with AI (%s)", a.AI, b.AI)
+					return errAt(ErrPairing, pos, "AI (%s) must not be used with AI (%s)", a.AI, b.AI)
 				}
-			}
-		}
-		for _, alts := range e.req {
-			if !anyGroupPresent(distinct, a.AI, alts) {
-				unmet = append(unmet, "AI ("+a.AI+") requires "+describeReq(alts))
 			}
 		}
 	}
-	return unmet, nil
+	for i, a := range distinct {
+		e := entries[i]
+		if e == nil {
+			continue
+		}
+		for _, alts := range e.req {
+			if !groupPresent(distinct, item, a.AI, alts) {
+				return errAt(ErrPairing, a.Pos, "(%s) needs %s in the same element string", a.AI, describeReq(alts))
+			}
+		}
+	}
+	return nil
 }
 
+// anyGroupPresent reports whether ais hold every AI of at least one group of alts (self,
+// the AI whose rule it is, does not count).
 func anyGroupPresent(ais []AI, self string, alts [][]string) bool {
+	return groupPresent(ais, nil, self, alts)
+}
+
+// groupPresent is anyGroupPresent over the AIs of a scan and those of the item's other
+// carriers together.
+func groupPresent(ais, item []AI, self string, alts [][]string) bool {
 	for _, group := range alts {
 		all := true
 		for _, pat := range group {
-			found := false
-			for _, b := range ais {
-				if b.AI != self && matchesAIPattern(b.AI, pat) {
-					found = true
-					break
-				}
-			}
-			if !found {
+			if !hasAI(ais, self, pat) && !hasAI(item, self, pat) {
 				all = false
 				break
 			}
@@ -338,18 +354,33 @@ func anyGroupPresent(ais []AI, self string, alts [][]string) bool {
 	return false
 }
 
+func hasAI(ais []AI, self, pat string) bool {
+	for _, b := range ais {
+		if b.AI != self && matchesAIPattern(b.AI, pat) {
+			return true
+		}
+	}
+	return false
+}
+
+// describeReq words one req= attribute for the operator: "(01), (03) or (8006)"; a "+"
+// group reads "(01) with (21)", or "(01) with (21) and (8040)".
 func describeReq(alts [][]string) string {
 	var b strings.Builder
-	if len(alts) > 1 {
-		b.WriteString("one of ")
-	}
 	for i, g := range alts {
-		if i > 0 {
+		switch {
+		case i == 0:
+		case i == len(alts)-1:
+			b.WriteString(" or ")
+		default:
 			b.WriteString(", ")
 		}
 		for k, pat := range g {
-			if k > 0 {
-				b.WriteString("+")
+			switch {
+			case k == 1:
+				b.WriteString(" with ")
+			case k > 1:
+				b.WriteString(" and ")
 			}
 			b.WriteString("(" + pat + ")")
 		}

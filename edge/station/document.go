@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/depotd/depotd/devices/barcode"
 	"github.com/depotd/depotd/edge"
 )
 
@@ -71,6 +72,23 @@ type pending struct {
 	Serial    string   `json:"serial,omitempty"`
 	Expiry    string   `json:"expiry,omitempty"`
 	WeightKg  string   `json:"weight_kg,omitempty"`
+	// GTIN and ContentGTIN are the keys the product's own scan carried: a later lot or
+	// expiry label of the same item is decoded with them (barcode.Decoder.DecodeForItem),
+	// because GS1 lets (10) or (17) stand on another barcode than the item's (01) or (02).
+	GTIN        string `json:"gtin,omitempty"`
+	ContentGTIN string `json:"content_gtin,omitempty"`
+}
+
+// carriers returns the GS1 keys read from the pending product's own barcode.
+func (p *pending) carriers() []barcode.AI {
+	var ais []barcode.AI
+	if p.GTIN != "" {
+		ais = append(ais, barcode.AI{AI: "01", Value: p.GTIN})
+	}
+	if p.ContentGTIN != "" {
+		ais = append(ais, barcode.AI{AI: "02", Value: p.ContentGTIN})
+	}
+	return ais
 }
 
 // Last is the feedback of a station's latest scan.

@@ -76,7 +76,13 @@ func (s *station) handle(ctx context.Context, sc devices.Scan, now time.Time) ou
 		}
 		return s.location(loc, sc, now)
 	}
-	res, err := m.opts.Decoder.Decode(sc.Data, sc.AIM)
+	// A scan while a product awaits its lot, serial or expiry is read together with that
+	// product's keys: the GS1 pairing rules span all barcodes of an item.
+	var item []barcode.AI
+	if d := st.Doc; d != nil && d.Pending != nil {
+		item = d.Pending.carriers()
+	}
+	res, err := m.opts.Decoder.DecodeForItem(sc.Data, sc.AIM, item)
 	if err != nil {
 		var be *barcode.Error
 		if errors.As(err, &be) {
@@ -444,7 +450,8 @@ func (s *station) product(ix *masterIndex, res barcode.Result, sc devices.Scan, 
 		return refused("scan the %s location first", sideName(side))
 	}
 
-	p := &pending{SKU: it.SKU, Mult: hit.qty, Qty: hit.qty, Packaging: hit.packaging}
+	p := &pending{SKU: it.SKU, Mult: hit.qty, Qty: hit.qty, Packaging: hit.packaging,
+		GTIN: res.GTIN, ContentGTIN: res.ContentGTIN}
 	fillTracking(p, res)
 	uom, _ := s.m.opts.Catalog.UoM(it.uom)
 	weighed := uom.Name == "kg" || uom.Ref == "kg"
