@@ -55,10 +55,6 @@ type group struct {
 	results []commitRes
 	last    uint64 // last seq after the group
 	ops     []byte
-	// logged: a WAL write holding the group failed after it may have reached the disk.
-	// If the checkpoint that should replace it fails too, its outcome is unknown: the
-	// next start may replay the record.
-	logged bool
 }
 
 // Payload is the group's WAL payload (engine.Group).
@@ -68,43 +64,15 @@ func (g *group) Payload() []byte { return g.ops }
 // its open transaction gather before it checkpoints.
 const checkpointBytes = 1 << 20
 
-// committer is the single writer. It owns a bbolt read-write transaction that stays open
-// across group commits: each group of waiting requests is applied to it at once and queued
-// for the syncer, which writes everything queued as one WAL record, fdatasyncs it, answers
-// the callers and takes the next queue; applying and syncing overlap. A group is answered
-// when its record is durable. A checkpoint commits the transaction to bbolt when a reader
-// needs to see it, another kind of write needs its own durability, the WAL is full or
-// failed, checkpointBytes have gathered, nothing came for CheckpointIdle, or
-// CheckpointEvery has passed. After a failed checkpoint the optional ones wait for the
-// backoff (ckptBackoffMin doubling to ckptBackoffMax).
+// committer is the single writer, the owner of the engine (package engine): it gathers
+// the waiting requests, up to MaxBatch, applies each group of transactions to the
+// engine's open transaction and hands it over; the syncer makes it durable in the WAL and
+// answers it. It checkpoints when a reader needs to see what only the WAL holds, another
+// kind of write needs its own durability, only a checkpoint can make a group durable,
+// checkpointBytes have gathered, nothing came for CheckpointIdle, or CheckpointEvery has
+// passed; after a failed checkpoint the optional ones back off.
 func (j *Journal) committer() {
 	defer close(j.done)
-	var kick <-chan struct{} // nil without a WAL: never ready
-	if j.wal != nil {
-		j.syncer = engine.NewSyncer(j.wal, j.answer, func(lsn uint64, size int) {
-			j.walLSN.Store(lsn)
-			j.pending.Add(int64(size))
-			j.commits.Add(1)
-		})
-		kick = j.syncer.Failed()
-		syncerDone := make(chan struct{})
-		go func() {
-			defer close(syncerDone)
-			j.syncer.Run()
-		}()
-		defer func() {
-			j.syncer.Stop()
-			<-syncerDone
-			j.wal.Close()
-		}()
-	}
-	// Whatever happens, bbolt's Close waits for an open write transaction: never leave one.
-	defer func() {
-		if j.t != nil {
-			j.t.Rollback()
-			j.t = nil
-		}
-	}()
 	batch := make([]*commitReq, 0, j.max)
 	var due <-chan time.Time
 	idle := time.NewTimer(time.Hour)
@@ -113,24 +81,25 @@ func (j *Journal) committer() {
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
+	e := j.eng
 	for {
 		batch = batch[:0]
 		// Failed writes go first: their callers are waiting (select alone picks at random).
-		if !j.drainFailed() {
+		if !e.TakeBack() {
 			select {
 			case r := <-j.reqs:
 				batch = append(batch, r)
-			case <-kick:
-				j.drainFailed()
+			case <-e.WALFailed():
+				e.TakeBack()
 			case <-due:
 				due = nil
-				j.optionalCheckpoint()
+				e.OptionalCheckpoint()
 			case <-idle.C:
-				j.optionalCheckpoint()
+				e.OptionalCheckpoint()
 			case <-retry.C:
-				j.optionalCheckpoint()
+				e.OptionalCheckpoint()
 			case <-j.closed:
-				j.finalCheckpoint()
+				j.closeEngine()
 				return
 			}
 		}
@@ -145,62 +114,36 @@ func (j *Journal) committer() {
 		}
 		if len(batch) > 0 {
 			j.process(batch)
-			if j.t != nil {
+			if e.Open() {
 				idle.Reset(j.ckptIdle)
 			}
 		}
-		// A failed or full WAL write, or no WAL: bbolt's own commit makes the groups durable.
 		// Under a quota, what only the WAL holds is an estimate: keep it to 1 % of it.
 		// Otherwise checkpointBytes bounds the open transaction, whose nodes grow (and
 		// inserts into them slow down) until a checkpoint splits them.
-		if j.needCkpt {
-			j.checkpoint()
-		} else if (j.quota.max > 0 && j.pending.Load() > j.quota.max/100) || j.pending.Load() > checkpointBytes {
-			j.optionalCheckpoint()
+		if e.NeedsCheckpoint() {
+			e.Checkpoint()
+		} else if (j.quota.max > 0 && e.PendingBytes() > j.quota.max/100) || e.PendingBytes() > checkpointBytes {
+			e.OptionalCheckpoint()
 		}
 		// Measured after the callers have their answers, so the quota costs them nothing.
 		j.updateQuota(j.runFn)
 		switch {
-		case j.t == nil:
+		case !e.Open():
 			due = nil
 		case due == nil:
 			due = time.After(j.ckptEvery)
 		}
-		if j.ckptErr != nil && j.t != nil {
-			retry.Reset(time.Until(j.ckptRetry))
+		if at, ok := e.RetryAt(); ok {
+			retry.Reset(time.Until(at))
 		}
 	}
 }
 
-// Checkpoint retries after a failure back off from ckptBackoffMin to ckptBackoffMax: a
-// full disk must not make every loop, read and commit pay a failing checkpoint and the
-// WAL replay that follows it (TestFailingCheckpointsSpareBystanders).
-const (
-	ckptBackoffMin = 50 * time.Millisecond
-	ckptBackoffMax = time.Second
-	// ckptLogEvery rate-limits the log line of a checkpoint that keeps failing.
-	ckptLogEvery = 30 * time.Second
-)
-
-// backingOff says whether the last checkpoint failed so recently that an optional one
-// should not be tried yet.
-func (j *Journal) backingOff() bool {
-	return j.ckptErr != nil && time.Now().Before(j.ckptRetry)
-}
-
-// optionalCheckpoint checkpoints unless a failed one is backing off; it returns the
-// reason there is none.
-func (j *Journal) optionalCheckpoint() error {
-	if j.backingOff() {
-		return j.ckptErr
-	}
-	return j.checkpoint()
-}
-
-// finalCheckpoint is Close's: whatever it says, Close returns. What the WAL holds stays
-// there for the next Open to replay.
-func (j *Journal) finalCheckpoint() {
-	if err := j.checkpoint(); err != nil {
+// closeEngine is Close's final checkpoint: whatever it says, Close returns. What the WAL
+// holds stays there for the next Open to replay.
+func (j *Journal) closeEngine() {
+	if err := j.eng.Close(); err != nil {
 		j.closeErr = fmt.Errorf("close journal %s: %w; the transactions committed since the last checkpoint are "+
 			"kept in the write-ahead log %s, and the next start replays them", j.path, err, WALPath(j.path))
 		if j.wal == nil {
@@ -225,7 +168,7 @@ func (j *Journal) process(batch []*commitReq) {
 		}
 	}
 	if len(logged) > 0 {
-		if err := j.unavailable(); err != nil {
+		if err := j.eng.Unavailable(); err != nil {
 			// Nothing applied, so nothing to undo: the bystanders of a failing disk pay
 			// neither a checkpoint attempt nor a replay of the WAL.
 			err = j.notCommitted(err)
@@ -245,13 +188,13 @@ func (j *Journal) process(batch []*commitReq) {
 	// uncommitted writes), which a failed checkpoint leaves on the previous one. Nothing
 	// commits meanwhile: this goroutine is the one that would.
 	for _, r := range reads {
-		if err := j.optionalCheckpoint(); err != nil {
+		if err := j.eng.OptionalCheckpoint(); err != nil {
 			j.log.Debug("read sees the last checkpoint", "err", err)
 		}
 		r.done <- commitRes{err: j.db.View(r.read)}
 	}
 	if len(syncs) > 0 {
-		err := j.optionalCheckpoint()
+		err := j.eng.OptionalCheckpoint()
 		for _, r := range syncs {
 			if r.measure {
 				j.updateQuota(j.runFn)
@@ -269,45 +212,22 @@ func (j *Journal) process(batch []*commitReq) {
 // none of them along; what the WAL already holds comes back by replay, and rides in fn's
 // own checkpoint.
 func (j *Journal) runFn(fn func(btx *bolt.Tx) error) error {
-	if j.t != nil && j.notDurable() {
-		if err := j.checkpoint(); err != nil {
+	e := j.eng
+	if e.Open() && e.NotDurable() {
+		if err := e.Checkpoint(); err != nil {
 			return err
 		}
 	}
-	if err := j.begin(); err != nil {
+	t, err := e.Tx()
+	if err != nil {
 		return err
 	}
 	j.rows = nil // fn may write stock rows (a snapshot does)
-	if err := fn(j.t); err != nil {
-		j.abort(err)
+	if err := fn(t); err != nil {
+		e.Abort(err)
 		return err
 	}
-	return j.checkpoint()
-}
-
-// notDurable says whether some applied group is not durable yet.
-func (j *Journal) notDurable() bool {
-	if len(j.unsynced) > 0 {
-		return true
-	}
-	return j.wal != nil && j.syncer.Pending()
-}
-
-// begin opens the committer's bbolt transaction if none is open.
-func (j *Journal) begin() error {
-	if j.failed != nil {
-		return j.failed
-	}
-	if j.t != nil {
-		return nil
-	}
-	t, err := j.db.Begin(true)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	fillAppendOnly(t)
-	j.t = t
-	return nil
+	return e.Checkpoint()
 }
 
 // notCommitted is what the callers of a group that was not committed learn: cause in
@@ -327,16 +247,6 @@ func (j *Journal) unknownOutcome(cause error) error {
 		"the write-ahead log, which the next start replays", ErrOutcomeUnknown, j.path, storageErr(cause))
 }
 
-// unavailable says why a transaction cannot be committed now without trying: only a
-// checkpoint can make it durable (the WAL is full, or its last write failed) and the
-// last one failed moments ago.
-func (j *Journal) unavailable() error {
-	if j.wal == nil || !(j.walFull || j.walFailed) || !j.backingOff() {
-		return nil
-	}
-	return j.ckptErr
-}
-
 // applyGroup applies transactions and pruning batches to the open bbolt transaction as one
 // group and queues it for the WAL.
 func (j *Journal) applyGroup(batch []*commitReq) {
@@ -347,7 +257,8 @@ func (j *Journal) applyGroup(batch []*commitReq) {
 			r.done <- commitRes{err: err}
 		}
 	}
-	if err := j.begin(); err != nil {
+	t, err := j.eng.Tx()
+	if err != nil {
 		fail(err)
 		return
 	}
@@ -355,85 +266,22 @@ func (j *Journal) applyGroup(batch []*commitReq) {
 		fail(err)
 		return
 	}
-	rec := &redo{btx: j.t, ops: make([]byte, 0, 640*len(batch))}
+	rec := redo{engine.NewWriter(t, 640*len(batch))}
 	results, last, err := j.apply(rec, batch)
 	if err != nil {
 		// Part of the group may be written: back to the WAL's state, which also undoes
 		// the groups applied but not yet durable.
-		j.abort(err)
+		j.eng.Abort(err)
 		fail(err)
 		return
 	}
-	g := &group{batch: batch, results: results, last: last, ops: rec.ops}
-	switch {
-	case len(g.ops) == 0 && !j.notDurable():
-		g.last = 0 // only retries and refusals of durable state: nothing to wait for
-		j.answer(g)
-	case len(g.ops) == 0 && (j.wal == nil || j.walFailed):
-		// A retry of an id, or a refusal, judged against groups that are not durable yet:
-		// answered with them, never before (TestRetryIsAnsweredOnlyOnceTheOriginalIsDurable).
+	g := &group{batch: batch, results: results, last: last, ops: rec.Ops()}
+	if len(g.ops) == 0 {
+		// Only retries and refusals: no new seq. They are answered once everything they
+		// were judged on is durable (TestRetryIsAnsweredOnlyOnceTheOriginalIsDurable).
 		g.last = 0
-		j.unsynced = append(j.unsynced, g)
-		j.needCkpt = true
-	case j.wal == nil || j.walFailed:
-		j.unsynced = append(j.unsynced, g)
-		j.needCkpt = true
-	default:
-		j.syncer.Queue(g)
 	}
-}
-
-// drainFailed takes back the writes that failed or did not fit; it says whether there
-// were any.
-func (j *Journal) drainFailed() bool {
-	if j.wal == nil {
-		return false
-	}
-	failed := j.syncer.TakeFailed()
-	for _, l := range failed {
-		j.takeBack(l)
-	}
-	return len(failed) > 0
-}
-
-// takeBack handles a write that failed or did not fit: its groups are in the open
-// transaction, and the checkpoint that follows makes them durable or fails them. After a
-// failed write nothing goes to the WAL until a checkpoint holds everything: its record may
-// be on disk, and only a checkpoint can skip its lsn.
-func (j *Journal) takeBack(l engine.Landing[*group]) {
-	if errors.Is(l.Err, engine.ErrFull) {
-		j.walFull = true
-	} else {
-		if !j.walFailed {
-			j.log.Error("write-ahead log write failed; checkpointing to bbolt instead", "err", l.Err)
-		}
-		j.walFailed = true
-		for _, g := range l.Groups {
-			g.logged = true
-		}
-	}
-	j.unsynced = append(j.unsynced, l.Groups...)
-	j.needCkpt = true
-}
-
-// quiesce lets the syncer finish its write and holds it; every applied group that is not
-// durable is then in j.unsynced, in order. resume lets it go on.
-func (j *Journal) quiesce() {
-	if j.wal == nil {
-		return
-	}
-	queued, failed := j.syncer.Quiesce()
-	for _, l := range failed {
-		j.takeBack(l)
-	}
-	j.unsynced = append(j.unsynced, queued...)
-}
-
-func (j *Journal) resume() {
-	if j.wal == nil {
-		return
-	}
-	j.syncer.Resume()
+	j.eng.Log(g)
 }
 
 // answer tells a durable group's callers.
@@ -486,8 +334,8 @@ func withSeqAt(pre []byte, at int, seq uint64, atJSON []byte) []byte {
 
 // apply writes a group into the open bbolt transaction through rec. A transaction refused
 // against the ledger is skipped without touching the others; an error undoes the group.
-func (j *Journal) apply(rec *redo, batch []*commitReq) ([]commitRes, uint64, error) {
-	btx := rec.btx
+func (j *Journal) apply(rec redo, batch []*commitReq) ([]commitRes, uint64, error) {
+	btx := rec.Tx()
 	results := make([]commitRes, len(batch))
 	now := j.now()
 	var atJSON []byte
@@ -577,7 +425,7 @@ func (j *Journal) apply(rec *redo, batch []*commitReq) ([]commitRes, uint64, err
 		}
 		results[i].tx = tx
 	}
-	if len(rec.ops) == 0 {
+	if len(rec.Ops()) == 0 {
 		return results, last, nil
 	}
 	if err := rec.put(bucketMeta, keyExcSeq, u64(excSeq)); err != nil {
@@ -586,153 +434,43 @@ func (j *Journal) apply(rec *redo, batch []*commitReq) ([]commitRes, uint64, err
 	return results, last, rec.put(bucketMeta, keyLastSeq, u64(last))
 }
 
-// checkpoint commits the open bbolt transaction, with the WAL position it holds, after
-// which the WAL starts over; groups the WAL does not hold are durable by it and answered.
-// On failure bbolt is back at the previous checkpoint and the WAL is replayed into a new
-// transaction: nothing the WAL acknowledged is lost, the groups it did not hold fail.
-func (j *Journal) checkpoint() error {
-	j.quiesce()
-	defer j.resume()
-	j.needCkpt = false
-	if j.t == nil {
-		return nil
+// journalDomain is the journal as the engine's Domain.
+type journalDomain struct {
+	j       *Journal
+	visible uint64 // the last seq of the checkpoint in progress
+}
+
+func (d *journalDomain) Answer(g *group) { d.j.answer(g) }
+
+func (d *journalDomain) Fail(g *group, cause error, logged bool) {
+	err := d.j.notCommitted(cause)
+	if logged {
+		err = d.j.unknownOutcome(cause)
 	}
-	var skip uint64
-	if j.wal != nil && j.walFailed {
-		// Records after the last durable one may be intact on disk: skip their lsns, so
-		// that none can ever be replayed over this checkpoint.
-		skip = j.wal.Reserved()
+	for _, r := range g.batch {
+		r.done <- commitRes{err: err}
 	}
-	t := j.t
-	j.t = nil
-	visible := getU64(t.Bucket(bucketMeta).Get(keyLastSeq))
-	lsn := max(j.walLSN.Load(), skip)
-	err := t.Bucket(bucketMeta).Put(keyWALLSN, u64(lsn))
-	if err == nil {
-		err = checkpointFault.run()
-	}
-	if err == nil {
-		err = t.Commit()
-	} else {
-		t.Rollback()
-	}
-	if err != nil {
-		err = fmt.Errorf("checkpoint: %w", storageErr(err))
-		j.checkpointFailed(err)
-		j.rollback(err)
-		return err
-	}
-	if j.ckptErr != nil {
-		j.log.Info("journal checkpoint succeeded again", "journal", j.path, "failed_for", time.Since(j.ckptFailedAt).Round(time.Millisecond))
-	}
-	j.ckptErr, j.ckptBackoff = nil, 0
-	j.walFailed, j.walFull = false, false
-	j.walLSN.Store(lsn)
-	j.ckptLSN.Store(lsn)
-	j.pending.Store(0)
+}
+
+func (d *journalDomain) Begun(t *bolt.Tx) { fillAppendOnly(t) }
+
+func (d *journalDomain) Checkpointing(t *bolt.Tx) error {
+	d.visible = getU64(t.Bucket(bucketMeta).Get(keyLastSeq))
+	return checkpointFault.run()
+}
+
+func (d *journalDomain) Checkpointed() {
+	j := d.j
 	if len(j.rows) > 4096 {
 		j.rows = nil // a cache, not a second ledger: keep it to the rows in use
 	}
-	if j.wal != nil {
-		// Held by quiesce: no write in flight.
-		j.wal.Restart(lsn)
-	}
-	j.checkpoints.Add(1)
-	unsynced := j.unsynced
-	j.unsynced = nil
-	if len(unsynced) > 0 {
-		j.commits.Add(1)
-	}
-	for _, g := range unsynced {
-		j.answer(g)
-	}
-	if visible > j.visible.Load() {
-		j.visible.Store(visible)
+	if d.visible > j.visible.Load() {
+		j.visible.Store(d.visible)
 		j.signal(&j.checkpointed)
 	}
-	return nil
 }
 
-// checkpointFailed records a failed checkpoint for the backoff and logs it, at most once
-// per ckptLogEvery while it keeps failing.
-func (j *Journal) checkpointFailed(err error) {
-	now := time.Now()
-	if j.ckptErr == nil {
-		j.ckptFailedAt = now
-		j.ckptBackoff = ckptBackoffMin
-	} else {
-		j.ckptBackoff = min(2*j.ckptBackoff, ckptBackoffMax)
-	}
-	j.ckptErr = err
-	j.ckptRetry = now.Add(j.ckptBackoff)
-	if now.Sub(j.ckptLogged) >= ckptLogEvery {
-		j.ckptLogged = now
-		j.log.Error("journal checkpoint failed; commits go on in the write-ahead log while it has room",
-			"journal", j.path, "err", err, "failing_for", now.Sub(j.ckptFailedAt).Round(time.Millisecond))
-	}
-}
-
-// abort rolls the open transaction back to the last checkpoint, replays the WAL onto it
-// and fails the groups that were applied but are not durable.
-func (j *Journal) abort(cause error) {
-	j.quiesce()
-	defer j.resume()
-	j.rollback(cause)
-}
-
-// rollback is abort with the syncer held.
-func (j *Journal) rollback(cause error) {
-	if j.t != nil {
-		j.t.Rollback()
-		j.t = nil
-	}
-	j.rows = nil
-	j.needCkpt = false
-	unsynced := j.unsynced
-	j.unsynced = nil
-	failed, unknown := j.notCommitted(cause), j.unknownOutcome(cause)
-	nUnknown := 0
-	for _, g := range unsynced {
-		err := failed
-		if g.logged {
-			err = unknown
-			nUnknown++
-		}
-		for _, r := range g.batch {
-			r.done <- commitRes{err: err}
-		}
-	}
-	if len(unsynced) > 0 {
-		j.log.Error("journal commit failed", "journal", j.path, "err", cause, "groups", len(unsynced), "outcome_unknown", nUnknown)
-	}
-	j.redo()
-}
-
-// redo replays the WAL records since the last checkpoint into a new open transaction. If
-// even that fails the disk cannot be read back: every later write fails with the error.
-func (j *Journal) redo() {
-	if j.wal == nil || j.walLSN.Load() == j.ckptLSN.Load() {
-		return
-	}
-	err := j.begin()
-	if err == nil {
-		err = j.wal.ReadFrom(j.ckptLSN.Load(), func(r engine.Record) error {
-			if r.LSN > j.walLSN.Load() {
-				return nil
-			}
-			_, err := applyOps(j.t, r.Payload)
-			return err
-		})
-	}
-	if err != nil {
-		if j.t != nil {
-			j.t.Rollback()
-			j.t = nil
-		}
-		j.failed = fmt.Errorf("journal %s: replaying the write-ahead log after a failed commit: %w", j.path, err)
-		j.log.Error("journal stopped accepting writes", "err", j.failed)
-	}
-}
+func (d *journalDomain) RolledBack() { d.j.rows = nil }
 
 // submit hands r to the committer and waits for its answer.
 func (j *Journal) submit(r *commitReq) commitRes {
@@ -774,7 +512,7 @@ func (j *Journal) view(fn func(btx *bolt.Tx) error) error {
 
 // sync checkpoints if the WAL holds transactions bbolt does not.
 func (j *Journal) sync() error {
-	if j.walLSN.Load() == j.ckptLSN.Load() {
+	if j.eng.Synced() {
 		return nil
 	}
 	r := &commitReq{sync: true, done: make(chan commitRes, 1)}

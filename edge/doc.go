@@ -28,74 +28,32 @@
 // (which carries the highest depot seq the ERP had applied) plus every local transaction
 // after that seq. Journal.Check proves it by replay.
 //
-// # Durability: which fsyncs happen, in which order
+// # Durability
 //
-// Two files: the bbolt database <db> and its write-ahead log <db>.wal (its format and the
-// rules a record obeys are package engine's; what a record holds is wal.go's). bbolt alone
-// needs two fdatasyncs per commit, over pages scattered through the file; the WAL needs one,
-// of one write into a file that is already allocated.
-//
-// The WAL is created at its fixed size (Options.WALSize, 4 MiB) by writing zeros, and at
-// every open (not only when it is created: a crash between the zero-fill and its fsync
-// leaves a file of full size that was never synced) the file and its directory are
-// fsynced. Its blocks are therefore allocated and written: an overwrite changes neither
-// the file size nor its block map, so fdatasync has no metadata to flush. Records are
-// written at 4 KiB boundaries, each carrying its length, a CRC-32C, a log sequence number
-// (lsn) and the database's random wal_id (meta). A record never shares a block with
-// another, so writing one cannot tear one already acknowledged.
-//
-// A group commit, in order:
-//  1. the committer applies the group to its bbolt read-write transaction, which stays open
-//     (uncommitted) across group commits, recording every key written;
-//  2. a syncer writes those writes as the next WAL record (pwrite) and calls fdatasync;
-//  3. only after fdatasync returned, and every earlier record is durable too, are the
-//     group's callers answered.
-//
-// A checkpoint commits the open bbolt transaction (never NoSync), with meta wal_lsn set to
-// the last record it holds: bbolt writes every dirty page (copy-on-write: no page the
-// previous meta reaches is overwritten), fdatasyncs, writes the new meta page (checksummed,
-// two alternating copies) and fdatasyncs again. Only after that returns does the WAL start
-// over at offset 0. When the file must grow, bbolt extends it and fsyncs before writing.
-// On first creation of the database file Open fsyncs the directory, which bbolt does not.
-//
-// Open replays the WAL: from offset 0 it applies every record whose CRC is intact, whose
-// wal_id is the database's and whose lsn is the next after wal_lsn, in one bbolt commit,
-// and stops at the first record that is not. If a record after that one is intact and
-// carries the next lsn, the stop was not a torn write (which only ever hits the last
-// record) but damage to acknowledged records: Open (so also Compact and depotd db check)
-// refuses with a *WALCorruptError (ErrWALCorrupt) naming the file, the lsns and their
-// offsets, rather than reuse those seqs. A power cut at any instant therefore leaves:
-//   - acknowledged groups since the last checkpoint: their records were fdatasynced in lsn
-//     order, and the checkpoint's wal_lsn points just before the first of them, because
-//     the WAL is reused only after a checkpoint is durable;
-//   - at most one torn or unsynced record, the last, whose callers were never answered: its
-//     CRC or lsn ends the replay (records of earlier rounds carry lower lsns);
-//   - a bbolt file at either checkpoint around an interrupted one: the old meta page stays
-//     the newest valid one until the second fdatasync, and the WAL still holds everything
-//     since it.
-//
-// If a WAL write or its fdatasync fails, the group is committed to bbolt instead, and no
-// record is written until a checkpoint has succeeded; that checkpoint sets wal_lsn past
-// every lsn handed out, so the failed record, intact or not, can never be replayed. If that
-// checkpoint fails as well, the groups of the failed record are answered ErrOutcomeUnknown
-// (the record may be replayed at the next start), the other groups not yet durable a
-// definite failure. A
-// group too big for the WAL space left, or a journal whose WAL could not be allocated
-// (a full disk at first start), also commits to bbolt directly, with its two fdatasyncs.
-//
-// The freelist is not written (NoFreelistSync): bbolt rebuilds it at open from the pages
-// the valid meta reaches, so it cannot disagree with the tree after a power cut.
-//
-// This relies on the disk honouring flushes (no volatile write cache without power-loss
-// protection), as every database does.
+// Two files: the bbolt database <db> and its write-ahead log <db>.wal. A group of
+// commits is durable, and only then answered, once its WAL record is fdatasynced (one
+// fdatasync per group, shared by concurrent writers) or a checkpoint has committed it to
+// bbolt; a power cut at any instant keeps every answered transaction, and the next Open
+// replays the WAL. If a WAL write or its fdatasync fails, the group goes to bbolt by a
+// checkpoint instead; if that fails too, its callers are told ErrOutcomeUnknown. A WAL
+// damaged before its end (an intact record after an unreadable one: not a torn write)
+// makes Open (so also Compact and depotd db check) refuse with a *WALCorruptError naming
+// the file, the lsns and their offsets, rather than reuse seqs. Package engine holds the
+// mechanism and the argument: the file format, the order of writes, syncs and answers,
+// checkpoints, replay, and every failure path. The WAL has a fixed size (Options.WALSize,
+// 4 MiB); a journal whose WAL cannot be allocated (a full disk at first start) commits to
+// bbolt directly, with two fdatasyncs per group. Open fsyncs the directory when it creates
+// the database file, which bbolt does not. The freelist is not written (NoFreelistSync):
+// bbolt rebuilds it at open from the pages the valid meta reaches, so it cannot disagree
+// with the tree after a power cut. This relies on the disk honouring flushes (no volatile
+// write cache without power-loss protection), as every database does.
 //
 // # Group commit and checkpoints
 //
-// A single committer goroutine owns the open bbolt transaction. It takes every request
-// waiting, up to Options.MaxBatch, applies them as one group and queues it; one syncer
-// goroutine takes everything queued the moment its previous fdatasync returns and writes
-// it as one record, then answers the previous record's callers before it syncs this one.
-// Applying and syncing overlap; there is no timer. One writer pays one fdatasync per
+// A single committer goroutine owns the engine's open bbolt transaction. It takes every
+// request waiting, up to Options.MaxBatch, applies them as one group and hands it to the
+// engine's syncer, which writes everything handed over as one record the moment its
+// previous fdatasync returns. Applying and syncing overlap; there is no timer. One writer pays one fdatasync per
 // commit; N concurrent writers share them. The open transaction is checkpointed after
 // about 1 MiB of WAL payload (checkpointBytes): its nodes are split only at commit, and
 // inserts into ever larger nodes slow down. A transaction that fails validation
@@ -112,14 +70,9 @@
 // a checkpoint before they return. A checkpoint also happens when the WAL is full and at
 // the latest Options.CheckpointEvery (1 s) after the first uncheckpointed commit.
 //
-// A failed checkpoint rolls the open transaction back to the last one and replays the
-// WAL onto it, so only groups the WAL does not hold fail with it; groups queued for the
-// WAL are written first. The checkpoints that are not needed for an answer (size, idle,
-// reads, the periodic one) are then retried with a backoff doubling from 50 ms to 1 s,
-// and the failure is logged at most every 30 s: commits go on in the WAL while it has
-// room, reads see the last checkpoint, and nobody pays a failing checkpoint per request.
-// Once only a checkpoint can make a commit durable (the WAL is full, or its last write
-// failed) and one failed moments ago, commits fail at once with its error.
+// While checkpoints fail (a full disk), commits go on in the WAL while it has room,
+// reads see the last checkpoint, and the retries back off (see package engine): nobody
+// pays a failing checkpoint per request.
 //
 // # Concurrency
 //

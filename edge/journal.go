@@ -62,29 +62,12 @@ type Journal struct {
 	once   sync.Once
 
 	// Owned by the committer (committer.go).
-	wal       *engine.Log
-	t         *bolt.Tx               // open across group commits until the next checkpoint
-	rows      map[stockKey]stockRec  // decoded stock rows of t (boltLedger)
-	syncer    *engine.Syncer[*group] // writes the WAL; nil without one
-	unsynced  []*group               // in t, not durable: left to the next checkpoint
-	needCkpt  bool
-	walFailed bool // the last WAL write failed (see checkpoint)
-	walFull   bool // a group did not fit in the WAL since the last checkpoint
-	failed    error
-	// The last checkpoint's failure, for the backoff (checkpointFailed); nil after success.
-	ckptErr      error
-	ckptBackoff  time.Duration
-	ckptRetry    time.Time
-	ckptFailedAt time.Time
-	ckptLogged   time.Time
-	closeErr     error // what the final checkpoint could not do, for Close
-	ckptEvery    time.Duration
-	ckptIdle     time.Duration
-
-	walLSN      atomic.Uint64 // the last durable WAL record
-	ckptLSN     atomic.Uint64 // the last WAL record bbolt holds
-	checkpoints atomic.Uint64
-	pending     atomic.Int64 // WAL payload bytes since the last checkpoint
+	eng       *engine.Engine[*group]
+	wal       *engine.Log           // nil: none could be allocated
+	rows      map[stockKey]stockRec // decoded stock rows of the open transaction (boltLedger)
+	closeErr  error                 // what the final checkpoint could not do, for Close
+	ckptEvery time.Duration
+	ckptIdle  time.Duration
 
 	last  atomic.Uint64
 	acked atomic.Uint64
@@ -180,8 +163,6 @@ func Open(path string, opts Options) (*Journal, error) {
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
-	j.walLSN.Store(walLSN)
-	j.ckptLSN.Store(walLSN)
 	if opts.WALSize > 0 {
 		// Without its WAL (a disk too full to allocate it) the journal still works, with
 		// two fdatasyncs per group commit instead of one.
@@ -189,6 +170,10 @@ func Open(path string, opts Options) (*Journal, error) {
 			j.log.Warn("write-ahead log unavailable: every commit goes straight to bbolt", "err", err)
 		}
 	}
+	j.eng = engine.New(db, j.wal, &journalDomain{j: j}, engine.Config{
+		Path: path, Logger: j.log, LSN: walLSN, Wrap: storageErr,
+		SetLSN: func(t *bolt.Tx, lsn uint64) error { return t.Bucket(bucketMeta).Put(keyWALLSN, u64(lsn)) },
+	})
 	j.quota.max = opts.MaxDBSize
 	j.updateQuota(j.db.Update) // the committer is not running yet
 	if err := j.ReleaseMemory(); err != nil {
@@ -349,10 +334,10 @@ func (j *Journal) Checkpointed() <-chan struct{} { return j.waitFor(&j.checkpoin
 
 // Stats reports how many durable group commits (WAL writes, or bbolt commits where the
 // WAL could not take a group) carried how many transactions since Open.
-func (j *Journal) Stats() (commits, txs uint64) { return j.commits.Load(), j.txs.Load() }
+func (j *Journal) Stats() (commits, txs uint64) { return j.eng.Commits(), j.txs.Load() }
 
 // Checkpoints reports how many times the WAL was checkpointed into bbolt since Open.
-func (j *Journal) Checkpoints() uint64 { return j.checkpoints.Load() }
+func (j *Journal) Checkpoints() uint64 { return j.eng.Checkpoints() }
 
 // boltLedger reads the stock bucket and writes through w. The committer gives it rows, its
 // cache of decoded rows, valid as long as only its own group commits write the bucket.

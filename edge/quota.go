@@ -52,7 +52,7 @@ func (j *Journal) DiskUsage() (DiskUsage, error) {
 	// FreeAlloc is refreshed when a read transaction closes, so it follows the View above.
 	// What only the WAL holds yet counts by its size there (the committer checkpoints
 	// under a quota before that exceeds 1 % of it).
-	used := size - int64(j.db.Stats().FreeAlloc) + j.pending.Load()
+	used := size - int64(j.db.Stats().FreeAlloc) + j.eng.PendingBytes()
 	u := DiskUsage{Used: used, FileSize: size, Max: j.quota.max}
 	if u.Max > 0 {
 		u.Fraction = float64(used) / float64(u.Max)

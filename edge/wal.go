@@ -3,7 +3,6 @@ package edge
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"github.com/depotd/depotd/edge/engine"
@@ -17,16 +16,10 @@ import (
 // block-aligned write into a file that is already allocated, where a bbolt commit needs two
 // fdatasyncs over pages scattered through the database file. See the package doc
 // ("Durability") for the whole argument and package engine for the file format. This file
-// holds what a record's payload is, the journal's writes to bbolt:
-//
-//	ops: kind byte (1 put, 2 delete), bucket (byte length + name),
-//	     key (uvarint length + bytes), value (uvarint length + bytes, puts only)
-//
-// and the replay of a log onto bbolt at open.
+// holds the replay of a log onto bbolt at open; a record's payload is the journal's writes
+// to bbolt (engine.Writer).
 
 const (
-	opPut    = 1
-	opDelete = 2
 	// DefaultWALSize is the WAL's fixed size: room for 1,024 group commits, or for more
 	// than checkpointBytes of payload in larger ones.
 	DefaultWALSize = 4 << 20
@@ -36,87 +29,11 @@ const (
 func WALPath(dbPath string) string { return dbPath + ".wal" }
 
 // redo is where the committer writes: into its bbolt transaction, while recording every
-// write as a WAL payload.
-type redo struct {
-	btx *bolt.Tx
-	ops []byte
-}
+// write as a WAL payload (engine.Writer), as the domain's writer.
+type redo struct{ *engine.Writer }
 
-func (r *redo) put(bucket, k, v []byte) error {
-	if err := r.btx.Bucket(bucket).Put(k, v); err != nil {
-		return err
-	}
-	r.record(opPut, bucket, k, v)
-	return nil
-}
-
-func (r *redo) del(bucket, k []byte) error {
-	if err := r.btx.Bucket(bucket).Delete(k); err != nil {
-		return err
-	}
-	r.record(opDelete, bucket, k, nil)
-	return nil
-}
-
-func (r *redo) record(op byte, bucket, k, v []byte) {
-	r.ops = append(r.ops, op, byte(len(bucket)))
-	r.ops = append(r.ops, bucket...)
-	r.ops = binary.AppendUvarint(r.ops, uint64(len(k)))
-	r.ops = append(r.ops, k...)
-	if op == opPut {
-		r.ops = binary.AppendUvarint(r.ops, uint64(len(v)))
-		r.ops = append(r.ops, v...)
-	}
-}
-
-// applyOps replays a WAL payload into btx. bbolt keeps the key and value slices until the
-// transaction ends, so payload must not be reused while btx is open.
-func applyOps(btx *bolt.Tx, payload []byte) (int, error) {
-	n := 0
-	for p := payload; len(p) > 0; n++ {
-		if len(p) < 2 || int(p[1]) > len(p)-2 {
-			return n, fmt.Errorf("op %d: truncated", n)
-		}
-		op, name := p[0], p[2:2+int(p[1])]
-		p = p[2+int(p[1]):]
-		k, rest, err := uvarintBytes(p)
-		if err != nil {
-			return n, fmt.Errorf("op %d key: %w", n, err)
-		}
-		p = rest
-		b := btx.Bucket(name)
-		if b == nil {
-			return n, fmt.Errorf("op %d: no bucket %q", n, name)
-		}
-		switch op {
-		case opPut:
-			v, rest, err := uvarintBytes(p)
-			if err != nil {
-				return n, fmt.Errorf("op %d value: %w", n, err)
-			}
-			p = rest
-			err = b.Put(k, v)
-			if err != nil {
-				return n, fmt.Errorf("op %d: put %q: %w", n, name, err)
-			}
-		case opDelete:
-			if err := b.Delete(k); err != nil {
-				return n, fmt.Errorf("op %d: delete %q: %w", n, name, err)
-			}
-		default:
-			return n, fmt.Errorf("op %d: unknown kind %d", n, op)
-		}
-	}
-	return n, nil
-}
-
-func uvarintBytes(p []byte) ([]byte, []byte, error) {
-	l, w := binary.Uvarint(p)
-	if w <= 0 || l > uint64(len(p)-w) {
-		return nil, nil, errors.New("bad length")
-	}
-	return p[w : w+int(l)], p[w+int(l):], nil
-}
+func (r redo) put(bucket, k, v []byte) error { return r.Put(bucket, k, v) }
+func (r redo) del(bucket, k []byte) error    { return r.Delete(bucket, k) }
 
 // openSyncs, when set (tests only), is told every file and directory the WAL's open syncs.
 var openSyncs pathHook
@@ -191,7 +108,7 @@ func replayWAL(db *bolt.DB, path string) (int, error) {
 	err = db.Update(func(btx *bolt.Tx) error {
 		fillAppendOnly(btx)
 		for _, r := range recs {
-			if _, err := applyOps(btx, r.Payload); err != nil {
+			if _, err := engine.ApplyOps(btx, r.Payload); err != nil {
 				return fmt.Errorf("record %d: %w", r.LSN, err)
 			}
 		}

@@ -125,3 +125,5 @@ func TestOpenSyncsTheFileAndDirectoryEveryTimeAndSyncFailuresAreReported(t *test
 		t.Fatal("a log of one block opened")
 	}
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
