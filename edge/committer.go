@@ -362,6 +362,10 @@ func (j *Journal) apply(rec redo, batch []*commitReq) ([]commitRes, uint64, erro
 			if err != nil {
 				return nil, 0, err
 			}
+			if !sameRequest(r.tx, orig) {
+				results[i].err = &IDConflictError{ID: orig.ID, Seq: orig.Seq}
+				continue
+			}
 			results[i] = commitRes{tx: orig, existing: true}
 			continue
 		}

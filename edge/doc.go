@@ -5,20 +5,23 @@
 // # Contract
 //
 // Journal.Commit validates a transaction, assigns the next sequence number (1-based, gap-free,
-// never reused) and returns only after the transaction is durable. Posting the same client id
-// again returns the original transaction and writes nothing. No answer of any kind (created,
-// existing, refused for negative stock) is given before everything it was judged on is
-// durable: a retry of an id whose first posting still waits for its fdatasync is answered
-// with it, never before.
+// never reused) and returns only after the transaction is durable. The transaction, its id
+// index entry, its effect on the stock ledger and any exception it raises are written
+// together, in one WAL record and in the same bbolt transaction, so the journal and the
+// ledger can never disagree.
+//
+// Posting the same transaction again (its client id and the same request: quantities
+// compare as numbers; the relaying source and the scan evidence do not count) returns the
+// original and writes nothing; the id with a different transaction is refused with
+// *IDConflictError. No answer of any kind (created, existing, refused) is given before
+// everything it was judged on is durable: a retry of an id whose first posting still waits
+// for its fdatasync is answered with it, never before.
 //
 // A failed Commit says which of two things happened. Most failures are definite: nothing
 // was committed and no seq was consumed. ErrOutcomeUnknown means the transaction's WAL
 // record was written but its fdatasync failed and the checkpoint that should have replaced
 // it failed too: the record may be intact and come back at the next start. Ids are
-// idempotent, so the answer to both is the same: retry with the same id. The transaction, its id index
-// entry, its effect on the stock ledger and any exception it raises are written together,
-// in one WAL record and in the same bbolt transaction, so the journal and the ledger can
-// never disagree.
+// idempotent, so the answer to both is the same: retry with the same id.
 //
 // The outbox is the seq range (acked_seq, last_seq]: the ERP's ack watermark is the index.
 // A transaction leaves the outbox only when Ack moves the watermark past it, which happens

@@ -82,3 +82,17 @@ func (e *StockError) Unwrap() error { return ErrNegativeStock }
 // WALCorruptError says where the write-ahead log is damaged (see engine.CorruptError);
 // it wraps ErrWALCorrupt.
 type WALCorruptError = engine.CorruptError
+
+// IDConflictError says a transaction id was posted again with a different content: not
+// a retry, and refused. It wraps ErrIDConflict.
+type IDConflictError struct {
+	ID  string
+	Seq uint64 // the original's
+}
+
+func (e *IDConflictError) Error() string {
+	return fmt.Sprintf("id %s was already used for a different transaction (seq %d): a retry must send the same "+
+		"transaction, a new transaction needs a new id", e.ID, e.Seq)
+}
+
+func (e *IDConflictError) Unwrap() error { return ErrIDConflict }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,9 +23,9 @@ func TestCommitAssignsGapFreeSeqsAndIsIdempotent(t *testing.T) {
 	if first.Lines[0].From != "Partners/Vendors" || first.Lines[0].State != edge.Available || first.Lines[0].UoM != "Units" {
 		t.Fatalf("defaults not applied: %+v", first.Lines[0])
 	}
-	again, existing, err := j.Commit(context.Background(), edge.Transaction{ID: "r1", Type: edge.Receipt, Lines: []edge.Line{line("SKU-1", "99", "", "WH/Stock")}})
+	again, existing, err := j.Commit(context.Background(), edge.Transaction{ID: "r1", Type: edge.Receipt, Lines: []edge.Line{line("SKU-1", "12.0", "", "WH/Stock")}})
 	if err != nil || !existing || again.Seq != 1 || again.Lines[0].Qty.String() != "12" {
-		t.Fatalf("repeat id: existing=%v seq=%d qty=%s err=%v", existing, again.Seq, again.Lines[0].Qty, err)
+		t.Fatalf("retry: existing=%v seq=%d qty=%s err=%v", existing, again.Seq, again.Lines[0].Qty, err)
 	}
 	second := mustCommit(t, j, edge.Transaction{ID: "i1", Type: edge.Issue, Lines: []edge.Line{line("SKU-1", "5", "WH/Stock", "")}})
 	if second.Seq != 2 || second.Lines[0].To != "Partners/Customers" {
@@ -36,6 +37,46 @@ func TestCommitAssignsGapFreeSeqsAndIsIdempotent(t *testing.T) {
 	}
 	if last, acked := j.Positions(); last != 2 || acked != 0 {
 		t.Fatalf("positions %d %d", last, acked)
+	}
+}
+
+// #19.3: only the same transaction is a retry: the id of another one is refused, with
+// the original's seq, and writes nothing.
+func TestAnIDReusedForADifferentTransactionIsRefused(t *testing.T) {
+	j := mustOpen(t, nil)
+	orig := edge.Transaction{ID: "r1", Type: edge.Receipt, Ref: "PO-1", Lines: []edge.Line{line("SKU-1", "12", "", "WH/Stock")}}
+	mustCommit(t, j, orig)
+	for _, tc := range []struct {
+		name   string
+		change func(tx *edge.Transaction)
+	}{
+		{"quantity", func(tx *edge.Transaction) { tx.Lines[0].Qty = edge.MustQty("99") }},
+		{"item", func(tx *edge.Transaction) { tx.Lines[0].Item = "SKU-2" }},
+		{"location", func(tx *edge.Transaction) { tx.Lines[0].To = "WH/Input" }},
+		{"ref", func(tx *edge.Transaction) { tx.Ref = "PO-2" }},
+		{"type", func(tx *edge.Transaction) { tx.Type = edge.Return }},
+		{"a line more", func(tx *edge.Transaction) { tx.Lines = append(tx.Lines, line("SKU-1", "1", "", "WH/Stock")) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tx := orig
+			tx.Lines = append([]edge.Line(nil), orig.Lines...)
+			tc.change(&tx)
+			_, existing, err := j.Commit(context.Background(), tx)
+			var ce *edge.IDConflictError
+			if existing || !errors.As(err, &ce) || !errors.Is(err, edge.ErrIDConflict) || ce.Seq != 1 ||
+				!strings.Contains(err.Error(), "id r1 was already used for a different transaction") {
+				t.Fatalf("existing=%v err=%v, want an id conflict naming seq 1", existing, err)
+			}
+		})
+	}
+	// What is not the client's request does not make a conflict.
+	retry := orig
+	retry.Source, retry.Lines = "console", []edge.Line{line("SKU-1", "12.000", "", "WH/Stock")}
+	if got, existing, err := j.Commit(context.Background(), retry); err != nil || !existing || got.Seq != 1 {
+		t.Fatalf("retry through another path: existing=%v seq=%d %v", existing, got.Seq, err)
+	}
+	if last, _ := j.Positions(); last != 1 {
+		t.Fatalf("last_seq %d: a refused id wrote something", last)
 	}
 }
 
@@ -364,6 +405,7 @@ func TestLedgerMatchesModel(t *testing.T) {
 	locs := []string{"WH/Stock", "WH/Input", "Van-1"}
 	items := []string{"A", "B", "C"}
 	var committed []string
+	sent := map[string]edge.Transaction{}
 	for i := 0; i < 300; i++ {
 		it, from, to := items[r.IntN(3)], locs[r.IntN(3)], locs[r.IntN(3)]
 		q := int64(r.IntN(20) + 1)
@@ -387,16 +429,17 @@ func TestLedgerMatchesModel(t *testing.T) {
 			tx = edge.Transaction{ID: id, Type: edge.Count, Lines: []edge.Line{line(it, fmt.Sprint(q), "", to)}}
 			model[it+"/"+to] = q
 		case 4:
-			// A repeat of an earlier id changes nothing.
+			// A retry of an earlier transaction changes nothing.
 			if len(committed) == 0 {
 				continue
 			}
-			tx = edge.Transaction{ID: committed[r.IntN(len(committed))], Type: edge.Receipt, Lines: []edge.Line{line(it, "1", "", to)}}
+			tx = sent[committed[r.IntN(len(committed))]]
 		}
 		if _, _, err := j.Commit(context.Background(), tx); err != nil {
 			t.Fatalf("op %d: %v", i, err)
 		}
 		committed = append(committed, tx.ID)
+		sent[tx.ID] = tx
 	}
 	rows, err := j.Stock(edge.StockFilter{})
 	if err != nil {

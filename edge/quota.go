@@ -116,6 +116,9 @@ func (j *Journal) admit(tx Transaction) (Transaction, bool, error) {
 		return Transaction{}, false, nil
 	}
 	if orig, err := j.GetByID(tx.ID); err == nil {
+		if !sameRequest(tx, orig) {
+			return Transaction{}, false, &IDConflictError{ID: orig.ID, Seq: orig.Seq}
+		}
 		return orig, true, nil
 	}
 	return Transaction{}, false, fmt.Errorf("%w: the database holds %s of journal.max_db_size %s (%.0f %% reached); "+

@@ -169,3 +169,24 @@ var DefaultUoMs = []UoM{
 
 // DefaultUoM is the unit of a line that names none.
 const DefaultUoM = "Units"
+
+// sameRequest says whether posted (prepared) asks for what stored holds, which makes it a
+// retry. What the journal fills at commit (seq, time, base quantities, a count's
+// expected and delta), who relayed it (source) and the scan evidence do not count;
+// quantities compare as numbers ("5" is "5.0").
+func sameRequest(posted, stored Transaction) bool {
+	if posted.Type != stored.Type || posted.Ref != stored.Ref || posted.Reason != stored.Reason ||
+		posted.Note != stored.Note || posted.Station != stored.Station || posted.Operator != stored.Operator ||
+		len(posted.Lines) != len(stored.Lines) {
+		return false
+	}
+	for i, a := range posted.Lines {
+		b := stored.Lines[i]
+		if a.Item != b.Item || a.Qty.Cmp(b.Qty) != 0 || a.UoM != b.UoM || a.Lot != b.Lot || a.Serial != b.Serial ||
+			a.Expiry != b.Expiry || a.From != b.From || a.To != b.To || a.State != b.State || a.ToState != b.ToState ||
+			a.Packaging != b.Packaging || a.WeightKg != b.WeightKg {
+			return false
+		}
+	}
+	return true
+}

@@ -41,8 +41,9 @@ locations:
 }
 
 type ackedTx struct {
-	seq uint64
-	typ string
+	seq  uint64
+	typ  string
+	body string
 }
 
 // TestCrashKeepsEveryAcknowledgedTransaction runs the real binary, posts transactions from
@@ -189,7 +190,7 @@ func crashRounds(t *testing.T, rounds int, kill func(t *testing.T, p *daemonProc
 						if prev, ok := acked[id]; ok && prev.seq != seq {
 							t.Errorf("%s acknowledged with seq %d and %d", id, prev.seq, seq)
 						}
-						acked[id] = ackedTx{seq, typ}
+						acked[id] = ackedTx{seq, typ, body}
 					default:
 						t.Errorf("%s: unexpected status %d", id, code)
 					}
@@ -205,7 +206,7 @@ func crashRounds(t *testing.T, rounds int, kill func(t *testing.T, p *daemonProc
 	if t.Failed() {
 		return
 	}
-	// Re-post every acknowledged id: each must come back 200 with its original seq.
+	// Re-post acknowledged transactions: each must come back 200 with its original seq.
 	p := startDaemon(t, bin, cfgPath)
 	base := "http://" + p.addr
 	all := fetchAll(t, base)
@@ -230,8 +231,7 @@ func crashRounds(t *testing.T, rounds int, kill func(t *testing.T, p *daemonProc
 		if n++; n > 50 {
 			break
 		}
-		_, body := crashTx(id, 0)
-		code, seq, err := post(context.Background(), client, base, body)
+		code, seq, err := post(context.Background(), client, base, acked[id].body)
 		if err != nil || code != http.StatusOK || seq != acked[id].seq {
 			t.Fatalf("re-post of %s: %d seq %d (want 200 seq %d): %v", id, code, seq, acked[id].seq, err)
 		}

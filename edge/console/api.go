@@ -118,11 +118,14 @@ func (s *Server) postTransaction(c *fiber.Ctx) error {
 func (s *Server) commitError(c *fiber.Ctx, err error) error {
 	var fe *edge.FieldError
 	var se *edge.StockError
+	var ice *edge.IDConflictError
 	switch {
 	case errors.As(err, &fe):
 		return apiError(c, fiber.StatusUnprocessableEntity, fe.Msg, fe.Field)
 	case errors.As(err, &se):
 		return apiError(c, fiber.StatusConflict, se.Error(), se.Field)
+	case errors.As(err, &ice):
+		return c.Status(fiber.StatusConflict).JSON(fiber.Map{"error": ice.Error(), "field": "id", "seq": ice.Seq})
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return apiError(c, fiber.StatusServiceUnavailable, "timed out before the journal took the transaction; nothing was committed, retry with the same id", "")
 	case errors.Is(err, edge.ErrOutcomeUnknown):

@@ -28,6 +28,7 @@ func TestCommitFailuresAreAnsweredWithWhatTheClientMayDo(t *testing.T) {
 	}{
 		{"outcome unknown", fmt.Errorf("commit: fdatasync: input/output error: %w", edge.ErrOutcomeUnknown),
 			fiber.StatusServiceUnavailable, "outcome unknown: retry with the same id"},
+		{"id reused", &edge.IDConflictError{ID: "r1", Seq: 7}, fiber.StatusConflict, ""},
 		{"disk full", fmt.Errorf("commit: %w", edge.ErrDiskFull), fiber.StatusInsufficientStorage, ""},
 		{"timeout", context.DeadlineExceeded, fiber.StatusServiceUnavailable, ""},
 		{"closed", edge.ErrClosed, fiber.StatusServiceUnavailable, "depotd is shutting down; retry with the same id"},
