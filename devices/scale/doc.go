@@ -20,7 +20,7 @@
 //     continuous protocol's checksum is enforced once the indicator is seen sending it.
 //   - A demand poll waits at most min(timeout/2, 1 s) for its reply (the DIVA manual's
 //     one second); a lost reply is polled again, and only timeout without any valid reply
-//     counts as a silent scale.
+//     (to a poll, a zero or a tare) counts as a silent scale.
 //   - Run returns nil when its context ends, and an error when the scale is gone: open
 //     failure, write failure, device node removed (ErrGone), or no valid frame for
 //     timeout (ErrTimeout); the last two also wrap devices.ErrGone, so the supervisor

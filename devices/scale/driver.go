@@ -220,7 +220,7 @@ func (r *runner) bad(frame []byte, err error) {
 
 // demand polls at poll_interval; between polls it serves zero/tare requests. A poll
 // whose reply is lost (line noise) is simply repeated; the scale counts as not answering
-// only when no valid reply has come for timeout.
+// only when no valid reply, to a poll or to a command, has come for timeout.
 func (r *runner) demand(ctx context.Context) error {
 	t := time.NewTicker(r.d.poll)
 	defer t.Stop()
@@ -241,7 +241,13 @@ func (r *runner) demand(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case req := <-r.d.reqs:
-			req.done <- r.command(ctx, req.op)
+			err := r.command(ctx, req.op)
+			if err == nil || errors.Is(err, ErrRefused) {
+				// The scale answered (done or refused): a valid reply, like a poll's. A
+				// slow zero followed by one lost poll reply is not a silent scale.
+				last = time.Now()
+			}
+			req.done <- err
 		case <-t.C:
 		}
 	}

@@ -26,6 +26,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // deadline passes.
 type recSink struct {
 	runErr  error // what Run returned, once it has
+	ran     bool  // Run has returned
 	mu      sync.Mutex
 	weights []devices.Weight
 	states  []devices.DeviceState
@@ -73,6 +74,13 @@ func (s *recSink) wait(t *testing.T, from int, what string, pred func(devices.We
 			if pred(w) {
 				return w
 			}
+		}
+		s.mu.Lock()
+		ran, runErr := s.ran, s.runErr
+		s.mu.Unlock()
+		if ran {
+			// Nothing more will come: fail now rather than at the deadline.
+			t.Fatalf("no weight %s; Run returned: %v", what, runErr)
 		}
 		select {
 		case <-s.notify:
@@ -123,7 +131,7 @@ func runDriver(t *testing.T, drv devices.Driver) *running {
 	go func() {
 		err := drv.Run(ctx, r.sink)
 		r.sink.mu.Lock()
-		r.sink.runErr = err
+		r.sink.runErr, r.sink.ran = err, true
 		r.sink.mu.Unlock()
 		r.done <- err
 		close(r.stopped)
@@ -287,6 +295,34 @@ func TestSilentScaleTimesOut(t *testing.T) {
 			err = drv.Run(context.Background(), newSink())
 			if !errors.Is(err, scale.ErrTimeout) || !errors.Is(err, devices.ErrGone) {
 				t.Fatalf("err %v, want ErrTimeout and devices.ErrGone (disconnected)", err)
+			}
+		})
+	}
+}
+
+// TestSlowZeroThenLostReplyStaysConnected: the reply to a zero is a valid reply. A scale
+// that takes most of the timeout to answer a zero and then loses one poll reply is still
+// answering: it must stay connected and go on reading (issue #12 item 15).
+func TestSlowZeroThenLostReplyStaysConnected(t *testing.T) {
+	for _, c := range []protoCase{protoCases[0], protoCases[2], protoCases[4]} {
+		t.Run(c.name(), func(t *testing.T) {
+			sc := startSim(t, c.proto, c.opts)
+			sc.SetLoad(decimal.RequireFromString(c.load))
+			cfg := c.config(sc.Port().Link()) // timeout 1.5 s: a poll waits 0.75 s for its reply
+			r := startDriver(t, cfg)
+			r.sink.wait(t, 0, "before zero", usableKg(c.kg))
+			// 1.2 s to zero, then 0.75 s for the lost reply: 1.95 s since the last poll
+			// reply, but only 0.75 s since the scale last answered.
+			sc.SlowZero(1200*time.Millisecond, 1)
+			if err := r.drv.(scale.Zeroer).Zero(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			// The poll after the zero is lost; the next one reads the zeroed platter.
+			r.sink.wait(t, 0, "0 after the lost reply", usableKg("0"))
+			select {
+			case err := <-r.done:
+				t.Fatalf("Run returned %v: the scale was reported disconnected", err)
+			default:
 			}
 		})
 	}
