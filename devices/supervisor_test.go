@@ -363,7 +363,7 @@ func TestStatusJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"name":"dock","kind":"scanner","port":"/dev/serial/by-id/x","state":"connected","since":"2026-11-26T17:00:00Z","failures":0,` +
+	want := `{"name":"dock","kind":"scanner","port":"/dev/serial/by-id/x","state":"connected","since":"2026-11-26T17:00:00Z","failures":0,"frame_errors":0,` +
 		`"last_scan":{"at":"2026-11-26T17:00:00Z","aim":"]C1","data":"01\u001d10A","raw_hex":"5d433130311d313041"},` +
 		`"last_raw_hex":"5d433130311d313041","last_at":"2026-11-26T17:00:00Z"}`
 	if string(b) != want {

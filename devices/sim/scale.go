@@ -115,9 +115,10 @@ func (s *Scale) SetOverload(on bool) { s.mu.Lock(); s.over = on; s.mu.Unlock() }
 func (s *Scale) SetUnderload(on bool) { s.mu.Lock(); s.under = on; s.mu.Unlock() }
 
 // SetNoise adds line noise: garbage bytes before every reply, every third reply of a
-// demand protocol with its terminator garbled (so it and what follows it are lost), and,
-// for checksummed continuous frames, every third frame with a corrupted weight digit (its
-// checksum left as it was).
+// demand protocol with its terminator garbled (so it and what follows it are lost); for
+// continuous output, garbage before every fifth frame and, when checksummed, that frame's
+// weight digit corrupted (its checksum left as it was). Four clean frames in five leave a
+// driver that needs three identical frames in a row room to read a stable weight.
 func (s *Scale) SetNoise(on bool) { s.mu.Lock(); s.noise = on; s.mu.Unlock() }
 
 // SlowZero makes the next zero command take delay before the scale answers it (a balance
@@ -590,9 +591,9 @@ func (s *Scale) stream(ctx context.Context) error {
 		noise := s.noise
 		s.mu.Unlock()
 		n++
-		if noise {
+		if noise && n%5 == 0 {
 			f = append([]byte{0xff, '~', 0x00}, f...)
-			if !s.opts.NoChecksum && n%3 == 0 {
+			if !s.opts.NoChecksum {
 				f[3+6] ^= 0x01 // a flipped bit in a weight digit; the checksum no longer fits
 			}
 		}
