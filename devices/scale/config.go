@@ -203,7 +203,7 @@ func CheckConfig(c *devices.Config, path string, report func(key, msg string)) {
 	case c.Protocol != ToledoContinuous:
 		report(path+".checksum", fmt.Sprintf("%s frames have no checksum; checksum is only for toledo-continuous", c.Protocol))
 	case !slices.Contains(ChecksumModes(), c.Checksum):
-		report(path+".checksum", fmt.Sprintf("%q is not %s (the indicator's checksum setting; auto learns it)", c.Checksum, strings.Join(ChecksumModes(), ", ")))
+		report(path+".checksum", fmt.Sprintf("%q is not auto, on or off (the indicator's checksum setting; auto learns it)", c.Checksum))
 	}
 	switch {
 	case c.StableFrames == 0:

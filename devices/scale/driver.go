@@ -61,7 +61,7 @@ func New(cfg devices.Config, log *slog.Logger) (devices.Driver, error) {
 		p = &nciProto{}
 	case ToledoContinuous:
 		if cfg.Checksum != "" && !slices.Contains(ChecksumModes(), cfg.Checksum) {
-			return nil, fmt.Errorf("scale %s: checksum %q is not %s", cfg.Name, cfg.Checksum, strings.Join(ChecksumModes(), ", "))
+			return nil, fmt.Errorf("scale %s: checksum %q is not auto, on or off", cfg.Name, cfg.Checksum)
 		}
 		p = &contProto{checksum: cfg.Checksum}
 	default:
