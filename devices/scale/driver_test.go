@@ -30,8 +30,17 @@ type recSink struct {
 	mu      sync.Mutex
 	weights []devices.Weight
 	states  []devices.DeviceState
+	errs    []devices.FrameError
 	notify  chan struct{}
 }
+
+func (s *recSink) FrameError(e devices.FrameError) {
+	s.mu.Lock()
+	s.errs = append(s.errs, e)
+	s.mu.Unlock()
+}
+
+func (s *recSink) errCount() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.errs) }
 
 func newSink() *recSink { return &recSink{notify: make(chan struct{}, 1)} }
 

@@ -1,0 +1,186 @@
+package scale_test
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/depotd/depotd/devices"
+	"github.com/depotd/depotd/devices/scale"
+)
+
+// contFrame builds a Toledo continuous frame (reference §1.2): gross weight in grams shown
+// as kg with three decimals (SWA 0x2d: increment x1, XXX.XXX), tare 0, stable or in
+// motion, with or without the checksum character.
+func contFrame(grams int64, motion, checksum bool) []byte {
+	swb := byte(0x20 | scale.SWBKg)
+	if motion {
+		swb |= scale.SWBMotion
+	}
+	f := fmt.Appendf([]byte{0x02, 0x2d, swb, 0x20}, "%06d000000\r", grams)
+	if checksum {
+		f = append(f, scale.ContinuousChecksum(f))
+	}
+	return f
+}
+
+func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+func rep(b []byte, n int) []byte { return bytes.Repeat(b, n) }
+
+// flip returns b with bit of byte i inverted.
+func flip(b []byte, i int, bit uint) []byte {
+	c := append([]byte(nil), b...)
+	c[i] ^= 1 << bit
+	return c
+}
+
+func usable(res scale.StreamResult) []string {
+	var out []string
+	for _, w := range res.Weights {
+		if w.Usable() {
+			out = append(out, w.Value.String()+" "+w.Unit)
+		}
+	}
+	return out
+}
+
+func contCfg(checksum string) devices.Config {
+	return devices.Config{Name: "floor", Kind: devices.KindScale, Port: "/dev/null", Protocol: scale.ToledoContinuous, Checksum: checksum}
+}
+
+func mustRead(t *testing.T, cfg devices.Config, chunks ...[]byte) scale.StreamResult {
+	t.Helper()
+	res, err := scale.ReadStream(cfg, chunks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestContinuousAutoReadsNothingUntilModeAgreed is issue #13's case: before the driver
+// knows whether the indicator sends checksums, a corrupted frame whose checksum character
+// was lost (or became an STX) is followed directly by the next frame's STX, exactly as a
+// checksum-less frame is. It must not be read at all, let alone as a stable weight.
+func TestContinuousAutoReadsNothingUntilModeAgreed(t *testing.T) {
+	good := contFrame(1234, false, true)
+	corrupt := flip(good, 6, 0)[:17] // 1.334 kg, checksum lost
+	for name, stream := range map[string][]byte{
+		"checksum lost":        cat(corrupt, good, good, good, good),
+		"checksum became STX":  cat(corrupt, []byte{0x02}, good, good, good),
+		"three corrupt frames": cat(corrupt, corrupt, corrupt, good, good, good, good),
+	} {
+		res := mustRead(t, contCfg(scale.ChecksumAuto), stream)
+		for _, w := range res.Weights {
+			if !w.Kg.Equal(decimal.RequireFromString("1.234")) {
+				t.Errorf("%s: read %s %s (stable %v) from a corrupted frame", name, w.Value, w.Unit, w.Stable)
+			}
+		}
+	}
+	// Mode learnt from three checksummed frames; the weight needs three more identical
+	// stable frames after it: the third learning frame is the first that is read.
+	res := mustRead(t, contCfg(scale.ChecksumAuto), rep(good, 4))
+	if got := usable(res); len(got) != 0 {
+		t.Errorf("4 frames: usable %q, want none yet", got)
+	}
+	res = mustRead(t, contCfg(scale.ChecksumAuto), rep(good, 5))
+	if got := usable(res); len(got) != 1 || got[0] != "1.234 kg" {
+		t.Errorf("5 frames: usable %q, want one 1.234 kg", got)
+	}
+}
+
+// TestStableWeightNeedsConsecutiveIdenticalFrames: in every checksum mode a stable weight
+// needs stable_frames identical stable frames in a row; a different frame, a motion frame,
+// a refused frame or noise between them restarts the count.
+func TestStableWeightNeedsConsecutiveIdenticalFrames(t *testing.T) {
+	for _, mode := range []string{scale.ChecksumOn, scale.ChecksumOff} {
+		on := mode == scale.ChecksumOn
+		a, b := contFrame(1234, false, on), contFrame(1240, false, on)
+		moving := contFrame(1234, true, on)
+		bad := []byte{0x02, 0x2d, 0x30, 0x20, 'x'}
+		cases := []struct {
+			name   string
+			stream []byte
+			want   []string
+		}{
+			{"two", rep(a, 2), nil},
+			{"three", rep(a, 3), []string{"1.234 kg"}},
+			{"five", rep(a, 5), []string{"1.234 kg", "1.234 kg", "1.234 kg"}},
+			{"other weight between", cat(a, a, b, a, a), nil},
+			{"motion between", cat(a, a, moving, a, a), nil},
+			{"refused frame between", cat(a, a, bad, a, a), nil},
+			{"noise between", cat(a, a, []byte("\xff~\x00"), a, a), nil},
+			{"noise, then three", cat(a, a, []byte("\xff~\x00"), a, a, a), []string{"1.234 kg"}},
+		}
+		for _, c := range cases {
+			res := mustRead(t, contCfg(mode), c.stream)
+			if got := usable(res); fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("%s/%s: usable %q, want %q", mode, c.name, got, c.want)
+			}
+		}
+		cfg := contCfg(mode)
+		cfg.StableFrames = 1
+		if got := usable(mustRead(t, cfg, a)); len(got) != 1 {
+			t.Errorf("%s: stable_frames 1: usable %q after one frame", mode, got)
+		}
+	}
+}
+
+// TestSplitFrameReadsAsWhole: a frame split across reads, down to one byte per read, is
+// read exactly as if it had come in one piece, and is no frame error.
+func TestSplitFrameReadsAsWhole(t *testing.T) {
+	streams := map[string]devices.Config{
+		string(rep(contFrame(1234, false, true), 4)):  contCfg(scale.ChecksumOn),
+		string(rep(contFrame(1234, false, false), 5)): contCfg(scale.ChecksumAuto),
+		"S S      1.234 kg\r\n":                       {Name: "s", Protocol: scale.MTSICS, Port: "/dev/null"},
+		"\x0201.234\r":                                {Name: "s", Protocol: scale.Toledo8217, Port: "/dev/null"},
+		"\n0001.25lb\r\n00\r\x03":                     {Name: "s", Protocol: scale.NCISCP01, Port: "/dev/null"},
+	}
+	for stream, cfg := range streams {
+		whole := mustRead(t, cfg, []byte(stream))
+		var bytewise [][]byte
+		for i := range len(stream) {
+			bytewise = append(bytewise, []byte{stream[i]})
+		}
+		split := mustRead(t, cfg, bytewise...)
+		if fmt.Sprint(usable(whole)) != fmt.Sprint(usable(split)) || len(usable(whole)) == 0 {
+			t.Errorf("%s %q: whole %q, byte by byte %q", cfg.Protocol, stream, usable(whole), usable(split))
+		}
+		if len(split.FrameErrors) != 0 {
+			t.Errorf("%s: frame errors %+v", cfg.Protocol, split.FrameErrors)
+		}
+	}
+}
+
+// TestEveryFaultIsAFrameError: line noise between frames, a flipped bit, a frame cut
+// short and a missing checksum each count as a frame error (one per fault: a run of
+// noise is one, however it was split across reads), with the bytes and a reason.
+func TestEveryFaultIsAFrameError(t *testing.T) {
+	a := contFrame(1234, false, true)
+	cases := []struct {
+		name   string
+		chunks [][]byte
+		want   int
+	}{
+		{"clean", [][]byte{rep(a, 3)}, 0},
+		{"noise run in three reads", [][]byte{a, []byte("\xff"), []byte("~~"), []byte("\x00"), a}, 1},
+		{"two noise runs", [][]byte{a, []byte("\xff"), a, []byte("~"), a}, 2},
+		{"flipped bit", [][]byte{a, flip(a, 8, 2), a}, 1},
+		{"cut short", [][]byte{a, a[:9], a}, 1},
+		{"checksum lost", [][]byte{a, a[:17], a}, 1},
+		{"noise and nothing after", [][]byte{a, []byte("\xff\xfe")}, 1},
+	}
+	for _, c := range cases {
+		res := mustRead(t, contCfg(scale.ChecksumOn), c.chunks...)
+		if len(res.FrameErrors) != c.want {
+			t.Errorf("%s: %d frame errors %+v, want %d", c.name, len(res.FrameErrors), res.FrameErrors, c.want)
+		}
+		for _, e := range res.FrameErrors {
+			if e.Reason == "" || len(e.Raw) == 0 || e.Device != "floor" {
+				t.Errorf("%s: frame error without device, reason or bytes: %+v", c.name, e)
+			}
+		}
+	}
+}
