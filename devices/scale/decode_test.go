@@ -348,6 +348,9 @@ func TestFuzzCorpus(t *testing.T) {
 	for _, c := range contCases {
 		targets["FuzzDecodeContinuous"] = append(targets["FuzzDecodeContinuous"], c.name+"\x00"+c.in)
 	}
+	for _, sd := range streamSeeds() {
+		targets["FuzzStreamReportsOnlySentWeights"] = append(targets["FuzzStreamReportsOnlySentWeights"], sd.name+"\x00"+string(sd.script))
+	}
 	unsafe := regexp.MustCompile(`[^a-z0-9]+`)
 	for target, cases := range targets {
 		for _, nc := range cases {

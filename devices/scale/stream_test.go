@@ -184,3 +184,189 @@ func TestEveryFaultIsAFrameError(t *testing.T) {
 		}
 	}
 }
+
+// --- fuzzing the read path -----------------------------------------------------------
+
+// fuzzSetup is one protocol and setting the read-path fuzzer drives.
+type fuzzSetup struct {
+	name  string
+	cfg   devices.Config
+	frame func(i int, motion bool) []byte // frame i of 4 weights
+	value func(i int) string              // what frame i reads as ("1.234 kg")
+	// window: at most one faulty frame in any window this long. 1 where a checksum
+	// catches every single fault; stable_frames where a flipped digit cannot be seen.
+	window int
+}
+
+var fuzzGrams = [4]int64{0, 500, 1234, 98765}
+
+func contValue(i int) string {
+	return decimal.New(fuzzGrams[i], -3).String() + " kg"
+}
+
+func fuzzSetups() []fuzzSetup {
+	cont := func(name, mode string, cks bool, window int) fuzzSetup {
+		return fuzzSetup{name: name, cfg: contCfg(mode), window: window, value: contValue,
+			frame: func(i int, motion bool) []byte { return contFrame(fuzzGrams[i], motion, cks) }}
+	}
+	demand := func(proto string) devices.Config {
+		return devices.Config{Name: "s", Protocol: proto, Port: "/dev/null", Unit: map[string]string{scale.Toledo8217: "kg"}[proto], StableFrames: 2}
+	}
+	kg := func(i int) string { return decimal.New(fuzzGrams[i], -3).StringFixed(3) }
+	lb := [4]string{"0.00", "0.50", "12.34", "987.65"}
+	return []fuzzSetup{
+		cont("continuous checksum on", scale.ChecksumOn, true, 1),
+		cont("continuous auto, indicator with checksum", scale.ChecksumAuto, true, 1),
+		cont("continuous auto, indicator without checksum", scale.ChecksumAuto, false, scale.DefaultStableFramesContinuous),
+		cont("continuous checksum off", scale.ChecksumOff, false, scale.DefaultStableFramesContinuous),
+		{name: "mt-sics", cfg: demand(scale.MTSICS), window: 2, value: contValue,
+			frame: func(i int, motion bool) []byte {
+				st := "S"
+				if motion {
+					st = "D"
+				}
+				return fmt.Appendf(nil, "S %s %10s kg\r\n", st, kg(i))
+			}},
+		{name: "toledo-8217", cfg: demand(scale.Toledo8217), window: 2, value: contValue,
+			frame: func(i int, motion bool) []byte {
+				if motion {
+					return []byte("\x02?A\r") // status: motion
+				}
+				return fmt.Appendf(nil, "\x02%06s\r", kg(i))
+			}},
+		{name: "nci-scp01", cfg: demand(scale.NCISCP01), window: 2,
+			value: func(i int) string { return decimal.RequireFromString(lb[i]).String() + " lb" },
+			frame: func(i int, motion bool) []byte {
+				st := "00"
+				if motion {
+					st = "10" // status byte 1 bit 0: motion
+				}
+				return fmt.Appendf(nil, "\n%07slb\r\n%s\r\x03", lb[i], st)
+			}},
+	}
+}
+
+type streamSeed struct {
+	name   string
+	script []byte
+}
+
+// streamSeeds are the fuzzer's seeds (testdata/fuzz/FuzzStreamReportsOnlySentWeights):
+// for every setup, eight clean frames of 1.234 kg, and the same with each kind of fault on
+// the fourth frame; and, before auto knows the mode, a flipped digit then a lost checksum
+// (issue #13's frame has both faults at once: TestContinuousAutoReadsNothingUntilModeAgreed).
+func streamSeeds() []streamSeed {
+	faults := []string{"", "", "", "", "flipped bit", "dropped byte", "inserted byte", "cut short"}
+	var out []streamSeed
+	for si, s := range fuzzSetups() {
+		for op := 3; op < 8; op++ {
+			script := []byte{byte(si)}
+			for i := range 8 {
+				fault := byte(0)
+				if i == 3 {
+					fault = byte(op)
+				}
+				script = append(script, 2, fault, 6, 0x41)
+			}
+			name := s.name + " clean"
+			if faults[op] != "" {
+				name = s.name + " " + faults[op]
+			}
+			out = append(out, streamSeed{name, append(script, 7, 3, 1)})
+		}
+	}
+	// Setup 1 (auto, indicator with checksum): frame 1 has a digit flipped, frame 2 lost
+	// its checksum.
+	out = append(out, streamSeed{"auto digit flipped then checksum lost before the mode is known",
+		[]byte{1, 2, 4, 7, 0, 2, 5, 17, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0}})
+	return out
+}
+
+// FuzzStreamReportsOnlySentWeights: the script byte by byte picks a setup, then for each
+// frame a weight, motion or not, and at most one fault (a flipped bit, a dropped or an
+// inserted byte, the frame cut short), and finally how the stream is split across reads.
+// Whatever it picks, every stable weight the driver's read path reports is the weight of
+// a stable frame that was sent intact. Faults come at most one per setup.window frames:
+// one per frame where a checksum guards every frame, one per stable_frames frames where
+// nothing can tell a flipped digit (the documented limit those protocols have).
+func FuzzStreamReportsOnlySentWeights(f *testing.F) {
+	setups := fuzzSetups()
+	for _, sd := range streamSeeds() {
+		f.Add(sd.script)
+	}
+	f.Fuzz(func(t *testing.T, script []byte) {
+		if len(script) == 0 {
+			return
+		}
+		s := setups[int(script[0])%len(setups)]
+		script = script[1:]
+		var stream []byte
+		sent := map[string]bool{}
+		lastFault := -1 << 20
+		for n := 0; len(script) >= 4; n++ {
+			w, op, pos, val := script[0], script[1], script[2], script[3]
+			script = script[4:]
+			i, motion := int(w)%4, w&0x10 != 0
+			fr := s.frame(i, motion)
+			if op%8 >= 4 && n-lastFault < s.window {
+				op = 0 // too soon after the last fault for this setup's fault model
+			}
+			p := int(pos) % len(fr)
+			switch op % 8 {
+			case 4:
+				fr = flip(fr, p, uint(val%8))
+			case 5:
+				fr = append(fr[:p:p], fr[p+1:]...)
+			case 6:
+				fr = append(fr[:p:p], append([]byte{val}, fr[p:]...)...)
+			case 7:
+				fr = fr[:p]
+			default:
+				if !motion {
+					sent[s.value(i)] = true
+				}
+			}
+			if op%8 >= 4 {
+				lastFault = n
+			}
+			stream = append(stream, fr...)
+		}
+		// What is left of the script cuts the stream into reads.
+		var chunks [][]byte
+		for k := 0; len(stream) > 0; k++ {
+			n := len(stream)
+			if len(script) > 0 {
+				n = min(n, 1+int(script[k%len(script)])%24)
+			}
+			chunks = append(chunks, stream[:n])
+			stream = stream[n:]
+		}
+		res, err := scale.ReadStream(s.cfg, chunks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range res.Weights {
+			if !w.Usable() {
+				continue
+			}
+			if got := w.Value.String() + " " + w.Unit; !sent[got] {
+				t.Fatalf("%s: reported stable %s (raw %q), sent intact only %v", s.name, got, w.Raw, sent)
+			}
+		}
+	})
+}
+
+// TestFuzzSetupsReadCleanStreams keeps the fuzzer honest: clean frames in every setup do
+// give their stable weight, so "no wrong weight" is not met by reading nothing at all.
+func TestFuzzSetupsReadCleanStreams(t *testing.T) {
+	for _, s := range fuzzSetups() {
+		var stream []byte
+		for range 8 {
+			stream = append(stream, s.frame(2, false)...)
+		}
+		got := usable(mustRead(t, s.cfg, stream))
+		if len(got) == 0 || got[0] != s.value(2) {
+			t.Errorf("%s: clean frames read as %q, want %s", s.name, got, s.value(2))
+		}
+	}
+}
