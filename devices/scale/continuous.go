@@ -173,9 +173,6 @@ func (s *ContinuousSplitter) Mode() string {
 	return s.mode
 }
 
-// Checksummed reports whether frames carry a checksum (mode on, configured or learnt).
-func (s *ContinuousSplitter) Checksummed() bool { return s.mode == ChecksumOn }
-
 // Split returns how many bytes to consume, and a frame (17 or 18 bytes) when one is
 // complete. noise counts consumed bytes that were not part of a frame.
 func (s *ContinuousSplitter) Split(data []byte) (advance int, frame []byte, noise int) {

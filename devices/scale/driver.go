@@ -209,7 +209,6 @@ type runner struct {
 	errs      devices.FrameErrorSink // nil when sink takes no FrameErrors
 	x         *exchanger
 	connected bool
-	malformed int // frames refused and runs of noise, for tests
 	gate      stableGate
 }
 
@@ -277,7 +276,6 @@ func (r *runner) noise(n int, sample []byte) {
 // frameError counts what was refused, restarts the stable count (a stable weight needs
 // its frames consecutive, with nothing bad between them) and reports it.
 func (r *runner) frameError(raw []byte, reason string) {
-	r.malformed++
 	r.gate.reset()
 	if r.errs != nil {
 		r.errs.FrameError(devices.FrameError{Device: r.d.cfg.Name, At: time.Now(), Raw: append([]byte(nil), raw...), Reason: reason})

@@ -33,7 +33,6 @@ type framer struct {
 	split   splitFunc
 	onNoise func(n int, sample []byte) // may be nil
 	buf     []byte
-	noise   int // bytes dropped as noise in total, for logs and tests
 	pending int // noise bytes of the current gap not reported yet
 	sample  []byte
 }
@@ -68,7 +67,6 @@ func (f *framer) next() []byte {
 }
 
 func (f *framer) dropped(b []byte) {
-	f.noise += len(b)
 	f.pending += len(b)
 	if room := maxNoiseSample - len(f.sample); room > 0 {
 		f.sample = append(f.sample, b[:min(room, len(b))]...)

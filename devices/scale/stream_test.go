@@ -294,66 +294,70 @@ func FuzzStreamReportsOnlySentWeights(f *testing.F) {
 	for _, sd := range streamSeeds() {
 		f.Add(sd.script)
 	}
-	f.Fuzz(func(t *testing.T, script []byte) {
-		if len(script) == 0 {
-			return
+	f.Fuzz(func(t *testing.T, script []byte) { checkScript(t, setups, script) })
+}
+
+// checkScript is FuzzStreamReportsOnlySentWeights' property for one script.
+func checkScript(t *testing.T, setups []fuzzSetup, script []byte) {
+	t.Helper()
+	if len(script) == 0 {
+		return
+	}
+	s := setups[int(script[0])%len(setups)]
+	script = script[1:]
+	var stream []byte
+	sent := map[string]bool{}
+	lastFault := -1 << 20
+	for n := 0; len(script) >= 4; n++ {
+		w, op, pos, val := script[0], script[1], script[2], script[3]
+		script = script[4:]
+		i, motion := int(w)%4, w&0x10 != 0
+		fr := s.frame(i, motion)
+		if op%8 >= 4 && n-lastFault < s.window {
+			op = 0 // too soon after the last fault for this setup's fault model
 		}
-		s := setups[int(script[0])%len(setups)]
-		script = script[1:]
-		var stream []byte
-		sent := map[string]bool{}
-		lastFault := -1 << 20
-		for n := 0; len(script) >= 4; n++ {
-			w, op, pos, val := script[0], script[1], script[2], script[3]
-			script = script[4:]
-			i, motion := int(w)%4, w&0x10 != 0
-			fr := s.frame(i, motion)
-			if op%8 >= 4 && n-lastFault < s.window {
-				op = 0 // too soon after the last fault for this setup's fault model
-			}
-			p := int(pos) % len(fr)
-			switch op % 8 {
-			case 4:
-				fr = flip(fr, p, uint(val%8))
-			case 5:
-				fr = append(fr[:p:p], fr[p+1:]...)
-			case 6:
-				fr = append(fr[:p:p], append([]byte{val}, fr[p:]...)...)
-			case 7:
-				fr = fr[:p]
-			default:
-				if !motion {
-					sent[s.value(i)] = true
-				}
-			}
-			if op%8 >= 4 {
-				lastFault = n
-			}
-			stream = append(stream, fr...)
-		}
-		// What is left of the script cuts the stream into reads.
-		var chunks [][]byte
-		for k := 0; len(stream) > 0; k++ {
-			n := len(stream)
-			if len(script) > 0 {
-				n = min(n, 1+int(script[k%len(script)])%24)
-			}
-			chunks = append(chunks, stream[:n])
-			stream = stream[n:]
-		}
-		res, err := scale.ReadStream(s.cfg, chunks)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, w := range res.Weights {
-			if !w.Usable() {
-				continue
-			}
-			if got := w.Value.String() + " " + w.Unit; !sent[got] {
-				t.Fatalf("%s: reported stable %s (raw %q), sent intact only %v", s.name, got, w.Raw, sent)
+		p := int(pos) % len(fr)
+		switch op % 8 {
+		case 4:
+			fr = flip(fr, p, uint(val%8))
+		case 5:
+			fr = append(fr[:p:p], fr[p+1:]...)
+		case 6:
+			fr = append(fr[:p:p], append([]byte{val}, fr[p:]...)...)
+		case 7:
+			fr = fr[:p]
+		default:
+			if !motion {
+				sent[s.value(i)] = true
 			}
 		}
-	})
+		if op%8 >= 4 {
+			lastFault = n
+		}
+		stream = append(stream, fr...)
+	}
+	// What is left of the script cuts the stream into reads.
+	var chunks [][]byte
+	for k := 0; len(stream) > 0; k++ {
+		n := len(stream)
+		if len(script) > 0 {
+			n = min(n, 1+int(script[k%len(script)])%24)
+		}
+		chunks = append(chunks, stream[:n])
+		stream = stream[n:]
+	}
+	res, err := scale.ReadStream(s.cfg, chunks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range res.Weights {
+		if !w.Usable() {
+			continue
+		}
+		if got := w.Value.String() + " " + w.Unit; !sent[got] {
+			t.Fatalf("%s: reported stable %s (raw %q), sent intact only %v", s.name, got, w.Raw, sent)
+		}
+	}
 }
 
 // TestFuzzSetupsReadCleanStreams keeps the fuzzer honest: clean frames in every setup do
