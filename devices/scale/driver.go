@@ -191,11 +191,11 @@ func (d *Driver) Run(ctx context.Context, sink devices.Sink) error {
 		return nil
 	}
 	l.flush()
+	if len(l.buf) > 0 {
+		// The cable was pulled, or the scale fell silent, in the middle of a frame.
+		r.frameError(l.buf, fmt.Sprintf("frame cut short: %d bytes, then the scale went silent or away", len(l.buf)))
+	}
 	if errors.Is(err, ErrTimeout) || errors.Is(err, ErrGone) {
-		if len(l.buf) > 0 {
-			// The cable was pulled, or the scale fell silent, in the middle of a frame.
-			r.frameError(l.buf, fmt.Sprintf("frame cut short: %d bytes, then the scale went silent or away", len(l.buf)))
-		}
 		// A silent or vanished scale is disconnected, not broken: the supervisor keeps
 		// retrying without calling for attention.
 		return fmt.Errorf("scale %s on %s: %w (%w)", d.cfg.Name, d.cfg.Port, err, devices.ErrGone)

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/depotd/depotd/devices"
 	"github.com/depotd/depotd/devices/scale"
@@ -313,4 +317,83 @@ func (p *pollResponder) answer(cmd string) [][]byte {
 		close(p.done)
 	}
 	return next
+}
+
+// TestCablePullMidFrameIsAFrameErrorNotAWeight: a USB-serial adapter pulled in the middle
+// of a frame ends Run (the scale is disconnected); the half frame left is never read, and
+// counts as a frame error.
+func TestCablePullMidFrameIsAFrameErrorNotAWeight(t *testing.T) {
+	port, err := sim.OpenPort(filepath.Join(t.TempDir(), "indicator"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { port.Close() })
+	r := startDriver(t, devices.Config{Name: "floor", Kind: devices.KindScale, Port: port.Link(),
+		Protocol: scale.ToledoContinuous, Checksum: scale.ChecksumOn, Timeout: 5 * time.Second})
+	good := contFrame(7777, false, true)
+	awaitStable(t, r, 0, "7.777 kg", func() { _, _ = port.Write(good) })
+	from, errsFrom := r.sink.count(), r.sink.errCount()
+	if _, err := port.Write(contFrame(1234, false, true)[:11]); err != nil {
+		t.Fatal(err)
+	}
+	// Pull the cable once the driver has read the half frame (a hang-up drops what the
+	// tty had not delivered yet).
+	waitDrained(t, port)
+	if err := port.Unplug(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-r.done:
+		if err == nil {
+			t.Fatal("Run returned nil after the cable was pulled")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run still running 10s after the cable was pulled")
+	}
+	for _, w := range r.sink.since(from) {
+		if w.Usable() && weightKey(w) != "7.777 kg" {
+			t.Errorf("read %s from a half frame", weightKey(w))
+		}
+	}
+	r.sink.mu.Lock()
+	defer r.sink.mu.Unlock()
+	cut := false
+	for _, e := range r.sink.errs[errsFrom:] {
+		cut = cut || strings.Contains(e.Reason, "cut short")
+	}
+	if !cut {
+		t.Errorf("frame errors %+v, want the half frame as cut short", r.sink.errs[errsFrom:])
+	}
+}
+
+// waitDrained waits until the driver has read everything written to port: nothing left
+// in the tty's input queue (TIOCINQ on the slave side).
+func waitDrained(t *testing.T, port *sim.Port) {
+	t.Helper()
+	f, err := os.OpenFile(port.Device(), os.O_RDONLY|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var n int
+		var ioErr error
+		if err := rc.Control(func(fd uintptr) { n, ioErr = unix.IoctlGetInt(int(fd), unix.TIOCINQ) }); err != nil || ioErr != nil {
+			t.Fatal(err, ioErr)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bytes still unread after 10s", n)
+		}
+		<-tick.C
+	}
 }
