@@ -470,21 +470,28 @@ func TestReadStable(t *testing.T) {
 // config instead: TestTarmConfig.)
 func checkTermios(t *testing.T, path string, baud uint32, stop2 bool) {
 	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rc, err := f.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var tio *unix.Termios
-	var ioErr error
-	if err := rc.Control(func(fd uintptr) { tio, ioErr = unix.IoctlGetTermios(int(fd), unix.TCGETS) }); err != nil || ioErr != nil {
-		t.Fatal(err, ioErr)
-	}
+	onTTY(t, path, func(fd int) (err error) { tio, err = unix.IoctlGetTermios(fd, unix.TCGETS); return err })
 	if tio.Cflag&unix.CBAUD != baud || (tio.Cflag&unix.CSTOPB != 0) != stop2 {
 		t.Errorf("termios cflag %#o: want baud %#o, 2 stop bits %v", tio.Cflag, baud, stop2)
+	}
+}
+
+// onTTY runs f on a descriptor of the tty at path, opened without becoming its
+// controlling terminal and without blocking; an error fails the test.
+func onTTY(t *testing.T, path string, f func(fd int) error) {
+	t.Helper()
+	file, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	rc, err := file.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ioErr error
+	if err := rc.Control(func(fd uintptr) { ioErr = f(int(fd)) }); err != nil || ioErr != nil {
+		t.Fatal(err, ioErr)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -93,6 +92,19 @@ func awaitStable(t *testing.T, r *running, from int, key string, tick func()) (i
 	}
 }
 
+// startIndicator runs a toledo-continuous driver on a fresh pty whose other side the test
+// writes, as the indicator would.
+func startIndicator(t *testing.T, checksum string) (*sim.Port, *running) {
+	t.Helper()
+	port, err := sim.OpenPort(filepath.Join(t.TempDir(), "indicator"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { port.Close() })
+	return port, startDriver(t, devices.Config{Name: "floor", Kind: devices.KindScale, Port: port.Link(),
+		Protocol: scale.ToledoContinuous, Checksum: checksum, Timeout: 5 * time.Second})
+}
+
 func continuousCases(frame func(grams int64) []byte, checksummed bool) []noisyCase {
 	a := frame(1234)
 	noise := []byte("\xff~\x00")
@@ -129,13 +141,7 @@ func TestNoisyStreamsGiveExactWeightOrNone(t *testing.T) {
 		frame := func(g int64) []byte { return contFrame(g, false, mode.cks) }
 		for _, c := range continuousCases(frame, mode.cks) {
 			t.Run(fmt.Sprintf("toledo-continuous/checksum-%s/cks-%v/%s", mode.checksum, mode.cks, c.name), func(t *testing.T) {
-				port, err := sim.OpenPort(filepath.Join(t.TempDir(), "indicator"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { port.Close() })
-				r := startDriver(t, devices.Config{Name: "floor", Kind: devices.KindScale, Port: port.Link(),
-					Protocol: scale.ToledoContinuous, Checksum: mode.checksum, Timeout: 5 * time.Second})
+				port, r := startIndicator(t, mode.checksum)
 				write := func(b []byte) {
 					if _, err := port.Write(b); err != nil {
 						t.Fatal(err)
@@ -323,13 +329,7 @@ func (p *pollResponder) answer(cmd string) [][]byte {
 // of a frame ends Run (the scale is disconnected); the half frame left is never read, and
 // counts as a frame error.
 func TestCablePullMidFrameIsAFrameErrorNotAWeight(t *testing.T) {
-	port, err := sim.OpenPort(filepath.Join(t.TempDir(), "indicator"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { port.Close() })
-	r := startDriver(t, devices.Config{Name: "floor", Kind: devices.KindScale, Port: port.Link(),
-		Protocol: scale.ToledoContinuous, Checksum: scale.ChecksumOn, Timeout: 5 * time.Second})
+	port, r := startIndicator(t, scale.ChecksumOn)
 	good := contFrame(7777, false, true)
 	awaitStable(t, r, 0, "7.777 kg", func() { _, _ = port.Write(good) })
 	from, errsFrom := r.sink.count(), r.sink.errCount()
@@ -370,24 +370,12 @@ func TestCablePullMidFrameIsAFrameErrorNotAWeight(t *testing.T) {
 // in the tty's input queue (TIOCINQ on the slave side).
 func waitDrained(t *testing.T, port *sim.Port) {
 	t.Helper()
-	f, err := os.OpenFile(port.Device(), os.O_RDONLY|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rc, err := f.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
 	deadline := time.Now().Add(10 * time.Second)
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		var n int
-		var ioErr error
-		if err := rc.Control(func(fd uintptr) { n, ioErr = unix.IoctlGetInt(int(fd), unix.TIOCINQ) }); err != nil || ioErr != nil {
-			t.Fatal(err, ioErr)
-		}
+		onTTY(t, port.Device(), func(fd int) (err error) { n, err = unix.IoctlGetInt(fd, unix.TIOCINQ); return err })
 		if n == 0 {
 			return
 		}
