@@ -66,13 +66,28 @@ func mustRead(t *testing.T, cfg devices.Config, chunks ...[]byte) scale.StreamRe
 // checksum-less frame is. It must not be read at all, let alone as a stable weight.
 func TestContinuousAutoReadsNothingUntilModeAgreed(t *testing.T) {
 	good := contFrame(1234, false, true)
-	corrupt := flip(good, 6, 0)[:17] // 1.334 kg, checksum lost
-	for name, stream := range map[string][]byte{
-		"checksum lost":        cat(corrupt, good, good, good, good),
-		"checksum became STX":  cat(corrupt, []byte{0x02}, good, good, good),
-		"three corrupt frames": cat(corrupt, corrupt, corrupt, good, good, good, good),
+	corrupt := flip(good, 6, 0)[:17] // 0.234 kg, checksum lost
+	// stable_frames 1, so that only the learning rule stands between the corrupted frame
+	// and a weight.
+	one := contCfg(scale.ChecksumAuto)
+	one.StableFrames = 1
+	for _, c := range []struct {
+		name   string
+		cfg    devices.Config
+		stream []byte
+	}{
+		{"checksum lost", one, cat(corrupt, good, good, good, good)},
+		{"checksum became STX", one, cat(corrupt, []byte{0x02}, good, good, good)},
+		// Three such frames in a row agree on "off": the third is decoded, and only the
+		// stable count (the checksum of every later frame is noise between them) keeps
+		// it from being delivered.
+		{"three corrupt frames", contCfg(scale.ChecksumAuto), cat(corrupt, corrupt, corrupt, good, good, good, good)},
 	} {
-		res := mustRead(t, contCfg(scale.ChecksumAuto), stream)
+		name := c.name
+		res := mustRead(t, c.cfg, c.stream)
+		if name != "three corrupt frames" && len(usable(res)) == 0 {
+			t.Errorf("%s: the good frames after it gave no weight", name)
+		}
 		for _, w := range res.Weights {
 			if !w.Kg.Equal(decimal.RequireFromString("1.234")) {
 				t.Errorf("%s: read %s %s (stable %v) from a corrupted frame", name, w.Value, w.Unit, w.Stable)
