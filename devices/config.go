@@ -39,6 +39,12 @@ type Config struct {
 	Unit         string        `yaml:"unit,omitempty"`          // for protocols whose wire carries no unit
 	PollInterval time.Duration `yaml:"poll_interval,omitempty"` // demand protocols
 	Timeout      time.Duration `yaml:"timeout,omitempty"`       // no answer for this long = disconnected
+	// Checksum says whether a toledo-continuous indicator appends the checksum character:
+	// auto (the default: learnt from the stream), on or off. It is an indicator setting.
+	Checksum string `yaml:"checksum,omitempty"`
+	// StableFrames is how many consecutive identical stable frames make a stable weight
+	// (serial scales; 0 = the protocol's default: 3 for toledo-continuous, 1 otherwise).
+	StableFrames int `yaml:"stable_frames,omitempty"`
 }
 
 // Check reports every problem with the entry; path is the entry's key path, e.g. "devices[2]".

@@ -84,6 +84,23 @@ type BadScan struct {
 	Reason string
 }
 
+// FrameError is something a driver received and refused that is not a scan: a scale frame
+// that does not decode or fails its checksum, line noise between frames, a frame cut short.
+// Nothing is read from it; it is counted per device (Status.FrameErrors) so that a bad
+// cable or wrong serial settings show on the console and in /metrics.
+type FrameError struct {
+	Device string
+	At     time.Time
+	Raw    []byte // the refused bytes (or the first of them, for a long run of noise)
+	Reason string
+}
+
+// FrameErrorSink is implemented by sinks that take FrameErrors; the supervisor's sink does.
+// Drivers report to it when their sink implements it, so other sinks need not.
+type FrameErrorSink interface {
+	FrameError(FrameError)
+}
+
 // Sink receives what drivers read. Implementations must not block for long: drivers
 // call it from their read loop.
 type Sink interface {

@@ -242,8 +242,23 @@ func (u *unitSink) BadScan(b BadScan) {
 		c := b
 		c.Raw = cloneBytes(b.Raw)
 		st.LastBadScan, st.LastRaw, st.LastAt = &c, c.Raw, b.At
+		st.FrameErrors++
 	})
 	u.next.BadScan(b)
+}
+
+// FrameError counts a refused frame in the Registry, and passes it on when the next sink
+// takes FrameErrors.
+func (u *unitSink) FrameError(e FrameError) {
+	u.reg.update(u.name, func(st *Status) {
+		c := e
+		c.Raw = cloneBytes(e.Raw)
+		st.LastFrameError = &c
+		st.FrameErrors++
+	})
+	if n, ok := u.next.(FrameErrorSink); ok {
+		n.FrameError(e)
+	}
 }
 
 func (u *unitSink) Weight(w Weight) {
@@ -289,6 +304,10 @@ type Status struct {
 	Since  time.Time
 	// Failures counts failed connections since depotd started.
 	Failures int
+	// FrameErrors counts what the device sent and the driver refused since depotd
+	// started: bad scans, and frame errors (corrupted scale frames, line noise).
+	FrameErrors    int
+	LastFrameError *FrameError
 	// RetryIn is the backoff chosen after the latest failure; NextRetry is when it ends.
 	RetryIn     time.Duration
 	NextRetry   time.Time
@@ -314,6 +333,11 @@ func (s Status) MarshalJSON() ([]byte, error) {
 		Reason string    `json:"reason"`
 		RawHex string    `json:"raw_hex"`
 	}
+	type frameErrJSON struct {
+		At     time.Time `json:"at"`
+		Reason string    `json:"reason"`
+		RawHex string    `json:"raw_hex"`
+	}
 	type weightJSON struct {
 		At     time.Time    `json:"at"`
 		Value  string       `json:"value"`
@@ -325,26 +349,31 @@ func (s Status) MarshalJSON() ([]byte, error) {
 		RawHex string       `json:"raw_hex"`
 	}
 	v := struct {
-		Name        string      `json:"name"`
-		Kind        Kind        `json:"kind"`
-		Port        string      `json:"port"`
-		State       State       `json:"state"`
-		Reason      string      `json:"reason,omitempty"`
-		Since       time.Time   `json:"since"`
-		Failures    int         `json:"failures"`
-		NextRetry   time.Time   `json:"next_retry,omitzero"`
-		LastScan    *scanJSON   `json:"last_scan,omitempty"`
-		LastBadScan *badJSON    `json:"last_bad_scan,omitempty"`
-		LastWeight  *weightJSON `json:"last_weight,omitempty"`
-		LastRawHex  string      `json:"last_raw_hex,omitempty"`
-		LastAt      time.Time   `json:"last_at,omitzero"`
+		Name           string        `json:"name"`
+		Kind           Kind          `json:"kind"`
+		Port           string        `json:"port"`
+		State          State         `json:"state"`
+		Reason         string        `json:"reason,omitempty"`
+		Since          time.Time     `json:"since"`
+		Failures       int           `json:"failures"`
+		FrameErrors    int           `json:"frame_errors"`
+		NextRetry      time.Time     `json:"next_retry,omitzero"`
+		LastScan       *scanJSON     `json:"last_scan,omitempty"`
+		LastBadScan    *badJSON      `json:"last_bad_scan,omitempty"`
+		LastFrameError *frameErrJSON `json:"last_frame_error,omitempty"`
+		LastWeight     *weightJSON   `json:"last_weight,omitempty"`
+		LastRawHex     string        `json:"last_raw_hex,omitempty"`
+		LastAt         time.Time     `json:"last_at,omitzero"`
 	}{Name: s.Name, Kind: s.Kind, Port: s.Port, State: s.State, Reason: s.Reason, Since: s.Since,
-		Failures: s.Failures, NextRetry: s.NextRetry, LastRawHex: hex.EncodeToString(s.LastRaw), LastAt: s.LastAt}
+		Failures: s.Failures, FrameErrors: s.FrameErrors, NextRetry: s.NextRetry, LastRawHex: hex.EncodeToString(s.LastRaw), LastAt: s.LastAt}
 	if x := s.LastScan; x != nil {
 		v.LastScan = &scanJSON{At: x.At, AIM: x.AIM, Data: string(x.Data), RawHex: hex.EncodeToString(x.Raw)}
 	}
 	if x := s.LastBadScan; x != nil {
 		v.LastBadScan = &badJSON{At: x.At, Reason: x.Reason, RawHex: hex.EncodeToString(x.Raw)}
+	}
+	if x := s.LastFrameError; x != nil {
+		v.LastFrameError = &frameErrJSON{At: x.At, Reason: x.Reason, RawHex: hex.EncodeToString(x.Raw)}
 	}
 	if x := s.LastWeight; x != nil {
 		v.LastWeight = &weightJSON{At: x.At, Value: x.Value.String(), Unit: x.Unit, Kg: x.Kg.String(),
@@ -427,6 +456,11 @@ func (s *Status) clone() Status {
 		v := *s.LastBadScan
 		v.Raw = cloneBytes(v.Raw)
 		c.LastBadScan = &v
+	}
+	if s.LastFrameError != nil {
+		v := *s.LastFrameError
+		v.Raw = cloneBytes(v.Raw)
+		c.LastFrameError = &v
 	}
 	if s.LastWeight != nil {
 		v := *s.LastWeight

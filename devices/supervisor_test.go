@@ -14,11 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"go.uber.org/goleak"
 
 	"github.com/depotd/depotd/devices"
+	"github.com/depotd/depotd/devices/scale"
 	"github.com/depotd/depotd/devices/serialscan"
 	"github.com/depotd/depotd/devices/sim"
+	"github.com/depotd/depotd/devices/sim/simtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -363,7 +366,7 @@ func TestStatusJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"name":"dock","kind":"scanner","port":"/dev/serial/by-id/x","state":"connected","since":"2026-11-26T17:00:00Z","failures":0,` +
+	want := `{"name":"dock","kind":"scanner","port":"/dev/serial/by-id/x","state":"connected","since":"2026-11-26T17:00:00Z","failures":0,"frame_errors":0,` +
 		`"last_scan":{"at":"2026-11-26T17:00:00Z","aim":"]C1","data":"01\u001d10A","raw_hex":"5d433130311d313041"},` +
 		`"last_raw_hex":"5d433130311d313041","last_at":"2026-11-26T17:00:00Z"}`
 	if string(b) != want {
@@ -420,5 +423,33 @@ func TestBackoffGrowsAndResetsAfterHealthyRun(t *testing.T) {
 		if got < base*3/4 || got > base*5/4 {
 			t.Errorf("wait before run %d = %v, want %v ±25%%", k, got, base)
 		}
+	}
+}
+
+// TestScaleFrameErrorsCountedInRegistry: a scale's refused frames (line noise, a corrupted
+// continuous frame) reach the Registry as frame_errors with the last reason, which is what
+// GET /api/v1/devices, the console and /metrics show.
+func TestScaleFrameErrorsCountedInRegistry(t *testing.T) {
+	sc := simtest.StartScale(t, sim.ScaleToledoContinuous, sim.ScaleOptions{Unit: "kg"})
+	sc.SetLoad(decimal.RequireFromString("1.234"))
+	sc.SetNoise(true)
+	cfg := devices.Config{Name: "floor", Kind: devices.KindScale, Port: sc.Port().Link(), Protocol: scale.ToledoContinuous}
+	drv, err := scale.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup := devices.NewSupervisor([]devices.Unit{{Config: cfg, Driver: drv}}, &recorder{}, slog.New(slog.DiscardHandler))
+	startSupervisor(t, sup)
+	waitFor(t, "frame errors counted", func() bool {
+		st, _ := sup.Registry().Get("floor")
+		return st.FrameErrors >= 2 && st.LastFrameError != nil && st.LastWeight != nil
+	})
+	st, _ := sup.Registry().Get("floor")
+	if st.LastFrameError.Reason == "" || len(st.LastFrameError.Raw) == 0 {
+		t.Errorf("last frame error without reason or bytes: %+v", st.LastFrameError)
+	}
+	b, _ := json.Marshal(st)
+	if !strings.Contains(string(b), `"frame_errors":`) || !strings.Contains(string(b), `"last_frame_error":{`) {
+		t.Errorf("status JSON lacks the frame errors: %s", b)
 	}
 }

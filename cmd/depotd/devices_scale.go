@@ -40,13 +40,15 @@ func probeScale(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&c.Parity, "parity", "", "none, even or odd (default: the protocol's: none for mt-sics, even for the others)")
 	fs.IntVar(&c.StopBits, "stop-bits", 0, "1 or 2 (default 1)")
 	fs.StringVar(&c.Unit, "unit", "", "g, kg, lb or oz: the unit of a toledo-8217 scale, whose replies carry none (default kg)")
+	fs.StringVar(&c.Checksum, "checksum", "", "toledo-continuous: auto, on or off, as the indicator is set (default auto)")
+	fs.IntVar(&c.StableFrames, "stable-frames", 0, "identical stable frames in a row before a weight is stable (default 3 for toledo-continuous, 1 for the others)")
 	fs.DurationVar(&c.Timeout, "silence", 0, "the scale is taken as not answering after this long without a valid reply (default 2s)")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up when no stable weight has come within this long")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 || *kind != string(devices.KindScale) {
-		fmt.Fprint(stderr, "usage: depotd devices probe --kind scale --protocol PROTO --port PATH [--baud N --data-bits N --parity P --stop-bits N] [--unit U] [--timeout 10s]\n")
+		fmt.Fprint(stderr, "usage: depotd devices probe --kind scale --protocol PROTO --port PATH [--baud N --data-bits N --parity P --stop-bits N] [--unit U] [--checksum auto|on|off] [--stable-frames N] [--timeout 10s]\n")
 		return 2
 	}
 	c.Name, c.Kind = "probe", devices.KindScale

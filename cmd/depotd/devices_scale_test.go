@@ -35,6 +35,7 @@ func TestProbeScale(t *testing.T) {
 		{"toledo-8217", sim.ScaleOptions{Unit: "lb"}, "1.25", []string{"--unit", "lb"}, scaleProbeResult{"1.25", "lb", true, "0.5669904625", false}},
 		{"nci-scp01", sim.ScaleOptions{Unit: "lb"}, "1.25", nil, scaleProbeResult{"1.25", "lb", true, "0.5669904625", false}},
 		{"toledo-continuous", sim.ScaleOptions{Unit: "kg"}, "1.234", []string{"--baud", "9600", "--data-bits", "7", "--parity", "even", "--stop-bits", "1"}, scaleProbeResult{"1.234", "kg", true, "1.234", false}},
+		{"toledo-continuous", sim.ScaleOptions{Unit: "lb", NoChecksum: true}, "12.50", []string{"--checksum", "off", "--stable-frames", "5"}, scaleProbeResult{"12.50", "lb", true, "5.669904625", false}},
 	}
 	for _, c := range cases {
 		t.Run(c.proto+"/"+c.opts.Unit, func(t *testing.T) {
@@ -72,6 +73,9 @@ func TestProbeScaleFailures(t *testing.T) {
 		{"missing port", []string{"--protocol", "mt-sics", "--port", filepath.Join(t.TempDir(), "nope")}, 1, "no such file"},
 		{"bad parity", []string{"--protocol", "mt-sics", "--port", "/dev/null", "--parity", "mark"}, 1, "scale.parity"},
 		{"never stable", []string{"--protocol", "mt-sics", "--port", moving.Port().Link(), "--timeout", "700ms"}, 1, "no stable weight"},
+		{"bad checksum", []string{"--protocol", "toledo-continuous", "--port", "/dev/null", "--checksum", "maybe"}, 1, "scale.checksum"},
+		{"checksum on a demand scale", []string{"--protocol", "mt-sics", "--port", "/dev/null", "--checksum", "on"}, 1, "scale.checksum"},
+		{"bad stable frames", []string{"--protocol", "mt-sics", "--port", "/dev/null", "--stable-frames", "-1"}, 1, "scale.stable_frames"},
 		{"bad flag", []string{"--colour"}, 2, "flag provided but not defined"},
 	}
 	for _, c := range cases {

@@ -42,7 +42,7 @@ func CheckConfig(c *devices.Config, path string, report func(key, msg string)) {
 			{Key: "stop_bits", Set: c.StopBits != 0}, {Key: "char_timeout", Set: c.CharTimeout != 0},
 			{Key: "good_beep", Set: c.GoodBeep != ""}, {Key: "bad_beep", Set: c.BadBeep != ""}})
 	serialscan.ReportSet(path, report, "only for scales",
-		[]serialscan.Setting{{Key: "unit", Set: c.Unit != ""}, {Key: "poll_interval", Set: c.PollInterval != 0}, {Key: "timeout", Set: c.Timeout != 0}})
+		[]serialscan.Setting{{Key: "unit", Set: c.Unit != ""}, {Key: "poll_interval", Set: c.PollInterval != 0}, {Key: "timeout", Set: c.Timeout != 0}, {Key: "checksum", Set: c.Checksum != ""}, {Key: "stable_frames", Set: c.StableFrames != 0}})
 	if c.Suffix != "" && c.Suffix != "auto" {
 		report(path+".suffix", "keyboard-wedge scanners end a scan with Enter; leave suffix unset")
 	}

@@ -2,6 +2,7 @@ package scale
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,7 +31,29 @@ const (
 	DefaultPollInterval = 200 * time.Millisecond
 	DefaultTimeout      = 2 * time.Second
 	DefaultUnit         = unit.Kg
+	// DefaultStableFramesContinuous: a continuous indicator's stable weight counts once
+	// three consecutive identical stable frames have come (about 0.3 s at the usual rate),
+	// so one corrupted frame that happens to decode can never be taken for a weight.
+	DefaultStableFramesContinuous = 3
+	// DefaultStableFramesDemand: a demand scale's reply answers the poll just sent; one
+	// stable reply is a stable weight.
+	DefaultStableFramesDemand = 1
+	// MaxStableFrames bounds stable_frames: more would keep a busy scale from ever
+	// settling (at 10 frames a second, 100 frames is 10 s of an unchanged display).
+	MaxStableFrames = 100
 )
+
+// StableFrames is how many consecutive identical stable frames cfg needs before a weight
+// counts as stable: cfg.StableFrames, or the protocol's default.
+func StableFrames(cfg devices.Config) int {
+	switch {
+	case cfg.StableFrames > 0:
+		return cfg.StableFrames
+	case cfg.Protocol == ToledoContinuous:
+		return DefaultStableFramesContinuous
+	}
+	return DefaultStableFramesDemand
+}
 
 // Serial is a resolved serial line setting.
 type Serial struct {
@@ -174,6 +197,20 @@ func CheckConfig(c *devices.Config, path string, report func(key, msg string)) {
 		report(path+".unit", fmt.Sprintf("%q is not g, kg, lb or oz", c.Unit))
 	case c.Protocol != Toledo8217:
 		report(path+".unit", fmt.Sprintf("%s sends its unit with every weight; unit is only for toledo-8217", c.Protocol))
+	}
+	switch {
+	case c.Checksum == "":
+	case c.Protocol != ToledoContinuous:
+		report(path+".checksum", fmt.Sprintf("%s frames have no checksum; checksum is only for toledo-continuous", c.Protocol))
+	case !slices.Contains(ChecksumModes(), c.Checksum):
+		report(path+".checksum", fmt.Sprintf("%q is not auto, on or off (the indicator's checksum setting; auto learns it)", c.Checksum))
+	}
+	switch {
+	case c.StableFrames == 0:
+	case !serialProto:
+		report(path+".stable_frames", "hid-pos scales report stability themselves; stable_frames is only for serial scales")
+	case c.StableFrames < 0 || c.StableFrames > MaxStableFrames:
+		report(path+".stable_frames", fmt.Sprintf("%d is not between 1 and %d", c.StableFrames, MaxStableFrames))
 	}
 	demand := c.Protocol == MTSICS || c.Protocol == Toledo8217 || c.Protocol == NCISCP01
 	switch {

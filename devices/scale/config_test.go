@@ -3,6 +3,7 @@ package scale_test
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,6 +37,18 @@ func TestCheckConfig(t *testing.T) {
 		{"timeout under poll", func() devices.Config { c := base("nci-scp01"); c.Timeout = 100 * time.Millisecond; return c }(), []string{"devices[1].timeout"}},
 		{"negative", func() devices.Config { c := base("nci-scp01"); c.PollInterval, c.Timeout = -1, -1; return c }(), []string{"devices[1].poll_interval", "devices[1].timeout"}},
 		{"scanner setting", func() devices.Config { c := base("mt-sics"); c.Suffix = "cr"; return c }(), []string{"devices[1].suffix"}},
+		{"checksum on continuous", func() devices.Config { c := base("toledo-continuous"); c.Checksum = "on"; return c }(), nil},
+		{"checksum off, stable_frames 5", func() devices.Config {
+			c := base("toledo-continuous")
+			c.Checksum, c.StableFrames = "off", 5
+			return c
+		}(), nil},
+		{"bad checksum mode", func() devices.Config { c := base("toledo-continuous"); c.Checksum = "yes"; return c }(), []string{"devices[1].checksum"}},
+		{"checksum on a demand scale", func() devices.Config { c := base("mt-sics"); c.Checksum = "auto"; return c }(), []string{"devices[1].checksum"}},
+		{"stable_frames on a demand scale", func() devices.Config { c := base("nci-scp01"); c.StableFrames = 2; return c }(), nil},
+		{"stable_frames out of range", func() devices.Config { c := base("toledo-continuous"); c.StableFrames = -1; return c }(), []string{"devices[1].stable_frames"}},
+		{"stable_frames too many", func() devices.Config { c := base("mt-sics"); c.StableFrames = 101; return c }(), []string{"devices[1].stable_frames"}},
+		{"stable_frames on hid-pos", func() devices.Config { c := base("hid-pos"); c.StableFrames = 3; return c }(), []string{"devices[1].stable_frames"}},
 	}
 	for _, c := range cases {
 		var got []string
@@ -52,6 +65,24 @@ func TestCheckConfig(t *testing.T) {
 	// Scanners are none of CheckConfig's business.
 	sc := devices.Config{Name: "x", Kind: devices.KindScanner, Suffix: "cr"}
 	scale.CheckConfig(&sc, "devices[0]", func(key, msg string) { t.Errorf("scanner entry: %s %s", key, msg) })
+}
+
+// TestNewRefusesBadChecksumAndStableFrames: New, which probe and tests call without a
+// config check, refuses what CheckConfig reports, with the setting's name in the error.
+func TestNewRefusesBadChecksumAndStableFrames(t *testing.T) {
+	for _, c := range []devices.Config{
+		{Name: "c", Kind: devices.KindScale, Port: "/dev/null", Protocol: scale.ToledoContinuous, Checksum: "maybe"},
+		{Name: "c", Kind: devices.KindScale, Port: "/dev/null", Protocol: scale.MTSICS, StableFrames: -2},
+	} {
+		if _, err := scale.New(c, nil); err == nil || (!strings.Contains(err.Error(), "checksum") && !strings.Contains(err.Error(), "stable_frames")) {
+			t.Errorf("%+v: %v, want an error naming the setting", c, err)
+		}
+	}
+	for proto, want := range map[string]int{scale.ToledoContinuous: 3, scale.MTSICS: 1, scale.Toledo8217: 1, scale.NCISCP01: 1} {
+		if got := scale.StableFrames(devices.Config{Protocol: proto}); got != want {
+			t.Errorf("%s: default stable_frames %d, want %d", proto, got, want)
+		}
+	}
 }
 
 func TestNewRefusesUnknownProtocol(t *testing.T) {

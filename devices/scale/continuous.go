@@ -112,26 +112,66 @@ func sixDigits(b []byte) (int64, error) {
 	return n, nil
 }
 
-// ContinuousSplitter cuts a continuous byte stream into frames. Whether the indicator
-// appends the optional checksum is a setting of the indicator, not something the frame
-// says, so the splitter learns it from the byte after CR:
+// Checksum modes of a toledo-continuous scale (config `checksum:`). Whether the indicator
+// appends the checksum character is one of its settings; nothing in a frame says it.
+const (
+	ChecksumAuto = "auto" // learnt from the stream (the default)
+	ChecksumOn   = "on"
+	ChecksumOff  = "off"
+)
+
+// ChecksumModes lists the valid `checksum:` values.
+func ChecksumModes() []string { return []string{ChecksumAuto, ChecksumOn, ChecksumOff} }
+
+// learnFrames is how many consecutive frames must agree on the checksum mode before auto
+// takes it. One frame is not enough: a frame that lost its checksum character to noise is
+// followed directly by the next STX, exactly as a checksum-less frame is.
+const learnFrames = 3
+
+// ContinuousSplitter cuts a continuous byte stream into frames. Its mode is the
+// indicator's checksum setting (the zero value is auto):
 //
-//   - a byte equal to the frame's checksum proves checksums are on; from then on every
-//     frame must carry a valid one (a corrupted frame is handed over with its bad checksum
-//     and refused, never read as a checksum-less frame);
-//   - plainAfter frames in a row followed directly by the next STX prove they are off;
-//     from then on a frame ends at its CR and whatever follows up to the next STX is noise;
-//   - until one is proven, a frame followed by anything else is dropped.
+//   - on: a frame is STX…CR plus the checksum character (18 bytes), which the decoder
+//     checks; a frame whose CR is followed directly by the next STX lost its checksum and
+//     is handed over without one (17 bytes), to be refused;
+//   - off: a frame is STX…CR (17 bytes); whatever follows up to the next STX is noise;
+//   - auto: until learnFrames frames in a row agree (each followed by its valid checksum,
+//     or each followed directly by the next STX), frames are handed over only so that
+//     the driver knows the indicator is there: Mode is still ChecksumAuto and nothing is
+//     read from them. A frame followed by anything else is dropped and restarts the count.
+//     Then Mode is on or off for good (until Reset).
+//
+// In every mode an STX before the 17th byte means the frame was cut short: the search
+// restarts there, so the next frame is not lost with it.
 type ContinuousSplitter struct {
-	checksummed bool
-	plain       bool
-	plainRun    int
+	mode    string // ChecksumOn, ChecksumOff, or "" / ChecksumAuto while learning
+	runMode string // auto: the mode the current run of frames agrees on
+	run     int
 }
 
-const plainAfter = 2
+// NewContinuousSplitter returns a splitter in mode (ChecksumAuto, ChecksumOn, ChecksumOff;
+// "" is auto).
+func NewContinuousSplitter(mode string) *ContinuousSplitter {
+	s := &ContinuousSplitter{}
+	s.Reset(mode)
+	return s
+}
 
-// Checksummed reports whether the splitter has seen the indicator send checksums.
-func (s *ContinuousSplitter) Checksummed() bool { return s.checksummed }
+// Reset starts over in mode, forgetting what auto had learnt.
+func (s *ContinuousSplitter) Reset(mode string) {
+	*s = ContinuousSplitter{}
+	if mode == ChecksumOn || mode == ChecksumOff {
+		s.mode = mode
+	}
+}
+
+// Mode is ChecksumOn or ChecksumOff once known, ChecksumAuto while still learning.
+func (s *ContinuousSplitter) Mode() string {
+	if s.mode == "" {
+		return ChecksumAuto
+	}
+	return s.mode
+}
 
 // Split returns how many bytes to consume, and a frame (17 or 18 bytes) when one is
 // complete. noise counts consumed bytes that were not part of a frame.
@@ -147,29 +187,62 @@ func (s *ContinuousSplitter) Split(data []byte) (advance int, frame []byte, nois
 		return len(data), nil, len(data)
 	}
 	d := data[start:]
-	if len(d) >= ContinuousFrameLen && d[16]&0x7f != '\r' {
+	for i := 1; i < min(len(d), ContinuousFrameLen); i++ {
+		if d[i]&0x7f == 0x02 {
+			return start + i, nil, start + i // cut short: a new frame starts here
+		}
+	}
+	if len(d) < ContinuousFrameLen {
+		return start, nil, start
+	}
+	if d[16]&0x7f != '\r' {
 		return start + 1, nil, start + 1
 	}
-	if s.plain && len(d) >= ContinuousFrameLen {
+	if s.mode == ChecksumOff {
 		return start + ContinuousFrameLen, d[:ContinuousFrameLen], start
 	}
 	if len(d) < ContinuousFrameLen+1 {
-		// Need the byte after CR to know whether a checksum follows.
+		// Need the byte after CR: the checksum, or the next STX.
 		return start, nil, start
 	}
-	next := d[17] & 0x7f
-	switch {
-	case next == ContinuousChecksum(d[:ContinuousFrameLen]):
-		s.checksummed, s.plainRun = true, 0
+	next, sum := d[17]&0x7f, ContinuousChecksum(d[:ContinuousFrameLen])
+	if s.mode == ChecksumOn {
+		if next == 0x02 && sum != 0x02 {
+			return start + ContinuousFrameLen, d[:ContinuousFrameLen], start // checksum lost
+		}
 		return start + ContinuousFrameLen + 1, d[:ContinuousFrameLen+1], start
-	case s.checksummed:
-		// Hand the frame over with its wrong checksum so the decoder refuses it by name.
-		return start + ContinuousFrameLen + 1, d[:ContinuousFrameLen+1], start
-	case next == 0x02:
-		s.plainRun++
-		s.plain = s.plainRun >= plainAfter
-		return start + ContinuousFrameLen, d[:ContinuousFrameLen], start
 	}
-	s.plainRun = 0
-	return start + 1, nil, start + 1
+	// auto: learning.
+	var saw string
+	switch {
+	case next == sum && next == 0x02:
+		// Valid either way: proves nothing. The byte is left for the next search.
+		return start + ContinuousFrameLen, nil, start
+	case next == sum:
+		saw = ChecksumOn
+	case next == 0x02:
+		saw = ChecksumOff
+	}
+	if saw != "" {
+		if _, err := DecodeContinuous(d[:ContinuousFrameLen]); err != nil {
+			saw = ""
+		}
+	}
+	if saw == "" {
+		s.run = 0
+		return start + 1, nil, start + 1
+	}
+	if saw == s.runMode {
+		s.run++
+	} else {
+		s.runMode, s.run = saw, 1
+	}
+	n := ContinuousFrameLen
+	if saw == ChecksumOn {
+		n++
+	}
+	if s.run >= learnFrames {
+		s.mode = saw
+	}
+	return start + n, d[:n], start
 }

@@ -141,50 +141,74 @@ func TestContinuousCatalogue(t *testing.T) {
 	}
 }
 
-// TestContinuousSplitter: the splitter learns whether checksums are on and, once it has
-// seen one, refuses a corrupted frame rather than reading it as a checksum-less one.
-func TestContinuousSplitter(t *testing.T) {
+func splitAll(s *scale.ContinuousSplitter, stream []byte) (frames [][]byte, noise int) {
+	for len(stream) > 0 {
+		adv, f, n := s.Split(stream)
+		if adv == 0 {
+			break
+		}
+		noise += n
+		if f != nil {
+			frames = append(frames, append([]byte(nil), f...))
+		}
+		stream = stream[adv:]
+	}
+	return frames, noise
+}
+
+// TestContinuousSplitterChecksumOnRefusesCorruptedAndMissingChecksums: with checksum: on,
+// a corrupted frame is handed over with its wrong checksum, and a frame that lost its
+// checksum character is handed over without one (17 bytes), so both are refused by name,
+// and the next frame is not lost with them.
+func TestContinuousSplitterChecksumOnRefusesCorruptedAndMissingChecksums(t *testing.T) {
 	good := []byte("\x02\x2d\x30\x20001234000000\r\x2a")
 	bad := []byte("\x02\x2d\x30\x20001334000000\r\x2a") // one digit flipped, old checksum
-	run := func(stream []byte) (frames [][]byte, noise int) {
-		var s scale.ContinuousSplitter
-		for len(stream) > 0 {
-			adv, f, n := s.Split(stream)
-			if adv == 0 {
-				break
-			}
-			noise += n
-			if f != nil {
-				frames = append(frames, append([]byte(nil), f...))
-			}
-			stream = stream[adv:]
-		}
-		return frames, noise
-	}
-	stream := bytes.Join([][]byte{[]byte("\xff~"), good, bad, good, good}, nil)
-	frames, noise := run(stream)
-	if noise != 2 || len(frames) != 4 {
-		t.Fatalf("frames %d noise %d, want 4 and 2", len(frames), noise)
+	stream := bytes.Join([][]byte{[]byte("\xff~"), good, bad, good[:17], good}, nil)
+	frames, noise := splitAll(scale.NewContinuousSplitter(scale.ChecksumOn), stream)
+	if noise != 2 || len(frames) != 4 || len(frames[2]) != 17 || !bytes.Equal(frames[3], good) {
+		t.Fatalf("frames %q noise %d, want 4 (the third of 17 bytes) and 2", frames, noise)
 	}
 	if _, err := scale.DecodeContinuous(frames[1]); !errors.Is(err, scale.ErrChecksum) {
-		t.Fatalf("corrupted frame after a checksummed one: %v, want ErrChecksum", err)
+		t.Fatalf("corrupted frame: %v, want ErrChecksum", err)
 	}
-	// Without checksums: a frame is complete when the next STX arrives, until two in a
-	// row have proven checksums off; then a frame ends at its CR and noise after it is
-	// skipped.
+}
+
+// TestContinuousSplitterResyncsOnCutShortFrame: an STX inside a frame means it was cut
+// short (a cable pull mid-frame); the search restarts there and the next frame is read.
+func TestContinuousSplitterResyncsOnCutShortFrame(t *testing.T) {
+	good := []byte("\x02\x2d\x30\x20001234000000\r\x2a")
+	for mode, frame := range map[string][]byte{scale.ChecksumOn: good, scale.ChecksumOff: good[:17]} {
+		frames, noise := splitAll(scale.NewContinuousSplitter(mode), bytes.Join([][]byte{frame[:9], frame}, nil))
+		if len(frames) != 1 || noise != 9 || !bytes.Equal(frame, frames[0]) {
+			t.Errorf("%s: frames %q noise %d, want the whole frame after 9 bytes of noise", mode, frames, noise)
+		}
+	}
+}
+
+// TestContinuousSplitterAutoLearnsFromThreeAgreeingFrames: auto takes a mode only after
+// three frames in a row agree on it; a frame followed by neither its checksum nor the next
+// STX restarts the count.
+func TestContinuousSplitterAutoLearnsFromThreeAgreeingFrames(t *testing.T) {
+	good := []byte("\x02\x2d\x30\x20001234000000\r\x2a")
 	plain := good[:17]
-	frames, _ = run(bytes.Join([][]byte{plain, plain, plain}, nil))
-	if len(frames) != 3 || len(frames[2]) != 17 {
-		t.Fatalf("plain frames %d", len(frames))
+	cases := []struct {
+		name   string
+		stream [][]byte
+		want   string
+	}{
+		{"two checksummed", [][]byte{good, good}, scale.ChecksumAuto},
+		{"three checksummed", [][]byte{good, good, good}, scale.ChecksumOn},
+		{"three plain (the third needs the next STX)", [][]byte{plain, plain, plain, {0x02}}, scale.ChecksumOff},
+		{"checksum lost once, then checksummed", [][]byte{plain, good, good}, scale.ChecksumAuto},
+		{"plain, plain, garbage after the next", [][]byte{plain, plain, plain, {0xff}, plain, {0x02}}, scale.ChecksumAuto},
+		{"garbage restarts", [][]byte{good, good, plain, {0xff}, good, good, good}, scale.ChecksumOn},
 	}
-	frames, noise = run(bytes.Join([][]byte{plain, plain, plain, []byte("\xff~"), plain}, nil))
-	if len(frames) != 4 || noise != 2 {
-		t.Fatalf("plain frames with noise: %d frames, %d noise", len(frames), noise)
-	}
-	// Before either is proven, a frame followed by garbage is not taken.
-	frames, _ = run(bytes.Join([][]byte{plain, []byte("\xff"), plain}, nil))
-	if len(frames) != 0 {
-		t.Fatalf("unproven frame followed by garbage taken: %d", len(frames))
+	for _, c := range cases {
+		var s scale.ContinuousSplitter
+		splitAll(&s, bytes.Join(c.stream, nil))
+		if s.Mode() != c.want {
+			t.Errorf("%s: mode %s, want %s", c.name, s.Mode(), c.want)
+		}
 	}
 }
 
@@ -323,6 +347,9 @@ func TestFuzzCorpus(t *testing.T) {
 	}
 	for _, c := range contCases {
 		targets["FuzzDecodeContinuous"] = append(targets["FuzzDecodeContinuous"], c.name+"\x00"+c.in)
+	}
+	for _, sd := range streamSeeds() {
+		targets["FuzzStreamReportsOnlySentWeights"] = append(targets["FuzzStreamReportsOnlySentWeights"], sd.name+"\x00"+string(sd.script))
 	}
 	unsafe := regexp.MustCompile(`[^a-z0-9]+`)
 	for target, cases := range targets {

@@ -17,10 +17,18 @@
 //   - A frame that does not decode is dropped (and logged at debug), never guessed into a
 //     weight. Line noise costs readings, not correctness. MT-SICS, 8217 and NCI frames
 //     carry no checksum, so a bit flipped inside a digit cannot be detected; the
-//     continuous protocol's checksum is enforced once the indicator is seen sending it.
+//     continuous protocol's checksum is the config's `checksum:` (on, off, or auto: no
+//     reading at all until three consecutive frames agree whether checksums are on).
+//   - A stable weight is delivered only after stable_frames consecutive identical stable
+//     frames (default 3 for toledo-continuous, 1 for demand protocols); a refused frame,
+//     line noise or any other reading in between restarts the count. Other readings
+//     (motion, overload, ...) are delivered at once.
+//   - Every refused frame, run of noise between frames and frame cut short is reported to
+//     a sink that implements devices.FrameErrorSink (the supervisor's counts them in the
+//     Registry's FrameErrors).
 //   - A demand poll waits at most min(timeout/2, 1 s) for its reply (the DIVA manual's
 //     one second); a lost reply is polled again, and only timeout without any valid reply
-//     counts as a silent scale.
+//     (to a poll, a zero or a tare) counts as a silent scale.
 //   - Run returns nil when its context ends, and an error when the scale is gone: open
 //     failure, write failure, device node removed (ErrGone), or no valid frame for
 //     timeout (ErrTimeout); the last two also wrap devices.ErrGone, so the supervisor

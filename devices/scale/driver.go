@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -59,15 +60,21 @@ func New(cfg devices.Config, log *slog.Logger) (devices.Driver, error) {
 	case NCISCP01:
 		p = &nciProto{}
 	case ToledoContinuous:
-		p = &contProto{}
+		if cfg.Checksum != "" && !slices.Contains(ChecksumModes(), cfg.Checksum) {
+			return nil, fmt.Errorf("scale %s: checksum %q is not auto, on or off", cfg.Name, cfg.Checksum)
+		}
+		p = &contProto{checksum: cfg.Checksum}
 	default:
 		return nil, fmt.Errorf("scale %s: %q: %w (valid: %s)", cfg.Name, cfg.Protocol, ErrUnknownProtocol, strings.Join(Protocols(), ", "))
+	}
+	if cfg.StableFrames < 0 || cfg.StableFrames > MaxStableFrames {
+		return nil, fmt.Errorf("scale %s: stable_frames %d is not between 1 and %d", cfg.Name, cfg.StableFrames, MaxStableFrames)
 	}
 	s, err := ResolveSerial(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("scale %s: %w", cfg.Name, err)
 	}
-	d := &Driver{cfg: cfg, serial: s, log: log, proto: p, reqs: make(chan request)}
+	d := &Driver{cfg: cfg, serial: s, log: log, proto: p, reqs: make(chan request), stableFrames: StableFrames(cfg)}
 	d.poll, d.timeout = cfg.PollInterval, cfg.Timeout
 	if d.poll <= 0 {
 		d.poll = DefaultPollInterval
@@ -130,6 +137,7 @@ type Driver struct {
 	log           *slog.Logger
 	proto         protocol
 	poll, timeout time.Duration
+	stableFrames  int
 
 	reqs chan request
 	mu   sync.Mutex
@@ -169,7 +177,9 @@ func (d *Driver) Run(ctx context.Context, sink devices.Sink) error {
 	}
 	defer l.Close()
 	x := &exchanger{l: l, timeout: d.timeout}
-	r := &runner{d: d, sink: sink, x: x}
+	r := d.newRunner(sink)
+	r.x = x
+	l.onNoise = r.noise
 	if err = d.proto.hello(ctx, x); err == nil {
 		if d.proto.pollCmd() == nil {
 			err = r.stream(ctx)
@@ -179,6 +189,11 @@ func (d *Driver) Run(ctx context.Context, sink devices.Sink) error {
 	}
 	if ctx.Err() != nil {
 		return nil
+	}
+	l.flush()
+	if len(l.buf) > 0 {
+		// The cable was pulled, or the scale fell silent, in the middle of a frame.
+		r.frameError(l.buf, fmt.Sprintf("frame cut short: %d bytes, then the scale went silent or away", len(l.buf)))
 	}
 	if errors.Is(err, ErrTimeout) || errors.Is(err, ErrGone) {
 		// A silent or vanished scale is disconnected, not broken: the supervisor keeps
@@ -191,9 +206,16 @@ func (d *Driver) Run(ctx context.Context, sink devices.Sink) error {
 type runner struct {
 	d         *Driver
 	sink      devices.Sink
+	errs      devices.FrameErrorSink // nil when sink takes no FrameErrors
 	x         *exchanger
 	connected bool
-	malformed int
+	gate      stableGate
+}
+
+func (d *Driver) newRunner(sink devices.Sink) *runner {
+	r := &runner{d: d, sink: sink, gate: stableGate{need: d.stableFrames}}
+	r.errs, _ = sink.(devices.FrameErrorSink)
+	return r
 }
 
 func (r *runner) valid() {
@@ -202,6 +224,33 @@ func (r *runner) valid() {
 		r.sink.State(devices.DeviceState{Device: r.d.cfg.Name, Kind: devices.KindScale, State: devices.StateConnected, Since: time.Now()})
 		r.d.log.Info("scale answering", "port", r.d.cfg.Port, "serial", r.d.serial.String())
 	}
+}
+
+// frame handles one frame received in answer to a poll, or streamed: a frame that is not
+// valid is refused; a stable weight is delivered only once the gate has let it through;
+// anything else that carries a reading (motion, overload, ...) is delivered at once.
+func (r *runner) frame(frame []byte) error {
+	rd, ok, err := r.d.proto.reading(frame)
+	if err != nil {
+		if errors.Is(err, ErrRefused) {
+			return err
+		}
+		r.bad(frame, err)
+		return err
+	}
+	r.valid()
+	switch {
+	case !ok:
+		r.gate.reset()
+	case rd.HasValue && rd.Stable && rd.Status == devices.WeightOK:
+		if r.gate.pass(frame) {
+			r.deliver(rd, frame)
+		}
+	default:
+		r.gate.reset()
+		r.deliver(rd, frame)
+	}
+	return nil
 }
 
 func (r *runner) deliver(rd Reading, raw []byte) {
@@ -214,13 +263,54 @@ func (r *runner) deliver(rd Reading, raw []byte) {
 }
 
 func (r *runner) bad(frame []byte, err error) {
-	r.malformed++
 	r.d.log.Debug("scale frame dropped", "frame", fmt.Sprintf("%q", frame), "err", err)
+	r.frameError(frame, err.Error())
+}
+
+// noise is the framer's report of a run of bytes between frames that were no frame.
+func (r *runner) noise(n int, sample []byte) {
+	r.d.log.Debug("scale line noise", "bytes", n, "sample", fmt.Sprintf("%q", sample))
+	r.frameError(sample, fmt.Sprintf("%d bytes of line noise between frames", n))
+}
+
+// frameError counts what was refused, restarts the stable count (a stable weight needs
+// its frames consecutive, with nothing bad between them) and reports it.
+func (r *runner) frameError(raw []byte, reason string) {
+	r.gate.reset()
+	if r.errs != nil {
+		r.errs.FrameError(devices.FrameError{Device: r.d.cfg.Name, At: time.Now(), Raw: append([]byte(nil), raw...), Reason: reason})
+	}
+}
+
+// stableGate holds a stable weight back until need consecutive identical stable frames
+// have come, with no refused frame, noise or other reading between them (reset).
+type stableGate struct {
+	need int
+	last []byte // the run's frame, parity bits cleared
+	run  int
+}
+
+func (g *stableGate) reset() { g.run = 0 }
+
+// pass counts one stable frame and reports whether its weight may be delivered.
+func (g *stableGate) pass(frame []byte) bool {
+	same := g.run > 0 && len(frame) == len(g.last)
+	for i := 0; same && i < len(frame); i++ {
+		same = frame[i]&0x7f == g.last[i]
+	}
+	if !same {
+		g.last, g.run = g.last[:0], 0
+		for _, c := range frame {
+			g.last = append(g.last, c&0x7f)
+		}
+	}
+	g.run++
+	return g.run >= g.need
 }
 
 // demand polls at poll_interval; between polls it serves zero/tare requests. A poll
 // whose reply is lost (line noise) is simply repeated; the scale counts as not answering
-// only when no valid reply has come for timeout.
+// only when no valid reply, to a poll or to a command, has come for timeout.
 func (r *runner) demand(ctx context.Context) error {
 	t := time.NewTicker(r.d.poll)
 	defer t.Stop()
@@ -241,34 +331,29 @@ func (r *runner) demand(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case req := <-r.d.reqs:
-			req.done <- r.command(ctx, req.op)
+			err := r.command(ctx, req.op)
+			if err == nil || errors.Is(err, ErrRefused) {
+				// The scale answered (done or refused): a valid reply, like a poll's. A
+				// slow zero followed by one lost poll reply is not a silent scale.
+				last = time.Now()
+			}
+			req.done <- err
 		case <-t.C:
 		}
 	}
 }
 
 func (r *runner) pollOnce(ctx context.Context) error {
-	err := r.x.exchangeWithin(ctx, r.x.replyWait(), r.d.proto.pollCmd(), func(frame []byte) (bool, error) {
-		rd, ok, err := r.d.proto.reading(frame)
-		if err != nil {
-			if errors.Is(err, ErrRefused) {
-				return true, err
-			}
-			r.bad(frame, err)
-			return false, nil
-		}
-		r.valid()
-		if ok {
-			r.deliver(rd, frame)
+	return r.x.exchangeWithin(ctx, r.x.replyWait(), r.d.proto.pollCmd(), func(frame []byte) (bool, error) {
+		if err := r.frame(frame); errors.Is(err, ErrRefused) {
+			// The scale understood nothing of the poll: wrong protocol, or a
+			// level-0-less MT-SICS device. Fail so the supervisor shows the reason.
+			return true, err
+		} else if err != nil {
+			return false, nil // refused and counted; wait for the reply
 		}
 		return true, nil
 	})
-	if errors.Is(err, ErrRefused) {
-		// The scale understood nothing of the poll: wrong protocol, or a level-0-less
-		// MT-SICS device. Fail so the supervisor shows the reason.
-		return err
-	}
-	return err
 }
 
 func (r *runner) command(ctx context.Context, op string) error {
@@ -298,16 +383,10 @@ func (r *runner) stream(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		rd, ok, err := r.d.proto.reading(frame)
-		if err != nil {
-			r.bad(frame, err)
+		if err := r.frame(frame); err != nil {
 			continue
 		}
 		last = time.Now()
-		r.valid()
-		if ok {
-			r.deliver(rd, frame)
-		}
 		// Continuous protocols take no commands; refuse queued ones at once.
 		select {
 		case req := <-r.d.reqs:

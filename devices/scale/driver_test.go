@@ -26,11 +26,21 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // deadline passes.
 type recSink struct {
 	runErr  error // what Run returned, once it has
+	ran     bool  // Run has returned
 	mu      sync.Mutex
 	weights []devices.Weight
 	states  []devices.DeviceState
+	errs    []devices.FrameError
 	notify  chan struct{}
 }
+
+func (s *recSink) FrameError(e devices.FrameError) {
+	s.mu.Lock()
+	s.errs = append(s.errs, e)
+	s.mu.Unlock()
+}
+
+func (s *recSink) errCount() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.errs) }
 
 func newSink() *recSink { return &recSink{notify: make(chan struct{}, 1)} }
 
@@ -73,6 +83,13 @@ func (s *recSink) wait(t *testing.T, from int, what string, pred func(devices.We
 			if pred(w) {
 				return w
 			}
+		}
+		s.mu.Lock()
+		ran, runErr := s.ran, s.runErr
+		s.mu.Unlock()
+		if ran {
+			// Nothing more will come: fail now rather than at the deadline.
+			t.Fatalf("no weight %s; Run returned: %v", what, runErr)
 		}
 		select {
 		case <-s.notify:
@@ -123,7 +140,7 @@ func runDriver(t *testing.T, drv devices.Driver) *running {
 	go func() {
 		err := drv.Run(ctx, r.sink)
 		r.sink.mu.Lock()
-		r.sink.runErr = err
+		r.sink.runErr, r.sink.ran = err, true
 		r.sink.mu.Unlock()
 		r.done <- err
 		close(r.stopped)
@@ -292,6 +309,34 @@ func TestSilentScaleTimesOut(t *testing.T) {
 	}
 }
 
+// TestSlowZeroThenLostReplyStaysConnected: the reply to a zero is a valid reply. A scale
+// that takes most of the timeout to answer a zero and then loses one poll reply is still
+// answering: it must stay connected and go on reading (issue #12 item 15).
+func TestSlowZeroThenLostReplyStaysConnected(t *testing.T) {
+	for _, c := range []protoCase{protoCases[0], protoCases[2], protoCases[4]} {
+		t.Run(c.name(), func(t *testing.T) {
+			sc := startSim(t, c.proto, c.opts)
+			sc.SetLoad(decimal.RequireFromString(c.load))
+			cfg := c.config(sc.Port().Link()) // timeout 1.5 s: a poll waits 0.75 s for its reply
+			r := startDriver(t, cfg)
+			r.sink.wait(t, 0, "before zero", usableKg(c.kg))
+			// 1.2 s to zero, then 0.75 s for the lost reply: 1.95 s since the last poll
+			// reply, but only 0.75 s since the scale last answered.
+			sc.SlowZero(1200*time.Millisecond, 1)
+			if err := r.drv.(scale.Zeroer).Zero(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			// The poll after the zero is lost; the next one reads the zeroed platter.
+			r.sink.wait(t, 0, "0 after the lost reply", usableKg("0"))
+			select {
+			case err := <-r.done:
+				t.Fatalf("Run returned %v: the scale was reported disconnected", err)
+			default:
+			}
+		})
+	}
+}
+
 func TestMTSICSZeroTare(t *testing.T) {
 	sc := startSim(t, scale.MTSICS, sim.ScaleOptions{Unit: "kg"})
 	sc.SetLoad(decimal.RequireFromString("0.020"))
@@ -425,21 +470,28 @@ func TestReadStable(t *testing.T) {
 // config instead: TestTarmConfig.)
 func checkTermios(t *testing.T, path string, baud uint32, stop2 bool) {
 	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rc, err := f.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var tio *unix.Termios
-	var ioErr error
-	if err := rc.Control(func(fd uintptr) { tio, ioErr = unix.IoctlGetTermios(int(fd), unix.TCGETS) }); err != nil || ioErr != nil {
-		t.Fatal(err, ioErr)
-	}
+	onTTY(t, path, func(fd int) (err error) { tio, err = unix.IoctlGetTermios(fd, unix.TCGETS); return err })
 	if tio.Cflag&unix.CBAUD != baud || (tio.Cflag&unix.CSTOPB != 0) != stop2 {
 		t.Errorf("termios cflag %#o: want baud %#o, 2 stop bits %v", tio.Cflag, baud, stop2)
+	}
+}
+
+// onTTY runs f on a descriptor of the tty at path, opened without becoming its
+// controlling terminal and without blocking; an error fails the test.
+func onTTY(t *testing.T, path string, f func(fd int) error) {
+	t.Helper()
+	file, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	rc, err := file.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ioErr error
+	if err := rc.Control(func(fd uintptr) { ioErr = f(int(fd)) }); err != nil || ioErr != nil {
+		t.Fatal(err, ioErr)
 	}
 }

@@ -22,16 +22,75 @@ const maxBuffered = 4096
 
 type splitFunc func(data []byte) (advance int, frame []byte, noise int)
 
-// link is a serial port plus a frame splitter. It is used by one goroutine (the driver's
-// Run) only.
+// maxNoiseSample bounds the bytes of a noise run kept for its FrameError.
+const maxNoiseSample = 32
+
+// framer cuts a byte stream into frames with a protocol's splitter. It knows nothing of
+// ports, so tests and fuzzers can feed it the driver's exact path byte by byte. Bytes the
+// splitter drops as noise are gathered into one run per gap between frames and reported
+// (onNoise) before the frame that ends the gap, or when flush is called.
+type framer struct {
+	split   splitFunc
+	onNoise func(n int, sample []byte) // may be nil
+	buf     []byte
+	pending int // noise bytes of the current gap not reported yet
+	sample  []byte
+}
+
+func (f *framer) push(b []byte) { f.buf = append(f.buf, b...) }
+
+// next returns the next complete frame (a copy), or nil when it needs more bytes.
+func (f *framer) next() []byte {
+	for len(f.buf) > 0 {
+		adv, frame, noise := f.split(f.buf)
+		if adv == 0 {
+			break
+		}
+		if noise > 0 {
+			f.dropped(f.buf[:noise])
+		}
+		var out []byte
+		if frame != nil {
+			out = append([]byte(nil), frame...)
+		}
+		f.buf = append(f.buf[:0], f.buf[adv:]...)
+		if out != nil {
+			f.flush()
+			return out
+		}
+	}
+	if len(f.buf) > maxBuffered {
+		f.dropped(f.buf)
+		f.buf = f.buf[:0]
+	}
+	return nil
+}
+
+func (f *framer) dropped(b []byte) {
+	f.pending += len(b)
+	if room := maxNoiseSample - len(f.sample); room > 0 {
+		f.sample = append(f.sample, b[:min(room, len(b))]...)
+	}
+}
+
+// flush reports the pending noise run, if any.
+func (f *framer) flush() {
+	if f.pending == 0 {
+		return
+	}
+	if f.onNoise != nil {
+		f.onNoise(f.pending, f.sample)
+	}
+	f.pending, f.sample = 0, f.sample[:0]
+}
+
+// link is a serial port plus a framer. It is used by one goroutine (the driver's Run) only.
 type link struct {
 	path  string
 	ident os.FileInfo // what path named at open, to notice a replaced device node
 	port  *serial.Port
-	split splitFunc
-	buf   []byte
-	tmp   [256]byte
-	noise int // bytes dropped as noise, for logs and tests
+	framer
+	tmp [256]byte
 }
 
 func openLink(port string, s Serial, split splitFunc) (*link, error) {
@@ -47,7 +106,7 @@ func openLink(port string, s Serial, split splitFunc) (*link, error) {
 		p.Close()
 		return nil, fmt.Errorf("open %s: %w", port, err)
 	}
-	return &link{path: port, ident: fi, port: p, split: split}, nil
+	return &link{path: port, ident: fi, port: p, framer: framer{split: split}}, nil
 }
 
 func (l *link) Close() error { return l.port.Close() }
@@ -66,32 +125,21 @@ var errDeadline = errors.New("deadline")
 // aliases the link's buffer until the next call.
 func (l *link) next(ctx context.Context, deadline time.Time) ([]byte, error) {
 	for {
-		for len(l.buf) > 0 {
-			adv, frame, noise := l.split(l.buf)
-			if adv == 0 {
-				break
-			}
-			l.noise += noise
-			if frame != nil {
-				out := append([]byte(nil), frame...)
-				l.buf = append(l.buf[:0], l.buf[adv:]...)
-				return out, nil
-			}
-			l.buf = append(l.buf[:0], l.buf[adv:]...)
-		}
-		if len(l.buf) > maxBuffered {
-			l.noise += len(l.buf)
-			l.buf = l.buf[:0]
+		if f := l.framer.next(); f != nil {
+			return f, nil
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		if !time.Now().Before(deadline) {
+			// Noise with no frame after it (wrong baud rate, a reply lost to noise) is
+			// counted now, not only once a good frame comes.
+			l.flush()
 			return nil, errDeadline
 		}
 		began := time.Now()
 		n, err := l.port.Read(l.tmp[:])
-		l.buf = append(l.buf, l.tmp[:n]...)
+		l.push(l.tmp[:n])
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("read: %w", err)
 		}

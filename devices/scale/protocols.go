@@ -278,13 +278,18 @@ func (p *nciProto) command(op string) ([]byte, acceptFunc, error) {
 // --- Toledo continuous ---------------------------------------------------------------
 
 type contProto struct {
+	checksum string // configured: auto, on or off
 	splitter ContinuousSplitter
 	unit     string
 }
 
 func (p *contProto) split(data []byte) (int, []byte, int) { return p.splitter.Split(data) }
 func (p *contProto) pollCmd() []byte                      { return nil }
+
+// hello starts every connection from the configured mode: what auto learnt on the last
+// connection may not hold for what is plugged in now.
 func (p *contProto) hello(context.Context, *exchanger) error {
+	p.splitter.Reset(p.checksum)
 	return nil
 }
 
@@ -296,6 +301,16 @@ func (p *contProto) fallbackUnit() string {
 }
 
 func (p *contProto) reading(frame []byte) (Reading, bool, error) {
+	switch p.splitter.Mode() {
+	case ChecksumAuto:
+		// Still learning whether checksums are on: the frame proves the indicator is
+		// there, but nothing is read from it.
+		return Reading{}, false, nil
+	case ChecksumOn:
+		if len(frame) != ContinuousFrameLen+1 {
+			return Reading{}, false, fmt.Errorf("toledo continuous % x: no checksum character (checksum: on): %w", frame, ErrChecksum)
+		}
+	}
 	r, err := DecodeContinuous(frame)
 	if err != nil {
 		return Reading{}, false, err

@@ -78,7 +78,7 @@ func CheckConfig(c *devices.Config, path string, report func(key, msg string)) {
 	if c.Layout != "" {
 		report(path+".layout", "only for keyboard-wedge (evdev) scanners")
 	}
-	ReportSet(path, report, "only for scales", []Setting{{"unit", c.Unit != ""}, {"poll_interval", c.PollInterval != 0}, {"timeout", c.Timeout != 0}})
+	ReportSet(path, report, "only for scales", []Setting{{"unit", c.Unit != ""}, {"poll_interval", c.PollInterval != 0}, {"timeout", c.Timeout != 0}, {"checksum", c.Checksum != ""}, {"stable_frames", c.StableFrames != 0}})
 	if c.Protocol != "" && c.Protocol != "serial" {
 		report(path+".protocol", fmt.Sprintf("%q is not a scanner transport (serial or evdev)", c.Protocol))
 	}

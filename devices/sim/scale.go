@@ -54,6 +54,8 @@ type Scale struct {
 	motion, over, under, noise  bool
 	noiseCount, commands, polls int
 	sir                         bool
+	zeroDelay                   time.Duration // SlowZero: the next zero's reply waits this long
+	dropAfterZero, drop         int           // SlowZero: weight polls left unanswered after it
 }
 
 // NewScale returns a simulator for protocol on port; Run serves it.
@@ -113,10 +115,20 @@ func (s *Scale) SetOverload(on bool) { s.mu.Lock(); s.over = on; s.mu.Unlock() }
 func (s *Scale) SetUnderload(on bool) { s.mu.Lock(); s.under = on; s.mu.Unlock() }
 
 // SetNoise adds line noise: garbage bytes before every reply, every third reply of a
-// demand protocol with its terminator garbled (so it and what follows it are lost), and,
-// for checksummed continuous frames, every third frame with a corrupted weight digit (its
-// checksum left as it was).
+// demand protocol with its terminator garbled (so it and what follows it are lost); for
+// continuous output, garbage before every fifth frame and, when checksummed, that frame's
+// weight digit corrupted (its checksum left as it was). Four clean frames in five leave a
+// driver that needs three identical frames in a row room to read a stable weight.
 func (s *Scale) SetNoise(on bool) { s.mu.Lock(); s.noise = on; s.mu.Unlock() }
+
+// SlowZero makes the next zero command take delay before the scale answers it (a balance
+// waiting to settle), and the thenDrop weight polls that follow it go unanswered (replies
+// lost on the line). Demand protocols only.
+func (s *Scale) SlowZero(delay time.Duration, thenDrop int) {
+	s.mu.Lock()
+	s.zeroDelay, s.dropAfterZero = delay, thenDrop
+	s.mu.Unlock()
+}
 
 // Tare is the tare the scale holds, in its unit.
 func (s *Scale) Tare() decimal.Decimal { s.mu.Lock(); defer s.mu.Unlock(); return s.tare }
@@ -239,7 +251,7 @@ func (s *Scale) serve(ctx context.Context) error {
 					break
 				}
 				buf = rest
-				if err := s.answer(cmd); err != nil && !errors.Is(err, ErrUnplugged) {
+				if err := s.answer(ctx, cmd); err != nil && !errors.Is(err, ErrUnplugged) {
 					return err
 				}
 			}
@@ -277,7 +289,7 @@ func (s *Scale) nextCommand(buf []byte) (cmd string, rest []byte, ok bool) {
 	return cmd, rest, true
 }
 
-func (s *Scale) answer(cmd string) error {
+func (s *Scale) answer(ctx context.Context, cmd string) error {
 	s.mu.Lock()
 	s.commands++
 	noise := s.noise
@@ -293,7 +305,26 @@ func (s *Scale) answer(cmd string) error {
 	case ScaleNCISCP01:
 		reply = s.nci(cmd)
 	}
+	var delay time.Duration
+	switch {
+	case cmd == "Z" && s.zeroDelay > 0:
+		delay, s.zeroDelay = s.zeroDelay, 0
+		s.drop, s.dropAfterZero = s.dropAfterZero, 0
+	case cmd == "W" || cmd == "SI" || cmd == "S":
+		if s.drop > 0 {
+			s.drop--
+			reply = nil
+		}
+	}
 	s.mu.Unlock()
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	if noise {
 		// Garbage the protocol's framing discards: a junk line for MT-SICS, bytes without
 		// a frame start for the others.
@@ -560,9 +591,9 @@ func (s *Scale) stream(ctx context.Context) error {
 		noise := s.noise
 		s.mu.Unlock()
 		n++
-		if noise {
+		if noise && n%5 == 0 {
 			f = append([]byte{0xff, '~', 0x00}, f...)
-			if !s.opts.NoChecksum && n%3 == 0 {
+			if !s.opts.NoChecksum {
 				f[3+6] ^= 0x01 // a flipped bit in a weight digit; the checksum no longer fits
 			}
 		}

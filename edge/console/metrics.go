@@ -33,6 +33,7 @@ var (
 	descExc       = prometheus.NewDesc("depotd_open_exceptions", "Exceptions waiting for a supervisor.", nil, nil)
 	descUplink    = prometheus.NewDesc("depotd_uplink_online", "1 when the MQTT uplink is connected.", nil, nil)
 	descDevice    = prometheus.NewDesc("depotd_device_state", "1 for each device's current state.", []string{"device", "kind", "state"}, nil)
+	descFrameErrs = prometheus.NewDesc("depotd_device_frame_errors_total", "What each device sent and its driver refused since start: bad scans, corrupted scale frames, line noise.", []string{"device", "kind"}, nil)
 	descScans     = prometheus.NewDesc("depotd_scans_total", "Scans seen by stations since start, by result.", []string{"result"}, nil)
 	descStartTime = prometheus.NewDesc("depotd_start_time_seconds", "When this depotd started (Unix time).", nil, nil)
 )
@@ -74,6 +75,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if _, list := s.deviceViews(); list != nil {
 		for _, d := range list {
 			gauge(descDevice, 1, d.Name, d.Kind, d.State)
+			counter(descFrameErrs, float64(d.FrameErrors), d.Name, d.Kind)
 		}
 	}
 	if sc, ok := s.opts.Stations.(ScanCounter); ok {

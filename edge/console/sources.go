@@ -38,15 +38,18 @@ type DeviceSource interface {
 // DeviceView is one device's state and its latest readings, for diagnostics. Raw bytes
 // are hex so that control characters cannot reach the page unescaped or unseen.
 type DeviceView struct {
-	Name       string    `json:"name"`
-	Kind       string    `json:"kind"`
-	Port       string    `json:"port,omitempty"`
-	State      string    `json:"state"` // connected, disconnected, failed, ...
-	Reason     string    `json:"reason,omitempty"`
-	Since      time.Time `json:"since,omitzero"`
-	Failures   int       `json:"failures"`
-	LastAt     time.Time `json:"last_at,omitzero"`
-	LastRawHex string    `json:"last_raw_hex,omitempty"`
+	Name     string    `json:"name"`
+	Kind     string    `json:"kind"`
+	Port     string    `json:"port,omitempty"`
+	State    string    `json:"state"` // connected, disconnected, failed, ...
+	Reason   string    `json:"reason,omitempty"`
+	Since    time.Time `json:"since,omitzero"`
+	Failures int       `json:"failures"`
+	// FrameErrors counts what the device sent and its driver refused (bad scans,
+	// corrupted scale frames, line noise) since depotd started.
+	FrameErrors int       `json:"frame_errors"`
+	LastAt      time.Time `json:"last_at,omitzero"`
+	LastRawHex  string    `json:"last_raw_hex,omitempty"`
 	// LastReading is the latest decoded scan or weight as text ("0104012345678901 (]C1)",
 	// "12.345 kg stable").
 	LastReading string `json:"last_reading,omitempty"`
@@ -135,6 +138,9 @@ type deviceJSON struct {
 	LastBadScan *struct {
 		Reason string `json:"reason"`
 	} `json:"last_bad_scan"`
+	LastFrameError *struct {
+		Reason string `json:"reason"`
+	} `json:"last_frame_error"`
 	LastWeight *struct {
 		Value  string `json:"value"`
 		Unit   string `json:"unit"`
@@ -173,6 +179,9 @@ func (s *Server) deviceViews() (bool, []DeviceView) {
 			}
 		}
 		if x := d.LastBadScan; x != nil && v.LastError == "" {
+			v.LastError = x.Reason
+		}
+		if x := d.LastFrameError; x != nil && v.LastError == "" {
 			v.LastError = x.Reason
 		}
 		out = append(out, v)

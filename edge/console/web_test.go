@@ -624,7 +624,9 @@ func TestSourcesNotConfiguredAndShown(t *testing.T) {
 		// The devices package's JSON, as devices.Registry.Snapshot marshals it.
 		o.Devices = func() any {
 			return json.RawMessage(`[{"name":"scanner-1","kind":"serial","port":"/dev/ttyUSB0","state":"connected","since":"2026-11-26T08:00:00Z","failures":2,` +
-				`"last_scan":{"at":"2026-11-26T09:00:00Z","aim":"]E0","data":"4006381333931","raw_hex":"5d4530343030"},"last_raw_hex":"5d43313031"}]`)
+				`"last_scan":{"at":"2026-11-26T09:00:00Z","aim":"]E0","data":"4006381333931","raw_hex":"5d4530343030"},"last_raw_hex":"5d43313031"},` +
+				`{"name":"scale-1","kind":"scale","port":"/dev/ttyUSB1","state":"connected","since":"2026-11-26T08:00:00Z","failures":0,"frame_errors":7,` +
+				`"last_frame_error":{"at":"2026-11-26T09:00:00Z","reason":"14 bytes of line noise between frames","raw_hex":"ff7e"}}]`)
 		}
 	})
 	b = logIn(t, full, 0)
@@ -642,13 +644,14 @@ func TestSourcesNotConfiguredAndShown(t *testing.T) {
 	}
 	b.get("/metrics")
 	for _, want := range []string{`depotd_device_state{device="scanner-1",kind="serial",state="connected"} 1`,
+		`depotd_device_frame_errors_total{device="scale-1",kind="scale"} 7`, `depotd_device_frame_errors_total{device="scanner-1",kind="serial"} 0`,
 		"depotd_uplink_online 1", `depotd_scans_total{result="refused"} 2`, `depotd_scans_total{result="accepted"} 41`} {
 		if !strings.Contains(b.last, want) {
 			t.Errorf("metrics lack %q:\n%s", want, b.last)
 		}
 	}
 	b.get("/devices")
-	for _, want := range []string{"/dev/ttyUSB0", "4006381333931 ]E0", "5d43313031"} {
+	for _, want := range []string{"/dev/ttyUSB0", "4006381333931 ]E0", "5d43313031", "14 bytes of line noise between frames", `<td class="num">7</td>`} {
 		if !strings.Contains(b.last, want) {
 			t.Errorf("devices page lacks %q", want)
 		}
