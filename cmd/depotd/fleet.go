@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,8 +36,9 @@ func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	username := fs.String("username", "", "MQTT username")
 	password := fs.String("password", os.Getenv("DEPOTD_FLEET_PASSWORD"), "MQTT password (default $DEPOTD_FLEET_PASSWORD)")
 	caFile := fs.String("ca-file", "", "CA certificate (PEM) that signed the broker's certificate")
+	connectTimeout := fs.Duration("connect-timeout", 20*time.Second, "give up (exit 1) if the broker cannot be reached for this long at start")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: depotd fleet --broker URL [--prefix depots/] [--json]")
+		fmt.Fprintln(stderr, "Usage: depotd fleet --broker URL [--prefix depots/] [--json] [--connect-timeout 20s]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -59,6 +61,9 @@ func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			problems = append(problems, key+": "+msg)
 		})
 	}
+	if *connectTimeout <= 0 {
+		problems = append(problems, "--connect-timeout: must be positive")
+	}
 	if len(problems) > 0 {
 		for _, p := range problems {
 			fmt.Fprintln(stderr, "depotd fleet:", p)
@@ -71,8 +76,10 @@ func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	opts := mqtt.NewClientOptions().AddBroker(*broker).
 		SetClientID(fmt.Sprintf("depotd-fleet-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)).
 		SetUsername(*username).SetPassword(*password).
-		SetCleanSession(true).SetAutoReconnect(true).SetConnectRetry(true).
-		SetConnectRetryInterval(time.Second).SetMaxReconnectInterval(30 * time.Second).
+		// The first connection is tried here, so that an unreachable broker is said at
+		// once and ends the command; after that, paho reconnects by itself.
+		SetCleanSession(true).SetAutoReconnect(true).SetConnectRetry(false).
+		SetConnectTimeout(min(*connectTimeout, 10*time.Second)).SetMaxReconnectInterval(30 * time.Second).
 		SetOrderMatters(true).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			fmt.Fprintf(stderr, "depotd fleet: connection lost: %v (reconnecting)\n", err)
@@ -84,6 +91,7 @@ func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		opts.SetTLSConfig(tc)
 	}
 	opts.SetOnConnectHandler(func(c mqtt.Client) {
+		out.header()
 		t := c.Subscribe(fleet.Filter(), 1, func(_ mqtt.Client, m mqtt.Message) {
 			row, changed, err := fleet.Update(m.Topic(), m.Payload(), time.Now())
 			if err != nil {
@@ -99,8 +107,18 @@ func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 	})
 	c := mqtt.NewClient(opts)
-	c.Connect() // ConnectRetry: keeps trying in the background until Disconnect
+	fmt.Fprintf(stderr, "depotd fleet: connecting to %s ...\n", *broker)
+	if err := connectFleet(ctx, c, *connectTimeout, func(err error) {
+		fmt.Fprintf(stderr, "depotd fleet: cannot connect to %s: %v; retrying for up to %s\n", *broker, err, *connectTimeout)
+	}); err != nil {
+		if ctx.Err() != nil {
+			return 0
+		}
+		fmt.Fprintf(stderr, "depotd fleet: gave up connecting to %s after %s: %v\n", *broker, *connectTimeout, err)
+		return 1
+	}
 	defer c.Disconnect(100)
+	fmt.Fprintf(stderr, "depotd fleet: connected to %s; showing the depots' status from %s\n", *broker, fleet.Filter())
 
 	// On a terminal the "last seen" column ages, so redraw every second too.
 	tick := time.NewTicker(time.Second)
@@ -117,12 +135,55 @@ func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 }
 
+// connectFleet tries to connect until it succeeds, ctx ends or timeout has passed, telling
+// retrying about the first failure only.
+func connectFleet(ctx context.Context, c mqtt.Client, timeout time.Duration, retrying func(error)) error {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for {
+		t := c.Connect()
+		err := errors.New("no answer")
+		if t.WaitTimeout(max(time.Until(deadline), time.Millisecond)) {
+			if err = t.Error(); err == nil {
+				return nil
+			}
+		}
+		if last == nil {
+			retrying(err)
+		}
+		last = err
+		if !time.Now().Before(deadline) {
+			return last
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(time.Second, time.Until(deadline))):
+		}
+	}
+}
+
 type fleetPrinter struct {
-	mu    sync.Mutex
-	w     io.Writer
-	json  bool
-	tty   bool
-	fleet *uplink.Fleet
+	mu     sync.Mutex
+	w      io.Writer
+	json   bool
+	tty    bool
+	fleet  *uplink.Fleet
+	headed bool
+}
+
+// header starts line output with the table's header, once: a piped table keeps its
+// column names.
+func (p *fleetPrinter) header() {
+	if p.json || p.tty {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.headed {
+		p.headed = true
+		fmt.Fprint(p.w, uplink.FormatTable(nil, time.Now()))
+	}
 }
 
 func (p *fleetPrinter) changed(row uplink.FleetRow) {

@@ -144,16 +144,48 @@ func TestFleetLines(t *testing.T) {
 	waitUntil(t, 10*time.Second, "the refusal on stderr", func() bool { return strings.Contains(stderr.String(), "malformed") })
 	cancel()
 	<-code
-	// One line per accepted change (a reconnect may deliver the retained status again),
-	// none for the refused payload.
+	// The header once (#19.7: a piped table keeps its column names), then one line per
+	// accepted change (a reconnect may deliver the retained status again), none for the
+	// refused payload.
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if len(lines) < 2 {
-		t.Fatalf("output %q, want a line per change", stdout.String())
+	if len(lines) < 3 || !strings.HasPrefix(lines[0], "DEPOT ") || strings.Count(stdout.String(), "DEPOT ") != 1 {
+		t.Fatalf("output %q, want the header once and a line per change", stdout.String())
 	}
-	for _, l := range lines {
+	for _, l := range lines[1:] {
 		if !strings.HasPrefix(l, "DEPOT-9") || !strings.Contains(l, "yes") {
 			t.Fatalf("line %q in output %q", l, stdout.String())
 		}
+	}
+}
+
+// #19.7: an unreachable broker is said at once ("connecting to", then the reason), and
+// the command gives up with a non-zero exit instead of waiting in silence.
+func TestFleetSaysWhenTheBrokerIsUnreachable(t *testing.T) {
+	leakCheck(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: connection refused
+	var stdout, stderr lockedBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- fleetCmd(context.Background(), []string{"--broker", "tcp://" + addr, "--connect-timeout", "2s"}, &stdout, &stderr)
+	}()
+	waitUntil(t, 5*time.Second, "the first failure on stderr", func() bool {
+		return strings.Contains(stderr.String(), "connecting to tcp://"+addr) && strings.Contains(stderr.String(), "cannot connect")
+	})
+	select {
+	case c := <-code:
+		if c != 1 || !strings.Contains(stderr.String(), "gave up connecting") || !strings.Contains(stderr.String(), "refused") {
+			t.Fatalf("exit %d, stderr %q: want 1 and the reason", c, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("fleet did not give up on an unreachable broker")
+	}
+	if strings.Count(stderr.String(), "cannot connect") != 1 {
+		t.Fatalf("stderr %q: the retries repeat the failure", stderr.String())
 	}
 }
 
@@ -168,6 +200,7 @@ func TestFleetFlags(t *testing.T) {
 		{[]string{"--broker", "tcp://x:1", "--prefix", "depots/#/"}, 2, "--prefix"},
 		{[]string{"--broker", "tcp://x:1", "extra"}, 2, "unexpected argument"},
 		{[]string{"-h"}, 0, "Usage"},
+		{[]string{"--broker", "tcp://x:1", "--connect-timeout", "0s"}, 2, "--connect-timeout"},
 	} {
 		var out, errb lockedBuffer
 		if c := fleetCmd(context.Background(), tc.args, &out, &errb); c != tc.code || !strings.Contains(errb.String(), tc.msg) {
