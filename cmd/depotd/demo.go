@@ -32,6 +32,9 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	scanEvery := fs.Duration("scan-every", 20*time.Second, "play a simulated receiving session this often (0: never; scan by hand with the console's test box)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // asked for help: given
+		}
 		return 2
 	}
 	log, err := newLogger(stderr, *level, "text")

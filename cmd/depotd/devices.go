@@ -272,6 +272,10 @@ func probeScanner(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprint(stderr, devicesUsage)
 		return 2
 	}
+	if c.Port == "" {
+		fmt.Fprintln(stderr, "depotd devices probe: --port is required: the scanner's device path (/dev/serial/by-id/..., /dev/input/by-id/...-event-kbd)")
+		return 2
+	}
 	c.Name, c.Kind = "probe", devices.KindScanner
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	drv, err := drivers.New(c, log)

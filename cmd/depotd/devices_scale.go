@@ -53,8 +53,12 @@ func probeScale(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	c.Name, c.Kind = "probe", devices.KindScale
 	var problems []string
-	c.Check("scale", func(key, msg string) { problems = append(problems, key+": "+msg) })
-	scale.CheckConfig(&c, "scale", func(key, msg string) { problems = append(problems, key+": "+msg) })
+	// Named as the flags that set them: "--port: required", not a config key.
+	flagged := func(key, msg string) {
+		problems = append(problems, "--"+strings.ReplaceAll(strings.TrimPrefix(key, "scale."), "_", "-")+": "+msg)
+	}
+	c.Check("scale", flagged)
+	scale.CheckConfig(&c, "scale", flagged)
 	if len(problems) > 0 {
 		fmt.Fprintln(stderr, "depotd devices probe:", strings.Join(problems, "; "))
 		return 1

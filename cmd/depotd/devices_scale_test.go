@@ -69,13 +69,13 @@ func TestProbeScaleFailures(t *testing.T) {
 		want string
 	}{
 		{"unknown protocol", []string{"--protocol", "cas", "--port", "/dev/ttyUSB9"}, 1, "mt-sics, toledo-8217, nci-scp01, toledo-continuous, hid-pos"},
-		{"no port", []string{"--protocol", "mt-sics"}, 1, "scale.port: required"},
+		{"no port", []string{"--protocol", "mt-sics"}, 1, "--port: required"},
 		{"missing port", []string{"--protocol", "mt-sics", "--port", filepath.Join(t.TempDir(), "nope")}, 1, "no such file"},
-		{"bad parity", []string{"--protocol", "mt-sics", "--port", "/dev/null", "--parity", "mark"}, 1, "scale.parity"},
+		{"bad parity", []string{"--protocol", "mt-sics", "--port", "/dev/null", "--parity", "mark"}, 1, "--parity"},
 		{"never stable", []string{"--protocol", "mt-sics", "--port", moving.Port().Link(), "--timeout", "700ms"}, 1, "no stable weight"},
-		{"bad checksum", []string{"--protocol", "toledo-continuous", "--port", "/dev/null", "--checksum", "maybe"}, 1, "scale.checksum"},
-		{"checksum on a demand scale", []string{"--protocol", "mt-sics", "--port", "/dev/null", "--checksum", "on"}, 1, "scale.checksum"},
-		{"bad stable frames", []string{"--protocol", "mt-sics", "--port", "/dev/null", "--stable-frames", "-1"}, 1, "scale.stable_frames"},
+		{"bad checksum", []string{"--protocol", "toledo-continuous", "--port", "/dev/null", "--checksum", "maybe"}, 1, "--checksum"},
+		{"checksum on a demand scale", []string{"--protocol", "mt-sics", "--port", "/dev/null", "--checksum", "on"}, 1, "--checksum"},
+		{"bad stable frames", []string{"--protocol", "mt-sics", "--port", "/dev/null", "--stable-frames", "-1"}, 1, "--stable-frames"},
 		{"bad flag", []string{"--colour"}, 2, "flag provided but not defined"},
 	}
 	for _, c := range cases {

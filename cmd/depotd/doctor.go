@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -82,7 +83,11 @@ func doctorCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 func runDoctor(ctx context.Context, env *doctorEnv) []finding {
 	cfg, err := loadConfig(env.cfgPath)
 	if err != nil {
-		return []finding{fail("config", err.Error(), "fix the keys named above; `depotd config check "+env.cfgPath+"` repeats this check")}
+		fix := "fix what is named above; `depotd config check " + env.cfgPath + "` repeats this check"
+		if errors.Is(err, fs.ErrNotExist) {
+			fix = "install a config at " + env.cfgPath + " (the documented example is firmware-config/depotd.yaml) or give --config PATH"
+		}
+		return []finding{fail("config", err.Error(), fix)}
 	}
 	env.cfg = cfg
 	out := []finding{pass("config", env.cfgPath+" is valid")}
