@@ -47,6 +47,10 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		msg := fe.Message
 		if fe.Code == fiber.StatusRequestEntityTooLarge {
 			msg = fmt.Sprintf("request body larger than %d bytes", s.cfg.MaxBodyBytes)
+			// fasthttp refuses the body before routing and resets the request, path
+			// included: whether it was for /api cannot be known. Only API clients send
+			// bodies that big (the console's forms are small), so answer as the API.
+			return apiError(c, fe.Code, msg, "")
 		}
 		return s.renderError(c, fe.Code, msg)
 	}
@@ -61,8 +65,17 @@ func (s *Server) auth(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="depotd"`)
 		return apiError(c, fiber.StatusUnauthorized, "missing bearer token", "")
 	}
+	if wait := s.guesses.wait(c.IP()); wait > 0 {
+		secs := int(wait.Round(time.Second) / time.Second)
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(secs, 1)))
+		return apiError(c, fiber.StatusTooManyRequests, fmt.Sprintf("too many invalid bearer tokens from this address: "+
+			"check the token in the client's configuration, then retry in %d s", max(secs, 1)), "")
+	}
 	role := s.bearerRole(c)
 	if role == "" {
+		if s.guesses.failed(c.IP()); s.guesses.wait(c.IP()) > 0 {
+			s.log.Warn("bearer tokens rate limited after repeated invalid ones", "ip", c.IP())
+		}
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="depotd", error="invalid_token"`)
 		return apiError(c, fiber.StatusUnauthorized, "invalid bearer token", "")
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/depotd/depotd/edge"
 	"github.com/depotd/depotd/edge/console"
@@ -213,4 +214,63 @@ func FuzzDecodeTransaction(f *testing.F) {
 			t.Fatalf("round trip changed:\n%s\n%s", raw, raw2)
 		}
 	})
+}
+
+// #19.9: a body too large is refused in JSON on the API however it is sent: with a
+// Content-Length or chunked (which fasthttp refuses before routing).
+func TestOversizedBodyIsAJSONErrorEvenChunked(t *testing.T) {
+	s, _ := newServer(t)
+	body := `{"id":"x","type":"receipt","note":"` + strings.Repeat("a", 50000) + `","lines":[]}`
+	// A reader of unknown length: net/http sends it chunked.
+	req, err := http.NewRequest("POST", s.url+"/api/v1/transactions", io.MultiReader(strings.NewReader(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+opToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if req.ContentLength != -1 && req.ContentLength != 0 {
+		t.Fatalf("request sent with a length (%d), not chunked", req.ContentLength)
+	}
+	if err := json.Unmarshal(raw, &out); err != nil || resp.StatusCode != http.StatusRequestEntityTooLarge ||
+		!strings.Contains(fmt.Sprint(out["error"]), "larger than 4096 bytes") {
+		t.Fatalf("%d %s: want 413 with a JSON error", resp.StatusCode, raw)
+	}
+}
+
+// #19.9: bearer tokens cannot be guessed at wire speed: after login_attempts invalid
+// ones in login_window an address is refused with 429 and Retry-After, while a valid
+// token is never counted.
+func TestBearerTokenGuessesAreRateLimited(t *testing.T) {
+	e := startWeb(t, func(c *console.Config, _ *console.Options) { c.LoginAttempts, c.LoginWindow = 3, time.Minute })
+	s := &server{url: e.url}
+	for i := 0; i < 5; i++ { // valid tokens are not counted
+		if code, _ := do(t, s, "GET", "/api/v1/status", opToken, ""); code != http.StatusOK {
+			t.Fatalf("valid token: %d", code)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if code, _ := do(t, s, "GET", "/api/v1/status", fmt.Sprintf("guess-%d", i), ""); code != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d, want 401", i, code)
+		}
+	}
+	req, _ := http.NewRequest("GET", s.url+"/api/v1/status", nil)
+	req.Header.Set("Authorization", "Bearer guess-4")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("4th guess: %d Retry-After %q, want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if code, body := do(t, s, "GET", "/api/v1/status", opToken, ""); code != http.StatusTooManyRequests || !strings.Contains(fmt.Sprint(body["error"]), "retry in") {
+		t.Fatalf("while limited, even a valid token waits: %d %v", code, body)
+	}
 }

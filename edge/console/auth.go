@@ -56,6 +56,7 @@ func (s *Server) setupAuth() {
 			return s.renderError(c, fiber.StatusForbidden, "This form has expired or did not come from this console. Go back, reload the page and try again.")
 		},
 	})
+	s.guesses = newGuessLimiter(s.cfg.LoginAttempts, s.cfg.LoginWindow, s.now)
 	s.loginLimit = limiter.New(limiter.Config{
 		Max:                    s.cfg.LoginAttempts,
 		Expiration:             s.cfg.LoginWindow,

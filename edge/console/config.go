@@ -27,7 +27,8 @@ type Config struct {
 	// SessionTTL is how long a console login lasts without activity (default 12h).
 	SessionTTL time.Duration `yaml:"session_ttl"`
 	// LoginAttempts is how many failed logins one client address may make per
-	// LoginWindow before it is refused with 429 (defaults 5 per 1m).
+	// LoginWindow before it is refused with 429 (defaults 5 per 1m); the same budget
+	// holds, counted apart, for invalid API bearer tokens.
 	LoginAttempts int           `yaml:"login_attempts"`
 	LoginWindow   time.Duration `yaml:"login_window"`
 }

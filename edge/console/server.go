@@ -58,6 +58,7 @@ type Server struct {
 	store      *session.Store
 	csrf       fiber.Handler
 	loginLimit fiber.Handler
+	guesses    *guessLimiter // invalid bearer tokens per address (auth)
 	pages      map[string]*template.Template
 	reg        *prometheus.Registry
 	httpReqs   *prometheus.CounterVec
