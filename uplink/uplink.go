@@ -370,13 +370,21 @@ func (u *Uplink) forward(ctx context.Context, c mqtt.Client, lost <-chan error, 
 		}
 		if next <= last && next <= acked+inflight {
 			limit := acked + inflight
+			first := true
 			err := u.j.ScanCheckpointed(ctx, next-1, func(seq uint64, raw []byte) error {
 				if seq > limit {
 					return errWindowFull
 				}
 				if seq != next {
-					return fmt.Errorf("journal scan: got seq %d, want %d", seq, next)
+					// A resend command may reach below what retention kept; it prunes only
+					// acknowledged seqs, so the journal then starts at or below acked+1.
+					if !first || !forced || next > acked || seq > acked+1 {
+						return fmt.Errorf("journal scan: got seq %d, want %d", seq, next)
+					}
+					u.log.Warn("uplink resend: older seqs were pruned by retention, resending from the oldest stored", "from_seq", next, "first_stored_seq", seq)
+					next = seq
 				}
+				first = false
 				if streamed += len(raw); streamed >= releaseEvery {
 					streamed = 0
 					if r, ok := u.j.(MemoryReleaser); ok {

@@ -1,0 +1,62 @@
+package uplink_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/depotd/depotd/edge"
+	"github.com/depotd/depotd/uplink"
+	"github.com/depotd/depotd/uplink/erpsim"
+	"github.com/depotd/depotd/uplink/internal/brokertest"
+)
+
+// A resend command from below what retention has kept starts at the oldest stored seq,
+// says once that the older ones were pruned, and the connection carries on forwarding.
+func TestResendBelowPrunedStartsAtOldestStored(t *testing.T) {
+	b := brokertest.StartMochi(t)
+	j := mustJournal(t, "")
+	post(t, j, 0, 40)
+	startSim(t, b.URL(), func(s *erpsim.Sim) { s.AckEvery = 10 })
+	rec := startRecorder(t, b.URL(), "depots/D1/tx")
+	log, logs := captureLogger(t)
+	r := startUplinkLog(t, uplink.Config{Brokers: []string{b.URL()}, StatusInterval: time.Hour}, j, log)
+	waitFor(t, 20*time.Second, "drained", drained(j))
+
+	// Retention prunes seqs 1..20: acknowledged, in the ERP's stock snapshot, old enough.
+	if err := j.ApplyStockSnapshot(edge.StockSnapshot{V: 1, AppliedSeq: 40}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := j.Prune(time.Now().Add(time.Hour), 20); err != nil || res.UpTo != 20 {
+		t.Fatalf("prune: %+v, %v", res, err)
+	}
+	// The uplink reads what the journal has checkpointed: wait until that lost them too.
+	waitFor(t, 10*time.Second, "the pruning checkpointed", func() bool {
+		first := uint64(0)
+		j.ScanCheckpointed(context.Background(), 0, func(seq uint64, _ []byte) error { first = seq; return errStop })
+		return first == 21
+	})
+	session := r.u.State().Session
+
+	ops := mustClient(t, b.URL(), "ops")
+	mustPublish(t, ops, "depots/D1/cmd", `{"v":1,"cmd":"resend","from_seq":5}`)
+	waitFor(t, 10*time.Second, "21..40 resent", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		for s := uint64(21); s <= 40; s++ {
+			if rec.seqs[s] < 2 {
+				return false
+			}
+		}
+		return true
+	})
+	// The uplink keeps forwarding on the same connection.
+	post(t, j, 40, 10)
+	waitFor(t, 20*time.Second, "41..50 acked", func() bool { l, a := j.Positions(); return l == 50 && a == 50 })
+	if s := r.u.State(); !s.Online || s.Session != session {
+		t.Fatalf("state %+v: want online in session %d (no reconnect)", s, session)
+	}
+	if n := logs.count("pruned", "first_stored_seq=21"); n != 1 {
+		t.Fatalf("%d log lines about the pruned seqs, want 1:\n%s", n, logs)
+	}
+}
