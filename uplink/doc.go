@@ -48,6 +48,8 @@
 //   - Exactly-once is in effect only: delivery is at least once, and the ERP must apply each
 //     (depot, seq) once.
 //   - An ack is trusted as far as the journal allows: beyond last_seq it is refused whole.
+//     Within it, an ack above every seq sent (by this process, or found on start) is
+//     applied, with a warning logged at most once a minute.
 //   - A standalone depot (no uplink section) runs no Uplink at all; its backlog grows.
 //   - bbolt reads through mmap, so the file pages a drain reads count in the process's RSS
 //     until the kernel reclaims them. A Journal that also implements MemoryReleaser is asked

@@ -60,3 +60,43 @@ func TestResendBelowPrunedStartsAtOldestStored(t *testing.T) {
 		t.Fatalf("%d log lines about the pruned seqs, want 1:\n%s", n, logs)
 	}
 }
+
+// An ack above every seq this process has sent (yet within last_seq, so it is applied)
+// acknowledges what the ERP cannot have received: it is logged, one Warn line, and not
+// again for each repeat within the rate limit.
+func TestAckBeyondSentIsLogged(t *testing.T) {
+	b := brokertest.StartMochi(t)
+	j := mustJournal(t, "")
+	rec := startRecorder(t, b.URL(), "depots/D1/tx")
+	log, logs := captureLogger(t)
+	r := startUplinkLog(t, uplink.Config{Brokers: []string{b.URL()}, Inflight: 5, ResendAfter: time.Hour}, j, log)
+	waitFor(t, 10*time.Second, "online", func() bool { return r.u.State().Online })
+	post(t, j, 0, 40)
+	waitFor(t, 10*time.Second, "the window of 5 sent", func() bool { return len(rec.missing(5)) == 0 })
+	if rec.mu.Lock(); rec.seqs[6] != 0 {
+		t.Fatal("seq 6 sent beyond the window")
+	}
+	rec.mu.Unlock()
+
+	erp := mustClient(t, b.URL(), "erp")
+	ack := func(upto uint64) {
+		t.Helper()
+		mustPublish(t, erp, "depots/D1/ack", `{"v":1,"upto_seq":`+itoa(int(upto))+`}`)
+		waitFor(t, 10*time.Second, "ack "+itoa(int(upto))+" applied", func() bool { _, a := j.Positions(); return a == upto })
+	}
+	const line = "uplink ack beyond what was sent"
+	ack(3) // within what was sent: silent
+	if n := logs.count(line); n != 0 {
+		t.Fatalf("ack 3 of 5 sent logged:\n%s", logs)
+	}
+	waitFor(t, 10*time.Second, "the window up to 8 sent", func() bool { return len(rec.missing(8)) == 0 })
+	ack(15) // 9..15 never sent: applied, and logged
+	if n := logs.count(line, "level=WARN", "upto_seq=15", "sent_max=8"); n != 1 {
+		t.Fatalf("%d warnings for ack 15 with 8 sent, want 1:\n%s", n, logs)
+	}
+	waitFor(t, 10*time.Second, "the window 16..20 sent", func() bool { rec.mu.Lock(); defer rec.mu.Unlock(); return rec.seqs[20] > 0 })
+	ack(30) // again beyond what was sent, within the rate limit: no second line
+	if n := logs.count(line); n != 1 {
+		t.Fatalf("%d warnings after a repeat, want 1 (rate-limited):\n%s", n, logs)
+	}
+}

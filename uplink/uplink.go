@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -81,6 +82,7 @@ const (
 	writeTimeout    = 10 * time.Second
 	shutdownTimeout = 3 * time.Second
 	statusMinGap    = time.Second // "on change" status is rate-limited to one per second
+	ackWarnEvery    = time.Minute // repeats of a suspicious ack are logged at most this often
 )
 
 // Uplink forwards the journal to the ERP over MQTT and applies the ERP's downlink.
@@ -106,7 +108,15 @@ type Uplink struct {
 	hclosed bool
 	hwg     sync.WaitGroup
 
-	sentMax uint64 // highest seq sent by this process: a later send of it is a replay
+	// sentMax is the highest seq this process has sent: a later send of it is a replay. It
+	// is set before the publish, so that an ack cannot overtake it.
+	sentMax atomic.Uint64
+	// startLast is last_seq when New ran: an earlier run may have sent up to there.
+	startLast uint64
+
+	// An ack beyond anything sent is logged at most once per ackWarnEvery (under ackMu).
+	ackWarnAt     time.Time
+	ackWarnRepeat int
 }
 
 // New checks cfg and returns an uplink for depot. It does not connect: Run does.
@@ -136,6 +146,7 @@ func New(cfg Config, depot string, j Journal, devs DeviceLister, log *slog.Logge
 		return nil, fmt.Errorf("uplink tls: %w", err)
 	}
 	u.tlsCfg = tc
+	u.startLast, _ = j.Positions()
 	if u.version == "" {
 		if bi, ok := debug.ReadBuildInfo(); ok {
 			u.version = bi.Main.Version
@@ -393,9 +404,12 @@ func (u *Uplink) forward(ctx context.Context, c mqtt.Client, lost <-chan error, 
 						}
 					}
 				}
-				p, err := Tx(make([]byte, 0, len(raw)+64), u.depot, seq, raw, seq <= u.sentMax)
+				p, err := Tx(make([]byte, 0, len(raw)+64), u.depot, seq, raw, seq <= u.sentMax.Load())
 				if err != nil {
 					return err
+				}
+				if seq > u.sentMax.Load() {
+					u.sentMax.Store(seq) // only this goroutine writes it
 				}
 				if !c.IsConnectionOpen() {
 					return errConnectionLost
@@ -405,7 +419,6 @@ func (u *Uplink) forward(ctx context.Context, c mqtt.Client, lost <-chan error, 
 					return fmt.Errorf("publish seq %d: %w", seq, err)
 				}
 				next = seq + 1
-				u.sentMax = max(u.sentMax, seq)
 				select {
 				case lostErr = <-lost:
 					return errConnectionLost
@@ -595,6 +608,17 @@ func (u *Uplink) onMessage(_ mqtt.Client, m mqtt.Message) {
 	u.HandleDownlink(m.Topic(), m.Payload())
 }
 
+// warnAckBeyondSent logs an ack above every seq sent, rate-limited; the caller holds ackMu.
+func (u *Uplink) warnAckBeyondSent(upto, sent, last uint64) {
+	if !u.ackWarnAt.IsZero() && time.Since(u.ackWarnAt) < ackWarnEvery {
+		u.ackWarnRepeat++
+		return
+	}
+	u.log.Warn("uplink ack beyond what was sent: the ERP acknowledges seqs it cannot have received",
+		"upto_seq", upto, "sent_max", sent, "last_seq", last, "repeats_since_last_log", u.ackWarnRepeat)
+	u.ackWarnAt, u.ackWarnRepeat = time.Now(), 0
+}
+
 // HandleDownlink validates and applies one downlink message; a message that does not
 // parse or validate is logged with its topic and reason and dropped. It returns the
 // reason for tests and tools; the caller need not act on it.
@@ -627,6 +651,10 @@ func (u *Uplink) handleDownlink(topic string, payload []byte) error {
 			// Checked here too so that the refusal is logged even when the watermark is at
 			// last; the journal checks again under its own lock.
 			return fmt.Errorf("ack upto_seq %d: %w (last_seq %d)", a.UptoSeq, edge.ErrAckBeyondLast, last)
+		} else if sent := max(u.sentMax.Load(), u.startLast); a.UptoSeq > sent {
+			// Within last_seq, so the journal takes it (DECISIONS.md), but the ERP cannot
+			// have received what was never sent: a confused consumer or the wrong depot.
+			u.warnAckBeyondSent(a.UptoSeq, sent, last)
 		}
 		res, err := u.j.Ack(a)
 		if err != nil {
