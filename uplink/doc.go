@@ -30,9 +30,13 @@
 // The uplink runs its own reconnect loop (paho AutoReconnect off): before each CONNECT it
 // increments the persisted status session (fsynced) and sets the Last Will (retained,
 // online:false, that session), tries the configured brokers round robin, and backs off
-// from 0.5s doubling with jitter to 30s. The session is persistent (clean session false,
-// client id stable) so acks queued during an outage arrive, and the downlink topics are
-// subscribed on every connect anyway. A black-holed link is noticed within about 1.5×
+// from 0.5s doubling with jitter to 30s. The backoff starts again from 0.5s only after a
+// connection stayed online for 10s (reconnectHealthy): one that dies at once, after a
+// successful CONNECT, must not reconnect every half second. The session is persistent
+// (clean session false, client id stable) so acks queued during an outage arrive, and the
+// downlink topics are subscribed on every connect anyway. A filter the broker refuses
+// (SUBACK 0x80, an ACL) is logged once per connection; a refused ack topic ends the
+// connection, since no ack could arrive, while the other topics are done without. A black-holed link is noticed within about 1.5×
 // keepalive: by paho's ping, or, when the socket buffer is full and the ping cannot even
 // be written, by the uplink's own watch on an outstanding publish's PUBACK.
 //

@@ -2,6 +2,7 @@ package uplink_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -98,5 +99,67 @@ func TestAckBeyondSentIsLogged(t *testing.T) {
 	ack(30) // again beyond what was sent, within the rate limit: no second line
 	if n := logs.count(line); n != 1 {
 		t.Fatalf("%d warnings after a repeat, want 1 (rate-limited):\n%s", n, logs)
+	}
+}
+
+// sessionClock wraps the journal to record when each session counter increment (one per
+// CONNECT attempt) happens.
+type sessionClock struct {
+	*edge.Journal
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func (s *sessionClock) NextSession() (uint64, error) {
+	n, err := s.Journal.NextSession()
+	s.mu.Lock()
+	s.times = append(s.times, time.Now())
+	s.mu.Unlock()
+	return n, err
+}
+
+func (s *sessionClock) attempts() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.times...)
+}
+
+// A broker that accepts CONNECT but refuses the depot's subscriptions (ACL) kills each
+// session at once; the reconnect backoff must keep growing instead of restarting at 0.5s
+// on every successful CONNECT, and each refusal is logged clearly.
+func TestMosquittoRefusedSubscriptionBacksOff(t *testing.T) {
+	// Anonymous clients may use every topic but subscribe to neither the ack nor the cmd
+	// topic: mosquitto answers those filters with SUBACK 0x80.
+	b := brokertest.StartMosquittoDynsec(t, `{
+  "defaultACLAccess": {"publishClientSend": true, "publishClientReceive": true, "subscribe": true, "unsubscribe": true},
+  "clients": [],
+  "groups": [{"groupname": "anon", "roles": [{"rolename": "depot"}]}],
+  "roles": [{"rolename": "depot", "acls": [
+    {"acltype": "subscribeLiteral", "topic": "depots/D1/ack", "allow": false, "priority": 1},
+    {"acltype": "subscribeLiteral", "topic": "depots/D1/cmd", "allow": false, "priority": 1}]}],
+  "anonymousGroup": "anon"
+}`)
+	sc := &sessionClock{Journal: mustJournal(t, "")}
+	log, logs := captureLogger(t)
+	startUplinkLog(t, uplink.Config{Brokers: []string{b.URL()}}, sc, log)
+
+	// With the backoff doubling from 0.5s with jitter in [d/2, d), the k-th wait is at least
+	// 0.25s·2^k; restarting the backoff on each CONNECT would keep every gap under 0.5s plus
+	// a connection's short life.
+	const gaps = 4
+	waitFor(t, 60*time.Second, "5 connection attempts", func() bool { return len(sc.attempts()) > gaps })
+	at := sc.attempts()
+	for k := 0; k < gaps; k++ {
+		gap, least := at[k+1].Sub(at[k]), 250*time.Millisecond<<k
+		t.Logf("gap %d: %v", k, gap.Round(time.Millisecond))
+		if gap < least {
+			t.Errorf("attempt %d came %v after the one before, want ≥ %v: the backoff does not grow", k+2, gap.Round(time.Millisecond), least)
+		}
+	}
+	// One line per connection: the attempt that made the 5th increment may not have had
+	// its SUBACK yet, and later ones may have.
+	n := logs.count("level=ERROR", "subscription refused", "depots/D1/ack")
+	if later := len(sc.attempts()); n < len(at)-1 || n > later {
+		t.Errorf("%d log lines about the refused subscription for %d..%d connections, want 1 per connection:\n%s", n, len(at)-1, later, logs)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,14 +76,18 @@ func WithDataDir(dir string) Option { return func(u *Uplink) { u.dataDir = dir }
 
 // Timing bounds that are not configuration: they follow DECISIONS.md.
 const (
-	reconnectMin    = 500 * time.Millisecond
-	reconnectMax    = 30 * time.Second
-	resendCap       = 60 * time.Second
-	connectTimeout  = 10 * time.Second
-	writeTimeout    = 10 * time.Second
-	shutdownTimeout = 3 * time.Second
-	statusMinGap    = time.Second // "on change" status is rate-limited to one per second
-	ackWarnEvery    = time.Minute // repeats of a suspicious ack are logged at most this often
+	reconnectMin = 500 * time.Millisecond
+	reconnectMax = 30 * time.Second
+	// reconnectHealthy is how long a connection must have stayed online (subscribed,
+	// status published, forwarding) for the next reconnect to start again from
+	// reconnectMin rather than go on from the backoff reached.
+	reconnectHealthy = 10 * time.Second
+	resendCap        = 60 * time.Second
+	connectTimeout   = 10 * time.Second
+	writeTimeout     = 10 * time.Second
+	shutdownTimeout  = 3 * time.Second
+	statusMinGap     = time.Second // "on change" status is rate-limited to one per second
+	ackWarnEvery     = time.Minute // repeats of a suspicious ack are logged at most this often
 )
 
 // Uplink forwards the journal to the ERP over MQTT and applies the ERP's downlink.
@@ -195,13 +200,18 @@ func (u *Uplink) Run(ctx context.Context) error {
 			return nil
 		}
 		broker := u.s.Brokers[attempt%len(u.s.Brokers)]
-		connected, err := u.connection(ctx, broker)
+		connected, up, err := u.connection(ctx, broker)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if connected {
-			delay = reconnectMin
 			lastLogged = ""
+		}
+		// Only a connection that stayed healthy a while resets the backoff: one that dies at
+		// once (a refused subscription, a failed status publish) must not reconnect, with
+		// a new fsynced session and status churn, every half second.
+		if up >= reconnectHealthy {
+			delay = reconnectMin
 		}
 		if err != nil {
 			u.setState(func(s *State) { s.LastError = err.Error() })
@@ -228,11 +238,12 @@ func (u *Uplink) Run(ctx context.Context) error {
 var errConnectionLost = errors.New("connection lost")
 
 // connection runs one MQTT connection to broker: connect, subscribe, forward until the
-// connection or ctx ends. connected reports whether CONNECT succeeded.
-func (u *Uplink) connection(ctx context.Context, broker string) (connected bool, err error) {
+// connection or ctx ends. connected reports whether CONNECT succeeded, up how long the
+// connection then stayed online (subscribed and forwarding; 0 when it never was).
+func (u *Uplink) connection(ctx context.Context, broker string) (connected bool, up time.Duration, err error) {
 	session, err := u.j.NextSession()
 	if err != nil {
-		return false, fmt.Errorf("next session: %w", err)
+		return false, 0, fmt.Errorf("next session: %w", err)
 	}
 	connectedAt := time.Now()
 	will, _ := json.Marshal(Status{V: ProtocolVersion, Depot: u.depot, Online: false, Session: session, At: rfc3339(connectedAt)})
@@ -276,13 +287,13 @@ func (u *Uplink) connection(ctx context.Context, broker string) (connected bool,
 		t.Stop()
 		tok.WaitTimeout(time.Second)
 		c.Disconnect(0)
-		return false, nil
+		return false, 0, nil
 	case <-t.C:
 		c.Disconnect(0)
-		return false, fmt.Errorf("connect %s: timed out", broker)
+		return false, 0, fmt.Errorf("connect %s: timed out", broker)
 	}
 	if err := tok.Error(); err != nil {
-		return false, fmt.Errorf("connect %s: %w", broker, err)
+		return false, 0, fmt.Errorf("connect %s: %w", broker, err)
 	}
 	// A broker that lost its state must not leave us deaf: subscribe on every connect.
 	filters := make(map[string]byte, len(downlinkTopics))
@@ -292,9 +303,23 @@ func (u *Uplink) connection(ctx context.Context, broker string) (connected bool,
 	st := c.SubscribeMultiple(filters, nil)
 	if !st.WaitTimeout(connectTimeout) || st.Error() != nil {
 		c.Disconnect(0)
-		return true, fmt.Errorf("subscribe %s: %v", broker, errOr(st.Error(), "timed out"))
+		return true, 0, fmt.Errorf("subscribe %s: %v", broker, errOr(st.Error(), "timed out"))
 	}
-	u.setState(func(s *State) { s.Online = true; s.Since = time.Now(); s.LastError = "" })
+	// paho completes the token without error when the broker refuses a filter (SUBACK
+	// 0x80, an ACL): without the ack topic the outbox could never drain, so that ends the
+	// connection (and the backoff grows); the other topics are reported and done without.
+	if refused := refusedFilters(st); len(refused) > 0 {
+		ackTopic := u.Topic(TopicAck)
+		fatal := slices.Contains(refused, ackTopic)
+		u.log.Error("uplink subscription refused by the broker: check its ACL for this client id and user",
+			"broker", broker, "session", session, "topics", refused, "client_id", u.s.ClientID, "disconnecting", fatal)
+		if fatal {
+			c.Disconnect(0)
+			return true, 0, fmt.Errorf("subscribe %s: broker refused %s, so no ack could arrive", broker, ackTopic)
+		}
+	}
+	onlineAt := time.Now()
+	u.setState(func(s *State) { s.Online = true; s.Since = onlineAt; s.LastError = "" })
 	last, acked := u.j.Positions()
 	u.log.Info("uplink online", "broker", broker, "session", session, "last_seq", last, "acked_seq", acked)
 
@@ -309,11 +334,27 @@ func (u *Uplink) connection(ctx context.Context, broker string) (connected bool,
 		}
 		c.Disconnect(uint(shutdownTimeout / time.Millisecond / 3))
 		u.log.Info("uplink stopped", "broker", broker, "session", session)
-		return true, nil
+		return true, time.Since(onlineAt), nil
 	}
 	c.Disconnect(0)
 	u.log.Warn("uplink offline", "broker", broker, "session", session, "err", ferr)
-	return true, ferr
+	return true, time.Since(onlineAt), ferr
+}
+
+// refusedFilters returns, sorted, the filters a SUBACK refused (return code 0x80).
+func refusedFilters(t mqtt.Token) []string {
+	st, ok := t.(*mqtt.SubscribeToken)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for f, code := range st.Result() {
+		if code >= 0x80 {
+			out = append(out, f)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func errOrErr(a, b error) error {
