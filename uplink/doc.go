@@ -18,7 +18,8 @@
 // write-ahead log: a transaction is published once a checkpoint holds it, about 5 ms after
 // the journal goes idle and within 1 s under continuous posting, so that following does
 // not cost the journal a checkpoint per commit. When the watermark stands still
-// for ResendAfter while sent transactions wait above it, they are sent again from the
+// for ResendAfter while sent transactions wait above it (counted from the later of its
+// last move and the send of the oldest one waiting), they are sent again from the
 // watermark with "replay":true; the delay doubles while the ERP stays silent (capped at 60s
 // or ResendAfter), and resets when the watermark moves. After every (re)connect the uplink
 // resumes from the watermark at once. Receivers deduplicate by (depot, seq): paho or the

@@ -163,3 +163,32 @@ func TestMosquittoRefusedSubscriptionBacksOff(t *testing.T) {
 		t.Errorf("%d log lines about the refused subscription for %d..%d connections, want 1 per connection:\n%s", n, len(at)-1, later, logs)
 	}
 }
+
+// The go-back-N timer runs from the send of the oldest unacknowledged transaction: after
+// the watermark stood still through an idle spell, a new transaction waits resend_after
+// for its ack before it is sent again.
+func TestResendTimerStartsAtFirstSendAfterIdle(t *testing.T) {
+	const resendAfter = time.Second
+	b := brokertest.StartMochi(t)
+	j := mustJournal(t, "")
+	post(t, j, 0, 10)
+	sim := startSim(t, b.URL(), nil)
+	rec := startRecorder(t, b.URL(), "depots/D1/tx")
+	r := startUplink(t, uplink.Config{Brokers: []string{b.URL()}, ResendAfter: resendAfter}, j)
+	waitFor(t, 20*time.Second, "drained", drained(j))
+	lastAck := r.u.State().LastAckAt
+	waitFor(t, 10*time.Second, "the watermark to stand still for 2×resend_after", func() bool { return time.Since(lastAck) > 2*resendAfter })
+
+	sim.SetSilent(true) // the ack of seq 11 does not come
+	post(t, j, 10, 1)
+	waitFor(t, 20*time.Second, "seq 11 sent again", func() bool { rec.mu.Lock(); defer rec.mu.Unlock(); return rec.seqs[11] >= 2 })
+	rec.mu.Lock()
+	at := rec.arrived[11]
+	rec.mu.Unlock()
+	// The gap seen here is short of the real one by what the first send was delayed on the
+	// way; half of resend_after leaves room for that and is far above the ~0 of a timer
+	// that ran from the old watermark move.
+	if gap := at[1].Sub(at[0]); gap < resendAfter/2 {
+		t.Fatalf("seq 11 resent %v after its first send, want about resend_after (%v): the timer ran from the last watermark move", gap.Round(time.Millisecond), resendAfter)
+	}
+}

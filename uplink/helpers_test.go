@@ -265,6 +265,7 @@ func startSim(tb testing.TB, broker string, tune func(*erpsim.Sim)) *erpsim.Sim 
 type recorder struct {
 	mu       sync.Mutex
 	seqs     map[uint64]int
+	arrived  map[uint64][]time.Time // of each message of a seq
 	replays  int
 	statuses []uplink.Status
 	raw      [][]byte
@@ -273,7 +274,7 @@ type recorder struct {
 
 func startRecorder(tb testing.TB, broker string, filters ...string) *recorder {
 	tb.Helper()
-	r := &recorder{seqs: map[uint64]int{}}
+	r := &recorder{seqs: map[uint64]int{}, arrived: map[uint64][]time.Time{}}
 	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("rec-%d", time.Now().UnixNano())).
 		SetCleanSession(true).SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(100 * time.Millisecond).SetMaxReconnectInterval(500 * time.Millisecond).
@@ -308,6 +309,7 @@ func (r *recorder) handle(_ mqtt.Client, m mqtt.Message) {
 		return
 	}
 	r.seqs[head.Seq]++
+	r.arrived[head.Seq] = append(r.arrived[head.Seq], time.Now())
 	if head.Replay {
 		r.replays++
 	}

@@ -385,8 +385,12 @@ func (u *Uplink) forward(ctx context.Context, c mqtt.Client, lost <-chan error, 
 	_, acked := u.j.Positions()
 	next := acked + 1 // on (re)connect, resume from the watermark at once
 	lastAcked := acked
-	lastMove := time.Now()  // of the watermark, or of the last go-back-N resend
-	silentSince := lastMove // of the watermark only, for the log
+	// The go-back-N timer runs from lastMove: the later of the last watermark move, the
+	// last go-back-N resend, and the first send above a watermark that had nothing waiting
+	// above it. So it measures from the oldest unacknowledged send, except that while the
+	// watermark moves (an ERP working through a long window) it waits for it.
+	lastMove := time.Now()
+	silentSince := lastMove // as lastMove, without the resends: for the log
 	forced := false         // an ERP resend command may go below the watermark
 
 	// paho's keepalive cannot see a black-holed link while the socket buffer is full (its
@@ -449,7 +453,12 @@ func (u *Uplink) forward(ctx context.Context, c mqtt.Client, lost <-chan error, 
 				if err != nil {
 					return err
 				}
-				if seq > u.sentMax.Load() {
+				if prev := u.sentMax.Load(); seq > prev {
+					if prev <= acked {
+						// Nothing was waiting above the watermark: the resend timer runs
+						// from this send, not from a watermark move perhaps long ago.
+						lastMove, silentSince = time.Now(), time.Now()
+					}
 					u.sentMax.Store(seq) // only this goroutine writes it
 				}
 				if !c.IsConnectionOpen() {
