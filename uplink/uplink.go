@@ -449,11 +449,12 @@ func (u *Uplink) forward(ctx context.Context, c mqtt.Client, lost <-chan error, 
 						}
 					}
 				}
-				p, err := Tx(make([]byte, 0, len(raw)+64), u.depot, seq, raw, seq <= u.sentMax.Load())
+				prev := u.sentMax.Load()
+				p, err := Tx(make([]byte, 0, len(raw)+64), u.depot, seq, raw, seq <= prev)
 				if err != nil {
 					return err
 				}
-				if prev := u.sentMax.Load(); seq > prev {
+				if seq > prev {
 					if prev <= acked {
 						// Nothing was waiting above the watermark: the resend timer runs
 						// from this send, not from a watermark move perhaps long ago.
