@@ -192,3 +192,30 @@ func TestResendTimerStartsAtFirstSendAfterIdle(t *testing.T) {
 		t.Fatalf("seq 11 resent %v after its first send, want about resend_after (%v): the timer ran from the last watermark move", gap.Round(time.Millisecond), resendAfter)
 	}
 }
+
+// A connection that stayed online longer than the healthy bound starts the backoff again
+// from 0.5s: a broker restart after a long session is followed by a quick reconnect, even
+// when failed attempts before that session had grown the backoff.
+func TestMosquittoBackoffResetsAfterHealthyConnection(t *testing.T) {
+	b := brokertest.StartMosquitto(t)
+	b.Kill()
+	sc := &sessionClock{Journal: mustJournal(t, "")}
+	r := startUplink(t, uplink.Config{Brokers: []string{b.URL()}}, sc)
+	// Four failed attempts: the waits after them are at least 0.25, 0.5, 1 and 2s, and
+	// the backoff has reached 8s.
+	waitFor(t, 30*time.Second, "4 failed connection attempts", func() bool { return len(sc.attempts()) >= 4 })
+	b.Start()
+	waitFor(t, 30*time.Second, "online", func() bool { return r.u.State().Online })
+	waitFor(t, 30*time.Second, "online for longer than the healthy bound (10s)", func() bool {
+		s := r.u.State()
+		return s.Online && time.Since(s.Since) > 10*time.Second+500*time.Millisecond
+	})
+	n := len(sc.attempts())
+	killed := time.Now()
+	b.Kill()
+	waitFor(t, 30*time.Second, "a reconnect attempt", func() bool { return len(sc.attempts()) > n })
+	// Reset, the wait is under 0.5s; not reset, it would be at least 4s (half of 8s).
+	if gap := sc.attempts()[n].Sub(killed); gap >= 4*time.Second {
+		t.Fatalf("reconnect attempt %v after the broker died, after a healthy connection: the backoff was not reset", gap.Round(time.Millisecond))
+	}
+}
