@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
-
 	"github.com/depotd/depotd/uplink"
 	"github.com/depotd/depotd/uplink/erpsim"
 	"github.com/depotd/depotd/uplink/internal/brokertest"
@@ -115,15 +113,11 @@ func TestCommands(t *testing.T) {
 	rec := startRecorder(t, b.URL(), "depots/D1/tx", "depots/D1/status")
 	startUplink(t, uplink.Config{Brokers: []string{b.URL()}, StatusInterval: time.Hour}, j)
 	waitFor(t, 20*time.Second, "drained", drained(j))
-	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(b.URL()).SetClientID("ops"))
-	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	defer c.Disconnect(50)
+	c := mustClient(t, b.URL(), "ops")
 	rec.mu.Lock()
 	before := len(rec.statuses)
 	rec.mu.Unlock()
-	c.Publish("depots/D1/cmd", 1, false, `{"v":1,"cmd":"resend","from_seq":35}`).WaitTimeout(5 * time.Second)
+	mustPublish(t, c, "depots/D1/cmd", `{"v":1,"cmd":"resend","from_seq":35}`)
 	waitFor(t, 10*time.Second, "resent 35..40", func() bool {
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
@@ -153,7 +147,7 @@ func TestCommands(t *testing.T) {
 	if !lastReplay {
 		t.Error("resent seq 40 not marked replay:true")
 	}
-	c.Publish("depots/D1/cmd", 1, false, `{"v":1,"cmd":"status"}`).WaitTimeout(5 * time.Second)
+	mustPublish(t, c, "depots/D1/cmd", `{"v":1,"cmd":"status"}`)
 	waitFor(t, 10*time.Second, "status on request", func() bool { rec.mu.Lock(); defer rec.mu.Unlock(); return len(rec.statuses) > before })
 }
 

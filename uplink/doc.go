@@ -18,7 +18,8 @@
 // write-ahead log: a transaction is published once a checkpoint holds it, about 5 ms after
 // the journal goes idle and within 1 s under continuous posting, so that following does
 // not cost the journal a checkpoint per commit. When the watermark stands still
-// for ResendAfter while sent transactions wait above it, they are sent again from the
+// for ResendAfter while sent transactions wait above it (counted from the later of its
+// last move and the send of the oldest one waiting), they are sent again from the
 // watermark with "replay":true; the delay doubles while the ERP stays silent (capped at 60s
 // or ResendAfter), and resets when the watermark moves. After every (re)connect the uplink
 // resumes from the watermark at once. Receivers deduplicate by (depot, seq): paho or the
@@ -30,9 +31,13 @@
 // The uplink runs its own reconnect loop (paho AutoReconnect off): before each CONNECT it
 // increments the persisted status session (fsynced) and sets the Last Will (retained,
 // online:false, that session), tries the configured brokers round robin, and backs off
-// from 0.5s doubling with jitter to 30s. The session is persistent (clean session false,
-// client id stable) so acks queued during an outage arrive, and the downlink topics are
-// subscribed on every connect anyway. A black-holed link is noticed within about 1.5×
+// from 0.5s doubling with jitter to 30s. The backoff starts again from 0.5s only after a
+// connection stayed online for 10s (reconnectHealthy): one that dies at once, after a
+// successful CONNECT, must not reconnect every half second. The session is persistent
+// (clean session false, client id stable) so acks queued during an outage arrive, and the
+// downlink topics are subscribed on every connect anyway. A filter the broker refuses
+// (SUBACK 0x80, an ACL) is logged once per connection; a refused ack topic ends the
+// connection, since no ack could arrive, while the other topics are done without. A black-holed link is noticed within about 1.5×
 // keepalive: by paho's ping, or, when the socket buffer is full and the ping cannot even
 // be written, by the uplink's own watch on an outstanding publish's PUBACK.
 //
@@ -48,6 +53,8 @@
 //   - Exactly-once is in effect only: delivery is at least once, and the ERP must apply each
 //     (depot, seq) once.
 //   - An ack is trusted as far as the journal allows: beyond last_seq it is refused whole.
+//     Within it, an ack above every seq sent (by this process, or found on start) is
+//     applied, with a warning logged at most once a minute.
 //   - A standalone depot (no uplink section) runs no Uplink at all; its backlog grows.
 //   - bbolt reads through mmap, so the file pages a drain reads count in the process's RSS
 //     until the kernel reclaims them. A Journal that also implements MemoryReleaser is asked

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
-
 	"github.com/depotd/depotd/edge"
 	"github.com/depotd/depotd/uplink"
 	"github.com/depotd/depotd/uplink/internal/brokertest"
@@ -116,20 +114,13 @@ func TestMalformedDownlinkOverMQTT(t *testing.T) {
 	post(t, j, 0, 50)
 	r := startUplink(t, uplink.Config{Brokers: []string{b.URL()}, ResendAfter: time.Hour}, j)
 	waitFor(t, 10*time.Second, "online", func() bool { return r.u.State().Online })
-	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(b.URL()).SetClientID("erp-bad"))
-	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	defer c.Disconnect(50)
+	c := mustClient(t, b.URL(), "erp-bad")
 	for _, p := range []struct{ topic, payload string }{
 		{"ack", "\x00\x01\x02"}, {"ack", `{"v":1,"upto_seq":51}`}, {"ack", `{"v":1,"upto_seq":-3}`},
 		{"cmd", `{"v":1,"cmd":"format-disk"}`}, {"stock", `[]`}, {"master/items", `{"v":1}`},
 		{"master/operators", ``}, {"ack", `{"v":1,"upto_seq":25}`},
 	} {
-		tok := c.Publish("depots/D1/"+p.topic, 1, false, p.payload)
-		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-			t.Fatal(tok.Error())
-		}
+		mustPublish(t, c, "depots/D1/"+p.topic, p.payload)
 	}
 	waitFor(t, 10*time.Second, "the valid ack after the garbage", func() bool { _, a := j.Positions(); return a == 25 })
 	if !r.u.State().Online {

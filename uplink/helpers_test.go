@@ -242,15 +242,7 @@ func (r *running) stop(tb testing.TB) {
 
 func startUplink(tb testing.TB, cfg uplink.Config, j uplink.Journal) *running {
 	tb.Helper()
-	u, err := uplink.New(cfg, depotID, j, nil, testLogger(tb), uplink.WithVersion("test"), uplink.WithDataDir(tb.TempDir()))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{u: u, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- u.Run(ctx) }()
-	tb.Cleanup(func() { r.stop(tb) })
-	return r
+	return startUplinkLog(tb, cfg, j, testLogger(tb))
 }
 
 func startSim(tb testing.TB, broker string, tune func(*erpsim.Sim)) *erpsim.Sim {
@@ -273,6 +265,7 @@ func startSim(tb testing.TB, broker string, tune func(*erpsim.Sim)) *erpsim.Sim 
 type recorder struct {
 	mu       sync.Mutex
 	seqs     map[uint64]int
+	arrived  map[uint64][]time.Time // of each message of a seq
 	replays  int
 	statuses []uplink.Status
 	raw      [][]byte
@@ -281,7 +274,7 @@ type recorder struct {
 
 func startRecorder(tb testing.TB, broker string, filters ...string) *recorder {
 	tb.Helper()
-	r := &recorder{seqs: map[uint64]int{}}
+	r := &recorder{seqs: map[uint64]int{}, arrived: map[uint64][]time.Time{}}
 	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("rec-%d", time.Now().UnixNano())).
 		SetCleanSession(true).SetAutoReconnect(true).SetConnectRetry(true).
 		SetConnectRetryInterval(100 * time.Millisecond).SetMaxReconnectInterval(500 * time.Millisecond).
@@ -316,6 +309,7 @@ func (r *recorder) handle(_ mqtt.Client, m mqtt.Message) {
 		return
 	}
 	r.seqs[head.Seq]++
+	r.arrived[head.Seq] = append(r.arrived[head.Seq], time.Now())
 	if head.Replay {
 		r.replays++
 	}
@@ -369,4 +363,92 @@ func (r *recorder) settle(tb testing.TB) {
 		}
 		return time.Since(since) >= 300*time.Millisecond
 	})
+}
+
+// logBuf collects an uplink's slog output for tests that assert on operator log lines
+// (and echoes it to stderr with -v).
+type logBuf struct {
+	mu    sync.Mutex
+	lines []string
+	part  []byte
+}
+
+func (b *logBuf) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if testing.Verbose() {
+		os.Stderr.Write(p)
+	}
+	b.part = append(b.part, p...)
+	for {
+		i := strings.IndexByte(string(b.part), '\n')
+		if i < 0 {
+			break
+		}
+		b.lines = append(b.lines, string(b.part[:i]))
+		b.part = b.part[i+1:]
+	}
+	return len(p), nil
+}
+
+// count returns how many lines contain every one of subs.
+func (b *logBuf) count(subs ...string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+next:
+	for _, l := range b.lines {
+		for _, s := range subs {
+			if !strings.Contains(l, s) {
+				continue next
+			}
+		}
+		n++
+	}
+	return n
+}
+
+func (b *logBuf) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Join(b.lines, "\n")
+}
+
+// captureLogger returns a logger whose lines (Debug and above) land in the returned buffer.
+func captureLogger(t testing.TB) (*slog.Logger, *logBuf) {
+	b := &logBuf{}
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name()), b
+}
+
+// startUplinkLog is startUplink with the given logger.
+func startUplinkLog(tb testing.TB, cfg uplink.Config, j uplink.Journal, log *slog.Logger) *running {
+	tb.Helper()
+	u, err := uplink.New(cfg, depotID, j, nil, log, uplink.WithVersion("test"), uplink.WithDataDir(tb.TempDir()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{u: u, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- u.Run(ctx) }()
+	tb.Cleanup(func() { r.stop(tb) })
+	return r
+}
+
+// mustClient connects a plain MQTT client (an ops tool, a test ERP) to broker.
+func mustClient(tb testing.TB, broker, id string) mqtt.Client {
+	tb.Helper()
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID(id))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		tb.Fatalf("%s connect %s: %v", id, broker, tok.Error())
+	}
+	tb.Cleanup(func() { c.Disconnect(50) })
+	return c
+}
+
+// mustPublish publishes QoS 1 and waits for the PUBACK.
+func mustPublish(tb testing.TB, c mqtt.Client, topic, payload string) {
+	tb.Helper()
+	if tok := c.Publish(topic, 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		tb.Fatalf("publish %s: %v", topic, tok.Error())
+	}
 }

@@ -110,7 +110,14 @@ func startChild(t *testing.T, db, broker string) *child {
 	}
 	c := &child{cmd: cmd, done: make(chan struct{}), out: out}
 	go func() { cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() { c.signal(syscall.SIGKILL) })
+	t.Cleanup(func() {
+		c.signal(syscall.SIGKILL)
+		if t.Failed() {
+			mu.Lock()
+			t.Logf("child %d stderr:\n%s", cmd.Process.Pid, out.String())
+			mu.Unlock()
+		}
+	})
 	return c
 }
 

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -74,13 +76,18 @@ func WithDataDir(dir string) Option { return func(u *Uplink) { u.dataDir = dir }
 
 // Timing bounds that are not configuration: they follow DECISIONS.md.
 const (
-	reconnectMin    = 500 * time.Millisecond
-	reconnectMax    = 30 * time.Second
-	resendCap       = 60 * time.Second
-	connectTimeout  = 10 * time.Second
-	writeTimeout    = 10 * time.Second
-	shutdownTimeout = 3 * time.Second
-	statusMinGap    = time.Second // "on change" status is rate-limited to one per second
+	reconnectMin = 500 * time.Millisecond
+	reconnectMax = 30 * time.Second
+	// reconnectHealthy is how long a connection must have stayed online (subscribed,
+	// status published, forwarding) for the next reconnect to start again from
+	// reconnectMin rather than go on from the backoff reached.
+	reconnectHealthy = 10 * time.Second
+	resendCap        = 60 * time.Second
+	connectTimeout   = 10 * time.Second
+	writeTimeout     = 10 * time.Second
+	shutdownTimeout  = 3 * time.Second
+	statusMinGap     = time.Second // "on change" status is rate-limited to one per second
+	ackWarnEvery     = time.Minute // repeats of a suspicious ack are logged at most this often
 )
 
 // Uplink forwards the journal to the ERP over MQTT and applies the ERP's downlink.
@@ -106,7 +113,15 @@ type Uplink struct {
 	hclosed bool
 	hwg     sync.WaitGroup
 
-	sentMax uint64 // highest seq sent by this process: a later send of it is a replay
+	// sentMax is the highest seq this process has sent: a later send of it is a replay. It
+	// is set before the publish, so that an ack cannot overtake it.
+	sentMax atomic.Uint64
+	// startLast is last_seq when New ran: an earlier run may have sent up to there.
+	startLast uint64
+
+	// An ack beyond anything sent is logged at most once per ackWarnEvery (under ackMu).
+	ackWarnAt     time.Time
+	ackWarnRepeat int
 }
 
 // New checks cfg and returns an uplink for depot. It does not connect: Run does.
@@ -136,6 +151,7 @@ func New(cfg Config, depot string, j Journal, devs DeviceLister, log *slog.Logge
 		return nil, fmt.Errorf("uplink tls: %w", err)
 	}
 	u.tlsCfg = tc
+	u.startLast, _ = j.Positions()
 	if u.version == "" {
 		if bi, ok := debug.ReadBuildInfo(); ok {
 			u.version = bi.Main.Version
@@ -184,13 +200,18 @@ func (u *Uplink) Run(ctx context.Context) error {
 			return nil
 		}
 		broker := u.s.Brokers[attempt%len(u.s.Brokers)]
-		connected, err := u.connection(ctx, broker)
+		connected, up, err := u.connection(ctx, broker)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if connected {
-			delay = reconnectMin
 			lastLogged = ""
+		}
+		// Only a connection that stayed healthy a while resets the backoff: one that dies at
+		// once (a refused subscription, a failed status publish) must not reconnect, with
+		// a new fsynced session and status churn, every half second.
+		if up >= reconnectHealthy {
+			delay = reconnectMin
 		}
 		if err != nil {
 			u.setState(func(s *State) { s.LastError = err.Error() })
@@ -217,11 +238,12 @@ func (u *Uplink) Run(ctx context.Context) error {
 var errConnectionLost = errors.New("connection lost")
 
 // connection runs one MQTT connection to broker: connect, subscribe, forward until the
-// connection or ctx ends. connected reports whether CONNECT succeeded.
-func (u *Uplink) connection(ctx context.Context, broker string) (connected bool, err error) {
+// connection or ctx ends. connected reports whether CONNECT succeeded, up how long the
+// connection then stayed online (subscribed and forwarding; 0 when it never was).
+func (u *Uplink) connection(ctx context.Context, broker string) (connected bool, up time.Duration, err error) {
 	session, err := u.j.NextSession()
 	if err != nil {
-		return false, fmt.Errorf("next session: %w", err)
+		return false, 0, fmt.Errorf("next session: %w", err)
 	}
 	connectedAt := time.Now()
 	will, _ := json.Marshal(Status{V: ProtocolVersion, Depot: u.depot, Online: false, Session: session, At: rfc3339(connectedAt)})
@@ -265,13 +287,13 @@ func (u *Uplink) connection(ctx context.Context, broker string) (connected bool,
 		t.Stop()
 		tok.WaitTimeout(time.Second)
 		c.Disconnect(0)
-		return false, nil
+		return false, 0, nil
 	case <-t.C:
 		c.Disconnect(0)
-		return false, fmt.Errorf("connect %s: timed out", broker)
+		return false, 0, fmt.Errorf("connect %s: timed out", broker)
 	}
 	if err := tok.Error(); err != nil {
-		return false, fmt.Errorf("connect %s: %w", broker, err)
+		return false, 0, fmt.Errorf("connect %s: %w", broker, err)
 	}
 	// A broker that lost its state must not leave us deaf: subscribe on every connect.
 	filters := make(map[string]byte, len(downlinkTopics))
@@ -281,9 +303,23 @@ func (u *Uplink) connection(ctx context.Context, broker string) (connected bool,
 	st := c.SubscribeMultiple(filters, nil)
 	if !st.WaitTimeout(connectTimeout) || st.Error() != nil {
 		c.Disconnect(0)
-		return true, fmt.Errorf("subscribe %s: %v", broker, errOr(st.Error(), "timed out"))
+		return true, 0, fmt.Errorf("subscribe %s: %v", broker, errOr(st.Error(), "timed out"))
 	}
-	u.setState(func(s *State) { s.Online = true; s.Since = time.Now(); s.LastError = "" })
+	// paho completes the token without error when the broker refuses a filter (SUBACK
+	// 0x80, an ACL): without the ack topic the outbox could never drain, so that ends the
+	// connection (and the backoff grows); the other topics are reported and done without.
+	if refused := refusedFilters(st); len(refused) > 0 {
+		ackTopic := u.Topic(TopicAck)
+		fatal := slices.Contains(refused, ackTopic)
+		u.log.Error("uplink subscription refused by the broker: check its ACL for this client id and user",
+			"broker", broker, "session", session, "topics", refused, "client_id", u.s.ClientID, "disconnecting", fatal)
+		if fatal {
+			c.Disconnect(0)
+			return true, 0, fmt.Errorf("subscribe %s: broker refused %s, so no ack could arrive", broker, ackTopic)
+		}
+	}
+	onlineAt := time.Now()
+	u.setState(func(s *State) { s.Online = true; s.Since = onlineAt; s.LastError = "" })
 	last, acked := u.j.Positions()
 	u.log.Info("uplink online", "broker", broker, "session", session, "last_seq", last, "acked_seq", acked)
 
@@ -298,11 +334,27 @@ func (u *Uplink) connection(ctx context.Context, broker string) (connected bool,
 		}
 		c.Disconnect(uint(shutdownTimeout / time.Millisecond / 3))
 		u.log.Info("uplink stopped", "broker", broker, "session", session)
-		return true, nil
+		return true, time.Since(onlineAt), nil
 	}
 	c.Disconnect(0)
 	u.log.Warn("uplink offline", "broker", broker, "session", session, "err", ferr)
-	return true, ferr
+	return true, time.Since(onlineAt), ferr
+}
+
+// refusedFilters returns, sorted, the filters a SUBACK refused (return code 0x80).
+func refusedFilters(t mqtt.Token) []string {
+	st, ok := t.(*mqtt.SubscribeToken)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for f, code := range st.Result() {
+		if code >= 0x80 {
+			out = append(out, f)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func errOrErr(a, b error) error {
@@ -333,8 +385,12 @@ func (u *Uplink) forward(ctx context.Context, c mqtt.Client, lost <-chan error, 
 	_, acked := u.j.Positions()
 	next := acked + 1 // on (re)connect, resume from the watermark at once
 	lastAcked := acked
-	lastMove := time.Now()  // of the watermark, or of the last go-back-N resend
-	silentSince := lastMove // of the watermark only, for the log
+	// The go-back-N timer runs from lastMove: the later of the last watermark move, the
+	// last go-back-N resend, and the first send above a watermark that had nothing waiting
+	// above it. So it measures from the oldest unacknowledged send, except that while the
+	// watermark moves (an ERP working through a long window) it waits for it.
+	lastMove := time.Now()
+	silentSince := lastMove // as lastMove, without the resends: for the log
 	forced := false         // an ERP resend command may go below the watermark
 
 	// paho's keepalive cannot see a black-holed link while the socket buffer is full (its
@@ -370,13 +426,21 @@ func (u *Uplink) forward(ctx context.Context, c mqtt.Client, lost <-chan error, 
 		}
 		if next <= last && next <= acked+inflight {
 			limit := acked + inflight
+			first := true
 			err := u.j.ScanCheckpointed(ctx, next-1, func(seq uint64, raw []byte) error {
 				if seq > limit {
 					return errWindowFull
 				}
 				if seq != next {
-					return fmt.Errorf("journal scan: got seq %d, want %d", seq, next)
+					// A resend command may reach below what retention kept; it prunes only
+					// acknowledged seqs, so the journal then starts at or below acked+1.
+					if !first || !forced || next > acked || seq > acked+1 {
+						return fmt.Errorf("journal scan: got seq %d, want %d", seq, next)
+					}
+					u.log.Warn("uplink resend: older seqs were pruned by retention, resending from the oldest stored", "from_seq", next, "first_stored_seq", seq)
+					next = seq
 				}
+				first = false
 				if streamed += len(raw); streamed >= releaseEvery {
 					streamed = 0
 					if r, ok := u.j.(MemoryReleaser); ok {
@@ -385,9 +449,18 @@ func (u *Uplink) forward(ctx context.Context, c mqtt.Client, lost <-chan error, 
 						}
 					}
 				}
-				p, err := Tx(make([]byte, 0, len(raw)+64), u.depot, seq, raw, seq <= u.sentMax)
+				prev := u.sentMax.Load()
+				p, err := Tx(make([]byte, 0, len(raw)+64), u.depot, seq, raw, seq <= prev)
 				if err != nil {
 					return err
+				}
+				if seq > prev {
+					if prev <= acked {
+						// Nothing was waiting above the watermark: the resend timer runs
+						// from this send, not from a watermark move perhaps long ago.
+						lastMove, silentSince = time.Now(), time.Now()
+					}
+					u.sentMax.Store(seq) // only this goroutine writes it
 				}
 				if !c.IsConnectionOpen() {
 					return errConnectionLost
@@ -397,7 +470,6 @@ func (u *Uplink) forward(ctx context.Context, c mqtt.Client, lost <-chan error, 
 					return fmt.Errorf("publish seq %d: %w", seq, err)
 				}
 				next = seq + 1
-				u.sentMax = max(u.sentMax, seq)
 				select {
 				case lostErr = <-lost:
 					return errConnectionLost
@@ -587,6 +659,17 @@ func (u *Uplink) onMessage(_ mqtt.Client, m mqtt.Message) {
 	u.HandleDownlink(m.Topic(), m.Payload())
 }
 
+// warnAckBeyondSent logs an ack above every seq sent, rate-limited; the caller holds ackMu.
+func (u *Uplink) warnAckBeyondSent(upto, sent, last uint64) {
+	if !u.ackWarnAt.IsZero() && time.Since(u.ackWarnAt) < ackWarnEvery {
+		u.ackWarnRepeat++
+		return
+	}
+	u.log.Warn("uplink ack beyond what was sent: the ERP acknowledges seqs it cannot have received",
+		"upto_seq", upto, "sent_max", sent, "last_seq", last, "repeats_since_last_log", u.ackWarnRepeat)
+	u.ackWarnAt, u.ackWarnRepeat = time.Now(), 0
+}
+
 // HandleDownlink validates and applies one downlink message; a message that does not
 // parse or validate is logged with its topic and reason and dropped. It returns the
 // reason for tests and tools; the caller need not act on it.
@@ -619,6 +702,10 @@ func (u *Uplink) handleDownlink(topic string, payload []byte) error {
 			// Checked here too so that the refusal is logged even when the watermark is at
 			// last; the journal checks again under its own lock.
 			return fmt.Errorf("ack upto_seq %d: %w (last_seq %d)", a.UptoSeq, edge.ErrAckBeyondLast, last)
+		} else if sent := max(u.sentMax.Load(), u.startLast); a.UptoSeq > sent {
+			// Within last_seq, so the journal takes it (DECISIONS.md), but the ERP cannot
+			// have received what was never sent: a confused consumer or the wrong depot.
+			u.warnAckBeyondSent(a.UptoSeq, sent, last)
 		}
 		res, err := u.j.Ack(a)
 		if err != nil {

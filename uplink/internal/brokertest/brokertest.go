@@ -80,6 +80,37 @@ func StartMosquittoWSS(tb testing.TB, certFile, keyFile string) (*Mosquitto, str
 	return m, "wss://" + addr + "/mqtt"
 }
 
+// StartMosquittoDynsec starts mosquitto on a free port with its dynamic security plugin
+// configured by dynsecJSON (the plugin's config file); clients that connect without a
+// username belong to the anonymous group it names. Unlike an acl_file, which mosquitto 2.0
+// does not apply to SUBSCRIBE, the plugin can refuse a subscription (SUBACK 0x80).
+func StartMosquittoDynsec(tb testing.TB, dynsecJSON string) *Mosquitto {
+	tb.Helper()
+	plugin := dynsecPlugin()
+	if plugin == "" && MosquittoPath() != "" {
+		if os.Getenv("DEPOTD_INTEGRATION") == "1" {
+			tb.Fatal("mosquitto_dynamic_security.so not found, and DEPOTD_INTEGRATION=1 requires it (apt-get install mosquitto)")
+		}
+		tb.Skip("mosquitto's dynamic security plugin not installed; set DEPOTD_INTEGRATION=1 to make this a failure")
+	}
+	path := filepath.Join(tb.TempDir(), "dynamic-security.json")
+	if err := os.WriteFile(path, []byte(dynsecJSON), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return startMosquitto(tb, "tcp", "", fmt.Sprintf("plugin %s\nplugin_opt_config_file %s\n", plugin, path))
+}
+
+// dynsecPlugin returns the path of mosquitto_dynamic_security.so, or "" when absent.
+func dynsecPlugin() string {
+	for _, pattern := range []string{"/usr/lib/*/mosquitto_dynamic_security.so", "/usr/lib/mosquitto_dynamic_security.so",
+		"/usr/local/lib/mosquitto_dynamic_security.so", "/usr/lib/mosquitto/mosquitto_dynamic_security.so"} {
+		if m, _ := filepath.Glob(pattern); len(m) > 0 {
+			return m[0]
+		}
+	}
+	return ""
+}
+
 func startMosquitto(tb testing.TB, scheme, listenerConf string, more ...string) *Mosquitto {
 	tb.Helper()
 	bin := MosquittoPath()
