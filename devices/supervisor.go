@@ -40,8 +40,10 @@ type Backoff struct {
 	Min, Max, Healthy time.Duration
 }
 
-// DefaultBackoff is 0.5 s doubling to 30 s, reset after a minute of good connection,
-// the same shape as the uplink's reconnects.
+// DefaultBackoff is 0.5 s doubling to 30 s, reset after a minute of good connection: the
+// uplink's reconnects have the same shape but reset after 10 s online, since a broker
+// session that lasted that long proved the link; a device that drops within a minute is
+// more likely a loose cable than a recovered one.
 var DefaultBackoff = Backoff{Min: 500 * time.Millisecond, Max: 30 * time.Second, Healthy: time.Minute}
 
 // Delay is the wait before retry number attempt (0 for the first retry); rnd in [0, 1)
