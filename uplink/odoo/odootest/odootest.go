@@ -9,6 +9,8 @@ package odootest
 
 import (
 	"bufio"
+	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"strings"
@@ -98,4 +100,27 @@ var counter atomic.Uint64
 // records made by tests never collide in the shared database.
 func Unique(prefix string) string {
 	return fmt.Sprintf("%s-%s-%d", prefix, time.Now().UTC().Format("150405.000000"), counter.Add(1))
+}
+
+// NewWarehouse creates a warehouse no other test uses (a random 5-character short name,
+// which is Odoo's limit) and returns its code. Odoo creates its locations and operation
+// types with it; it is left in the database, as every record tests make.
+func NewWarehouse(tb testing.TB, c *odoo.Client) string {
+	tb.Helper()
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		tb.Fatal(err)
+	}
+	code := []byte{'T', 0, 0, 0, 0}
+	for i, x := range b {
+		code[i+1] = alphabet[int(x)%len(alphabet)]
+	}
+	var ids []int
+	if err := c.Call(context.Background(), "stock.warehouse", "create", map[string]any{"vals_list": []any{map[string]any{
+		"name": Unique("depotd test " + string(code)), "code": string(code),
+	}}}, &ids); err != nil {
+		tb.Fatalf("create warehouse %s: %v", code, err)
+	}
+	return string(code)
 }
