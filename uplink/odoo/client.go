@@ -204,7 +204,7 @@ func (e *Error) Error() string {
 		b.WriteString(e.Name)
 		b.WriteString(": ")
 	}
-	b.WriteString(e.Message)
+	b.WriteString(shorten(e.Message, 400))
 	if e.Err != nil {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
@@ -230,4 +230,13 @@ func (e *Error) Retryable() bool {
 func Retryable(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Retryable()
+}
+
+// shorten keeps error lines readable: Odoo puts whole server-action sources in some
+// messages. The full text stays in Error.Message.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

@@ -75,9 +75,12 @@ else:
             lot = l.get('serial') or l.get('lot') or ''
             if prod.tracking != 'none' and not lot:
                 raise UserError('LOT_REQUIRED: line %d: %s is tracked by %s in Odoo and the line has none' % (n, l['item'], prod.tracking))
-            if prod.tracking == 'serial' and float(q) != 1:
+            if prod.tracking == 'serial' and float(q) != 1.0:
                 raise UserError('BAD_QTY: line %d: %s is tracked by serial number: one unit per serial, not %s' % (n, l['item'], q))
-            plan.append({'product': prod, 'dest': dest, 'qty': q, 'lot': lot, 'expiry': l.get('expiry') or ''})
+            # Odoo's stock code does arithmetic on the values before its float fields convert
+            # them, so the checked string becomes a float here: with no more decimals than
+            # Odoo keeps, Odoo's rounding gives back exactly the depot's decimal.
+            plan.append({'product': prod, 'dest': dest, 'qty': float(q), 'lot': lot, 'expiry': l.get('expiry') or ''})
         moves = []
         for p in plan:
             moves.append(Command.create({

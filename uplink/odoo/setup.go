@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -362,6 +363,14 @@ func (s *setup) appliedSeq(ctx context.Context, d Depot) error {
 		return nil
 	}
 	if err := s.call(ctx, "ir.config_parameter", "create", map[string]any{"vals_list": []any{map[string]any{"key": key, "value": "0"}}}, nil); err != nil {
+		// The key is unique: a concurrent setup may have just made it.
+		if errors.Is(err, ErrRefused) {
+			if again := s.call(ctx, "ir.config_parameter", "search_read", map[string]any{
+				"domain": []any{[]any{"key", "=", key}}, "fields": []string{"value"}}, &rows); again == nil && len(rows) == 1 {
+				s.ok("depot %s: applied seq %s (ir.config_parameter %s, made by a setup that ran at the same time)", d.ID, rows[0].Value, key)
+				return nil
+			}
+		}
 		return err
 	}
 	s.changed("depot %s: created its applied seq, 0 (ir.config_parameter %s)", d.ID, key)
@@ -414,9 +423,21 @@ func (s *setup) postAction(ctx context.Context) error {
 	} else if err := s.call(ctx, "ir.actions.server", "write", map[string]any{"ids": ids[:1], "vals": map[string]any{"code": PostAction, "state": "code"}}, nil); err != nil {
 		return err
 	}
-	if err := s.call(ctx, "ir.model.data", "create", map[string]any{"vals_list": []any{map[string]any{
+	err = s.call(ctx, "ir.model.data", "create", map[string]any{"vals_list": []any{map[string]any{
 		"module": Module, "name": PostActionXMLID, "model": "ir.actions.server", "res_id": ids[0], "noupdate": true,
-	}}}, nil); err != nil {
+	}}}, nil)
+	if errors.Is(err, ErrRefused) {
+		// The key is unique: a setup running at the same time installed its own action
+		// first. Use that one and drop ours, which nothing points to.
+		if other, ferr := s.postActionID(ctx); ferr == nil && other != 0 && other != ids[0] {
+			if uerr := s.call(ctx, "ir.actions.server", "unlink", map[string]any{"ids": ids[:1]}, nil); uerr != nil {
+				return uerr
+			}
+			s.ok("post action installed by a setup that ran at the same time (ir.actions.server %d)", other)
+			return nil
+		}
+	}
+	if err != nil {
 		return err
 	}
 	s.changed("installed the post action (ir.actions.server %d, %s.%s)", ids[0], Module, PostActionXMLID)

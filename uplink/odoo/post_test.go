@@ -1,0 +1,229 @@
+package odoo_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/depotd/depotd/edge"
+	"github.com/depotd/depotd/uplink/odoo"
+	"github.com/depotd/depotd/uplink/odoo/odootest"
+)
+
+// postFixture is a fresh warehouse set up for one depot, and a lot-tracked product with
+// expiry dates.
+type postFixture struct {
+	c     *odoo.Client
+	depot odoo.Depot
+	sku   string
+	prod  int
+}
+
+func newPostFixture(t *testing.T) postFixture {
+	t.Helper()
+	env := odootest.Need(t)
+	c := env.Client(t)
+	wh := odootest.NewWarehouse(t, c)
+	d := odoo.Depot{ID: odootest.Unique("D"), Warehouse: wh}
+	if _, err := odoo.Setup(context.Background(), c, []odoo.Depot{d}); err != nil {
+		t.Fatal(err)
+	}
+	sku := odootest.Unique("SKU")
+	var ids []int
+	if err := c.Call(context.Background(), "product.product", "create", map[string]any{"vals_list": []any{map[string]any{
+		"name": "depotd test " + sku, "default_code": sku, "type": "consu", "is_storable": true,
+		"tracking": "lot", "use_expiration_date": true,
+	}}}, &ids); err != nil {
+		t.Fatal(err)
+	}
+	return postFixture{c: c, depot: d, sku: sku, prod: ids[0]}
+}
+
+func (f postFixture) receipt(seq uint64, qty, lot string) edge.Transaction {
+	at := time.Date(2026, 11, 26, 10, 15, 3, 0, time.UTC)
+	return edge.Transaction{ID: "rcv-" + lot, Seq: seq, At: &at, Type: edge.Receipt, Ref: "PO-" + lot, Station: "RCV-1", Operator: "op7",
+		Lines: []edge.Line{{Item: f.sku, Qty: edge.MustQty(qty), UoM: "Units", Lot: lot, Expiry: "2027-06-30", To: f.depot.Warehouse + "/Stock"}},
+		Scans: []edge.ScanEvidence{{At: at, Device: "scanner-1", Raw: "0114006381333938", AIM: "]C1"}}}
+}
+
+// odooState is what Odoo holds for the fixture's product: its stock moves, the quantity on
+// hand in the warehouse's stock location, and how many keys the depot's seq has.
+type odooState struct {
+	moves  int
+	onHand decimal.Decimal
+	keys   int
+}
+
+func (f postFixture) state(t *testing.T, seq uint64) odooState {
+	t.Helper()
+	ctx := context.Background()
+	var s odooState
+	var n json.Number
+	if err := f.c.Call(ctx, "stock.move", "search_count", map[string]any{"domain": []any{[]any{"product_id", "=", f.prod}}}, &n); err != nil {
+		t.Fatal(err)
+	}
+	moves, _ := n.Int64()
+	s.moves = int(moves)
+	var quants []struct {
+		Quantity decimal.Decimal `json:"quantity"`
+	}
+	if err := f.c.Call(ctx, "stock.quant", "search_read", map[string]any{"domain": []any{
+		[]any{"product_id", "=", f.prod}, []any{"location_id.complete_name", "=", f.depot.Warehouse + "/Stock"}},
+		"fields": []string{"quantity"}}, &quants); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range quants {
+		s.onHand = s.onHand.Add(q.Quantity)
+	}
+	if err := f.c.Call(ctx, "ir.model.data", "search_count", map[string]any{"domain": []any{
+		[]any{"module", "=", "depotd"}, []any{"name", "=", odoo.TxKey(f.depot.ID, seq)}}}, &n); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := n.Int64()
+	s.keys = int(keys)
+	return s
+}
+
+func TestAReceiptPostedTwiceMovesStockOnce(t *testing.T) {
+	f := newPostFixture(t)
+	p := odoo.NewPoster(f.c, 2*time.Minute)
+	ctx := context.Background()
+	tx := f.receipt(1, "12.5", "L1")
+
+	start := time.Now()
+	r, err := p.Post(ctx, f.depot, tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("posting took %v", time.Since(start))
+	if r.Status != odoo.StatusApplied || r.AppliedSeq != 1 || r.PickingID == 0 || len(r.Moves) != 1 ||
+		!r.Moves[0].Quantity.Equal(decimal.RequireFromString("12.5")) || r.Moves[0].State != "done" || r.Moves[0].Lot != "L1" {
+		t.Fatalf("first post: %+v", r)
+	}
+	// The retry a connector makes when it never saw the answer.
+	again, err := p.Post(ctx, f.depot, tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Status != odoo.StatusDuplicate || again.PickingID != r.PickingID || again.Model != "stock.picking" {
+		t.Fatalf("second post: %+v, want duplicate of picking %d", again, r.PickingID)
+	}
+	s := f.state(t, 1)
+	if s.moves != 1 || !s.onHand.Equal(decimal.RequireFromString("12.5")) || s.keys != 1 {
+		t.Fatalf("Odoo holds %d moves, %s on hand, %d keys; want 1, 12.5, 1", s.moves, s.onHand, s.keys)
+	}
+	// The receipt carries its origin, lot and expiry, and the scans as evidence.
+	var picks []struct {
+		Origin string `json:"origin"`
+		Note   string `json:"note"`
+		State  string `json:"state"`
+	}
+	if err := f.c.Call(ctx, "stock.picking", "read", map[string]any{"ids": []int{r.PickingID}, "fields": []string{"origin", "note", "state"}}, &picks); err != nil {
+		t.Fatal(err)
+	}
+	if len(picks) != 1 || picks[0].Origin != "PO-L1" || picks[0].State != "done" || !strings.Contains(picks[0].Note, "0114006381333938") {
+		t.Errorf("picking: %+v", picks)
+	}
+	var lots []struct {
+		Expiration string `json:"expiration_date"`
+	}
+	if err := f.c.Call(ctx, "stock.lot", "search_read", map[string]any{"domain": []any{[]any{"product_id", "=", f.prod}, []any{"name", "=", "L1"}},
+		"fields": []string{"expiration_date"}}, &lots); err != nil {
+		t.Fatal(err)
+	}
+	if len(lots) != 1 || lots[0].Expiration[:10] != "2027-06-30" {
+		t.Errorf("lot L1: %+v, want one lot expiring 2027-06-30", lots)
+	}
+}
+
+// The retry after a timeout races the first call, which Odoo is still running: the depot's
+// applied-seq row serializes them in Odoo, and the loser finds the key.
+func TestAReceiptRetriedWhileTheTimedOutCallStillRunsMovesStockOnce(t *testing.T) {
+	f := newPostFixture(t)
+	ctx := context.Background()
+	tx := f.receipt(1, "7", "L7")
+	impatient := odoo.NewPoster(f.c, 30*time.Millisecond)
+	_, err := impatient.Post(ctx, f.depot, tx)
+	if err == nil {
+		t.Skip("the posting finished within 30ms: no race to test on this machine")
+	}
+	if !errors.Is(err, odoo.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) || !odoo.Retryable(err) {
+		t.Fatalf("timed-out post: %v, want a retryable ErrUnavailable", err)
+	}
+	r, err := odoo.NewPoster(f.c, 2*time.Minute).Post(ctx, f.depot, tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != odoo.StatusApplied && r.Status != odoo.StatusDuplicate {
+		t.Fatalf("retry: %+v", r)
+	}
+	t.Logf("retry answered %s", r.Status)
+	// Whatever the timed-out call is still doing ends within Odoo's own time; then there
+	// must be exactly one movement.
+	deadline := time.Now().Add(time.Minute)
+	var s odooState
+	for {
+		s = f.state(t, 1)
+		if s.keys == 1 && s.moves >= 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // polling a condition, bounded by deadline
+	}
+	if s.moves != 1 || !s.onHand.Equal(decimal.NewFromInt(7)) || s.keys != 1 {
+		t.Fatalf("Odoo holds %d moves, %s on hand, %d keys; want 1, 7, 1", s.moves, s.onHand, s.keys)
+	}
+}
+
+func TestPostingKeepsSeqOrderAndRefusesBadDataWithoutChangingOdoo(t *testing.T) {
+	f := newPostFixture(t)
+	p := odoo.NewPoster(f.c, 2*time.Minute)
+	ctx := context.Background()
+
+	// seq 2 before seq 1: nothing is done, the action says where the depot stands.
+	if r, err := p.Post(ctx, f.depot, f.receipt(2, "1", "G2")); err != nil || r.Status != odoo.StatusGap || r.AppliedSeq != 0 {
+		t.Fatalf("seq 2 first: %+v, %v; want gap at 0", r, err)
+	}
+	bad := []struct {
+		tx   edge.Transaction
+		code string
+	}{
+		{f.receipt(1, "1.125", "B1"), "BAD_QTY"}, // Odoo keeps 2 decimals: never rounded
+		{func() edge.Transaction { tx := f.receipt(1, "1", "B2"); tx.Lines[0].Lot = ""; return tx }(), "LOT_REQUIRED"},
+		{func() edge.Transaction {
+			tx := f.receipt(1, "1", "B3")
+			tx.Lines[0].Item = "NO-SUCH-SKU-depotd"
+			return tx
+		}(), "UNKNOWN_ITEM"},
+		{func() edge.Transaction { tx := f.receipt(1, "1", "B4"); tx.Lines[0].To = "Nowhere"; return tx }(), "UNKNOWN_LOCATION"},
+	}
+	for _, b := range bad {
+		_, err := p.Post(ctx, f.depot, b.tx)
+		var rej *odoo.Rejection
+		if !errors.As(err, &rej) || rej.Code != b.code || odoo.Retryable(err) {
+			t.Errorf("%s: got %v, want a non-retryable rejection %s", b.code, err, b.code)
+			continue
+		}
+		t.Logf("%s: %s", rej.Code, rej.Message)
+	}
+	if s := f.state(t, 1); s.moves != 0 || !s.onHand.IsZero() || s.keys != 0 {
+		t.Fatalf("after refusals Odoo holds %d moves, %s on hand, %d keys; want nothing", s.moves, s.onHand, s.keys)
+	}
+	// A rejected seq is recorded once, so the next one can be applied.
+	if r, err := p.Reject(ctx, f.depot, 1); err != nil || r.Status != odoo.StatusRejected || r.AppliedSeq != 1 {
+		t.Fatalf("reject 1: %+v, %v", r, err)
+	}
+	if r, err := p.Reject(ctx, f.depot, 1); err != nil || r.Status != odoo.StatusDuplicate || r.Model != "ir.config_parameter" {
+		t.Fatalf("reject 1 again: %+v, %v", r, err)
+	}
+	if r, err := p.Post(ctx, f.depot, f.receipt(2, "3.25", "G2")); err != nil || r.Status != odoo.StatusApplied || r.AppliedSeq != 2 {
+		t.Fatalf("seq 2 after 1: %+v, %v", r, err)
+	}
+	if s := f.state(t, 2); s.moves != 1 || !s.onHand.Equal(decimal.RequireFromString("3.25")) || s.keys != 1 {
+		t.Fatalf("Odoo holds %d moves, %s on hand, %d keys; want 1, 3.25, 1", s.moves, s.onHand, s.keys)
+	}
+}
