@@ -34,10 +34,11 @@ type Result struct {
 	PickingID  int    // applied: the picking made; duplicate: the key's record (Model)
 	Picking    string
 	Model      string // duplicate: the key's model (stock.picking, or ir.config_parameter for a rejection)
-	Moves      []Move
+	Moves      []Move // applied: one per depot line, in order of product and destination
 }
 
-// Move is one stock move the posting made, read back in the same Odoo transaction.
+// Move is one depot line as Odoo stored it (a move line of the picking; lines of one
+// product and destination share one stock move), read back in the same Odoo transaction.
 type Move struct {
 	ProductID int
 	Quantity  decimal.Decimal // exactly as Odoo stored it

@@ -77,37 +77,53 @@ else:
                 raise UserError('LOT_REQUIRED: line %d: %s is tracked by %s in Odoo and the line has none' % (n, l['item'], prod.tracking))
             if prod.tracking == 'serial' and float(q) != 1.0:
                 raise UserError('BAD_QTY: line %d: %s is tracked by serial number: one unit per serial, not %s' % (n, l['item'], q))
-            # Odoo's stock code does arithmetic on the values before its float fields convert
-            # them, so the checked string becomes a float here: with no more decimals than
-            # Odoo keeps, Odoo's rounding gives back exactly the depot's decimal.
-            plan.append({'product': prod, 'dest': dest, 'qty': float(q), 'lot': lot, 'expiry': l.get('expiry') or ''})
-        moves = []
+            # Exact arithmetic in units of 10^-digits: Odoo's stock code computes with the
+            # values before its float fields convert them (a string fails), so the checked
+            # string becomes a float only at the end; with no more decimals than Odoo
+            # keeps, Odoo's rounding gives back exactly the depot's decimal.
+            f = frac.rstrip('0')
+            units = int(whole) * 10 ** digits + (int(f.ljust(digits, '0')) if f else 0)
+            plan.append({'product': prod, 'dest': dest, 'units': units, 'lot': lot, 'expiry': l.get('expiry') or ''})
+        # One move per (product, destination): Odoo merges moves of one product on confirm
+        # anyway. Each depot line becomes one move line (its own lot and expiry).
+        groups = {}
+        order = []
         for p in plan:
+            k = (p['product'].id, p['dest'].id)
+            if k not in groups:
+                groups[k] = []
+                order.append(k)
+            groups[k].append(p)
+        moves = []
+        for k in order:
+            ps = groups[k]
+            total = 0
+            for p in ps:
+                total += p['units']
             moves.append(Command.create({
-                'product_id': p['product'].id, 'product_uom': p['product'].uom_id.id, 'product_uom_qty': p['qty'],
-                'location_id': vendor.id, 'location_dest_id': p['dest'].id}))
+                'product_id': ps[0]['product'].id, 'product_uom': ps[0]['product'].uom_id.id,
+                'product_uom_qty': total / 10 ** digits, 'location_id': vendor.id, 'location_dest_id': ps[0]['dest'].id}))
         picking = env['stock.picking'].create({
             'picking_type_id': wh.in_type_id.id, 'location_id': vendor.id, 'location_dest_id': wh.lot_stock_id.id,
             'origin': req.get('ref') or req['key'], 'note': req.get('note') or False, 'move_ids': moves})
         picking.action_confirm()
-        ordered = picking.move_ids.sorted('id')
-        if len(ordered) != len(plan):
-            raise UserError('NOT_POSTED: Odoo made %d moves for %d lines' % (len(ordered), len(plan)))
-        i = 0
-        for m in ordered:
-            p = plan[i]
-            i += 1
-            vals = {'quantity': p['qty'], 'location_dest_id': p['dest'].id}
-            if p['lot']:
-                vals['lot_name'] = p['lot']
-            if p['expiry']:
-                vals['expiration_date'] = p['expiry'] + ' 00:00:00'
-            if m.move_line_ids:
-                m.move_line_ids[1:].unlink()
-                m.move_line_ids.write(vals)
-            else:
-                vals.update(move_id=m.id, product_id=m.product_id.id, product_uom_id=m.product_uom.id,
-                            location_id=vendor.id, picking_id=picking.id)
+        if len(picking.move_ids) != len(order):
+            raise UserError('NOT_POSTED: Odoo made %d moves for %d products and destinations' % (len(picking.move_ids), len(order)))
+        ordered = picking.move_ids.browse()
+        for k in order:
+            m = picking.move_ids.filtered(lambda mv: mv.product_id.id == k[0] and mv.location_dest_id.id == k[1])
+            if len(m) != 1:
+                raise UserError('NOT_POSTED: Odoo did not make one move for a product and destination')
+            ordered |= m
+            m.move_line_ids.unlink()
+            for p in groups[k]:
+                vals = {'move_id': m.id, 'picking_id': picking.id, 'product_id': m.product_id.id,
+                        'product_uom_id': m.product_uom.id, 'location_id': vendor.id,
+                        'location_dest_id': p['dest'].id, 'quantity': p['units'] / 10 ** digits}
+                if p['lot']:
+                    vals['lot_name'] = p['lot']
+                if p['expiry']:
+                    vals['expiration_date'] = p['expiry'] + ' 00:00:00'
                 env['stock.move.line'].create(vals)
             m.write({'picked': True})
         done = picking.with_context(skip_backorder=True, picking_ids_not_to_backorder=picking.ids).button_validate()
@@ -117,7 +133,8 @@ else:
                                      'res_id': picking.id, 'noupdate': True})
         out = []
         for m in ordered:
-            out.append({'product_id': m.product_id.id, 'quantity': m.quantity, 'state': m.state,
-                        'lot': m.move_line_ids[:1].lot_id.name or ''})
+            for ml in m.move_line_ids.sorted('id'):
+                out.append({'product_id': m.product_id.id, 'quantity': ml.quantity, 'state': m.state,
+                            'lot': ml.lot_id.name or ''})
         res.update(status='applied', applied_seq=seq, picking_id=picking.id, picking=picking.name, moves=out)
 action = {'depotd': res}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -225,5 +226,78 @@ func TestPostingKeepsSeqOrderAndRefusesBadDataWithoutChangingOdoo(t *testing.T) 
 	}
 	if s := f.state(t, 2); s.moves != 1 || !s.onHand.Equal(decimal.RequireFromString("3.25")) || s.keys != 1 {
 		t.Fatalf("Odoo holds %d moves, %s on hand, %d keys; want 1, 3.25, 1", s.moves, s.onHand, s.keys)
+	}
+}
+
+func TestAReceiptPostsAllItsLinesExactlyOrNone(t *testing.T) {
+	f := newPostFixture(t)
+	p := odoo.NewPoster(f.c, 2*time.Minute)
+	ctx := context.Background()
+	tx := f.receipt(1, "0.01", "A1")
+	tx.Lines = append(tx.Lines,
+		edge.Line{Item: f.sku, Qty: edge.MustQty("1234567.89"), UoM: "Units", Lot: "A2", Expiry: "2027-01-31", To: f.depot.Warehouse + "/Stock"},
+		edge.Line{Item: "NO-SUCH-SKU-depotd", Qty: edge.MustQty("1"), UoM: "Units", To: f.depot.Warehouse + "/Stock"})
+	// The third line is refused: the first two must not be posted either.
+	_, err := p.Post(ctx, f.depot, tx)
+	var rej *odoo.Rejection
+	if !errors.As(err, &rej) || rej.Code != "UNKNOWN_ITEM" || !strings.Contains(rej.Message, "line 3") {
+		t.Fatalf("got %v, want UNKNOWN_ITEM on line 3", err)
+	}
+	if s := f.state(t, 1); s.moves != 0 || !s.onHand.IsZero() || s.keys != 0 {
+		t.Fatalf("after the refusal Odoo holds %d moves, %s on hand, %d keys; want nothing", s.moves, s.onHand, s.keys)
+	}
+	// Without it, both lines land, each quantity exactly as the depot counted it: one stock
+	// move for the product, one move line per depot line with its own lot.
+	tx.Lines = tx.Lines[:2]
+	r, err := p.Post(ctx, f.depot, tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != odoo.StatusApplied || len(r.Moves) != 2 {
+		t.Fatalf("post: %+v", r)
+	}
+	for i, want := range []string{"0.01", "1234567.89"} {
+		if !r.Moves[i].Quantity.Equal(decimal.RequireFromString(want)) {
+			t.Errorf("move %d: Odoo stored %s, the depot sent %s", i+1, r.Moves[i].Quantity, want)
+		}
+	}
+	if r.Moves[0].Lot != "A1" || r.Moves[1].Lot != "A2" {
+		t.Errorf("lots %q, %q; want A1, A2", r.Moves[0].Lot, r.Moves[1].Lot)
+	}
+	if s := f.state(t, 1); s.moves != 1 || !s.onHand.Equal(decimal.RequireFromString("1234567.90")) || s.keys != 1 {
+		t.Fatalf("Odoo holds %d moves, %s on hand, %d keys; want 1, 1234567.90, 1", s.moves, s.onHand, s.keys)
+	}
+}
+
+// Two depots posting the same seq into one warehouse at the same time each apply their
+// own: keys and applied seqs are per depot (each call locks only its depot's row).
+func TestTwoDepotsPostingAtOnceEachApplyTheirOwnSeq(t *testing.T) {
+	f := newPostFixture(t)
+	other := odoo.Depot{ID: odootest.Unique("D"), Warehouse: f.depot.Warehouse}
+	ctx := context.Background()
+	if _, err := odoo.Setup(ctx, f.c, []odoo.Depot{other}); err != nil {
+		t.Fatal(err)
+	}
+	p := odoo.NewPoster(f.c, 2*time.Minute)
+	type answer struct {
+		r   odoo.Result
+		err error
+	}
+	answers := make(chan answer, 2)
+	for i, d := range []odoo.Depot{f.depot, other} {
+		go func() {
+			r, err := p.Post(ctx, d, f.receipt(1, "5", fmt.Sprintf("P%d", i)))
+			answers <- answer{r, err}
+		}()
+	}
+	for range 2 {
+		a := <-answers
+		if a.err != nil || a.r.Status != odoo.StatusApplied {
+			t.Fatalf("post: %+v, %v", a.r, a.err)
+		}
+	}
+	// Keys are per depot: each depot's seq 1 is in Odoo once.
+	if s := f.state(t, 1); s.moves != 2 || !s.onHand.Equal(decimal.NewFromInt(10)) || s.keys != 1 {
+		t.Fatalf("Odoo holds %d moves, %s on hand, %d keys of depot 1; want 2, 10, 1", s.moves, s.onHand, s.keys)
 	}
 }
