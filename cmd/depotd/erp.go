@@ -55,16 +55,7 @@ func erpConfigFlag(name string, args []string, stderr io.Writer) (string, int) {
 // does; ok is false when there were any.
 func loadERPConfigReport(path string, stderr io.Writer) (*ERPConfig, bool) {
 	cfg, err := loadERPConfig(path)
-	var ce *ConfigError
-	switch {
-	case errors.As(err, &ce):
-		fmt.Fprintf(stderr, "%s: %d problem(s):\n", path, len(ce.Problems))
-		for _, p := range ce.Problems {
-			fmt.Fprintf(stderr, "  %s\n", p)
-		}
-		return nil, false
-	case err != nil:
-		fmt.Fprintln(stderr, err)
+	if printConfigError(path, err, stderr) {
 		return nil, false
 	}
 	return cfg, true

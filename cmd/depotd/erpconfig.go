@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"reflect"
 
 	"github.com/depotd/depotd/uplink"
 	"github.com/depotd/depotd/uplink/odoo"
-	"gopkg.in/yaml.v3"
 )
 
 // ERPConfig is erp.yaml, the configuration of `depotd erp` (the ERP end of the uplink,
@@ -30,48 +25,20 @@ type ERPConfig struct {
 const DefaultERPStateDir = "/var/lib/depotd-erp"
 
 // loadERPConfig reads, decodes strictly, defaults and checks the ERP config at path.
-func loadERPConfig(path string) (*ERPConfig, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
-	}
-	defer f.Close()
-	cfg, err := parseERPConfig(f)
-	var ce *ConfigError
-	if errors.As(err, &ce) {
-		ce.Path = path
-	}
-	return cfg, err
-}
+func loadERPConfig(path string) (*ERPConfig, error) { return loadConfigFile(path, parseERPConfig) }
 
 // parseERPConfig decodes r as parseConfig does the depot's config: unknown keys and type
 // errors by key path, then defaults and every section's checks, all problems at once.
 func parseERPConfig(r io.Reader) (*ERPConfig, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 4<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
-	}
 	var probs []Problem
 	report := func(key, msg string) { probs = append(probs, Problem{key, msg}) }
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, &ConfigError{Problems: []Problem{{"", "not valid YAML: " + err.Error()}}}
-	}
 	cfg := &ERPConfig{}
-	if len(root.Content) == 0 {
-		return cfg, &ConfigError{Problems: []Problem{{"", "empty config (see firmware-config/erp.yaml)"}}}
+	empty, err := decodeConfig(r, cfg, report)
+	if err != nil {
+		return nil, err
 	}
-	lines := map[int]string{}
-	checkKeys(root.Content[0], reflect.TypeOf(cfg).Elem(), "", lines, report)
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(cfg); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			for _, e := range te.Errors {
-				report(keyForLine(e, lines), cleanYAMLError(e))
-			}
-		} else {
-			report("", err.Error())
-		}
+	if empty {
+		return cfg, &ConfigError{Problems: []Problem{{"", "empty config (see firmware-config/erp.yaml)"}}}
 	}
 	if len(probs) == 0 {
 		cfg.applyDefaults()

@@ -94,37 +94,12 @@ func (c *Client) Call(ctx context.Context, model, method string, params, result 
 	if len(body) == 0 || body[0] != '{' {
 		return &Error{Op: op, Kind: ErrProtocol, Message: "arguments must encode to a JSON object"}
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
-		c.base+"/json/2/"+url.PathEscape(model)+"/"+url.PathEscape(method), bytes.NewReader(body))
+	status, raw, err := c.do(ctx, op, http.MethodPost, "/json/2/"+url.PathEscape(model)+"/"+url.PathEscape(method), body)
 	if err != nil {
-		return &Error{Op: op, Kind: ErrProtocol, Message: "build request", Err: err}
+		return err
 	}
-	req.Header.Set("Authorization", "bearer "+c.key)
-	req.Header.Set("X-Odoo-Database", c.db)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			err = ctxErr
-		}
-		return &Error{Op: op, Kind: ErrUnavailable, Message: "no answer", Err: err}
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			err = ctxErr
-		}
-		return &Error{Op: op, Status: resp.StatusCode, Kind: ErrUnavailable, Message: "answer cut short", Err: err}
-	}
-	if len(raw) > maxBody {
-		return &Error{Op: op, Status: resp.StatusCode, Kind: ErrProtocol, Message: fmt.Sprintf("answer larger than %d bytes", maxBody)}
-	}
-	if resp.StatusCode != http.StatusOK {
-		return errorFromAnswer(op, resp.StatusCode, raw)
+	if status != http.StatusOK {
+		return errorFromAnswer(op, status, raw)
 	}
 	if result == nil {
 		return nil
@@ -132,9 +107,50 @@ func (c *Client) Call(ctx context.Context, model, method string, params, result 
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(result); err != nil {
-		return &Error{Op: op, Status: resp.StatusCode, Kind: ErrProtocol, Message: "decode result: " + err.Error(), Err: err}
+		return &Error{Op: op, Status: status, Kind: ErrProtocol, Message: "decode result: " + err.Error(), Err: err}
 	}
 	return nil
+}
+
+// do sends one request to path (body nil for none) within the client's timeout and
+// returns the answer's status and body; the error is an *Error when there was no usable
+// answer.
+func (c *Client) do(ctx context.Context, op, method, path string, body []byte) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return 0, nil, &Error{Op: op, Kind: ErrProtocol, Message: "build request", Err: err}
+	}
+	req.Header.Set("Authorization", "bearer "+c.key)
+	req.Header.Set("X-Odoo-Database", c.db)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			err = ctxErr
+		}
+		return 0, nil, &Error{Op: op, Kind: ErrUnavailable, Message: "no answer", Err: err}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			err = ctxErr
+		}
+		return 0, nil, &Error{Op: op, Status: resp.StatusCode, Kind: ErrUnavailable, Message: "answer cut short", Err: err}
+	}
+	if len(raw) > maxBody {
+		return 0, nil, &Error{Op: op, Status: resp.StatusCode, Kind: ErrProtocol, Message: fmt.Sprintf("answer larger than %d bytes", maxBody)}
+	}
+	return resp.StatusCode, raw, nil
 }
 
 // errorFromAnswer maps a non-200 answer. JSON-2 errors are {"name","message","arguments",

@@ -58,30 +58,20 @@ type Version struct {
 // Version asks Odoo for its version (GET /web/version, which every Odoo since 16 serves
 // without login).
 func (c *Client) Version(ctx context.Context) (Version, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/web/version", nil)
+	const op = "web/version"
+	status, raw, err := c.do(ctx, op, http.MethodGet, "/web/version", nil)
 	if err != nil {
-		return Version{}, &Error{Op: "web/version", Kind: ErrProtocol, Message: "build request", Err: err}
+		return Version{}, err
 	}
-	req.Header.Set("X-Odoo-Database", c.db)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			err = ctxErr
-		}
-		return Version{}, &Error{Op: "web/version", Kind: ErrUnavailable, Message: "no answer", Err: err}
+	if status != http.StatusOK {
+		return Version{}, &Error{Op: op, Status: status, Kind: kindOf(status), Message: "no version: is this Odoo?"}
 	}
-	defer resp.Body.Close()
 	var body struct {
 		Version     string            `json:"version"`
 		VersionInfo []json.RawMessage `json:"version_info"`
 	}
-	if resp.StatusCode != http.StatusOK {
-		return Version{}, &Error{Op: "web/version", Status: resp.StatusCode, Kind: kindOf(resp.StatusCode), Message: "no version: is this Odoo?"}
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || len(body.VersionInfo) == 0 {
-		return Version{}, &Error{Op: "web/version", Status: resp.StatusCode, Kind: ErrProtocol, Message: "not Odoo's version answer", Err: err}
+	if err := json.Unmarshal(raw, &body); err != nil || len(body.VersionInfo) == 0 {
+		return Version{}, &Error{Op: op, Status: status, Kind: ErrProtocol, Message: "not Odoo's version answer", Err: err}
 	}
 	v := Version{Text: body.Version}
 	// version_info[0] is the major version; a SaaS build says e.g. "saas~18.4".
