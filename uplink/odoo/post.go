@@ -23,8 +23,8 @@ const (
 	StatusDuplicate = "duplicate"   // the key already exists: applied (or rejected) before
 	StatusGap       = "gap"         // seq is beyond the depot's applied seq + 1: nothing done
 	StatusBehind    = "behind"      // seq is at or below the applied seq but has no key
-	StatusNotSetUp  = "not_set_up"  // the depot has no applied-seq record: run setup
-	StatusBadInput  = "bad_request" // depotd sent something the action does not understand
+	StatusNotSetUp  = "not_set_up"  // the depot has no applied-seq record: Post returns a *SetupError
+	StatusBadInput  = "bad_request" // the action did not understand depotd: Post returns ErrProtocol
 )
 
 // Result is what the post action did with one (depot, seq).
@@ -138,6 +138,12 @@ func (p *Poster) run(ctx context.Context, req map[string]any) (Result, error) {
 		} `json:"depotd"`
 	}
 	err = p.c.Call(ctx, "ir.actions.server", "run", map[string]any{"ids": []int{id}, "context": map[string]any{"depotd": req}}, &out)
+	if errors.Is(err, ErrNotFound) {
+		// The action was deleted or reinstalled under another id: look it up again next time.
+		p.mu.Lock()
+		p.actionID = 0
+		p.mu.Unlock()
+	}
 	var oe *Error
 	if errors.As(err, &oe) && errors.Is(err, ErrRefused) {
 		return Result{}, rejection(oe)
@@ -153,8 +159,11 @@ func (p *Poster) run(ctx context.Context, req map[string]any) (Result, error) {
 	for _, m := range out.Depotd.Moves {
 		r.Moves = append(r.Moves, Move{ProductID: m.ProductID, Quantity: m.Quantity, State: m.State, Lot: m.Lot})
 	}
-	if r.Status == "" {
-		return r, &Error{Op: "ir.actions.server/run", Status: 200, Kind: ErrProtocol, Message: "the post action answered without a status: is it depotd's?"}
+	switch r.Status {
+	case StatusNotSetUp:
+		return r, &SetupError{Msg: fmt.Sprintf("depot %v is not set up in this Odoo database (no ir.config_parameter %v): run depotd erp setup", req["depot"], req["param"])}
+	case StatusBadInput, "":
+		return r, &Error{Op: "ir.actions.server/run", Status: 200, Kind: ErrProtocol, Message: fmt.Sprintf("the post action answered %q: is it this depotd's? (run depotd erp setup)", r.Status)}
 	}
 	return r, nil
 }

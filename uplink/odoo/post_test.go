@@ -301,3 +301,16 @@ func TestTwoDepotsPostingAtOnceEachApplyTheirOwnSeq(t *testing.T) {
 		t.Fatalf("Odoo holds %d moves, %s on hand, %d keys of depot 1; want 2, 10, 1", s.moves, s.onHand, s.keys)
 	}
 }
+
+func TestPostingForADepotSetupNeverSawIsASetupErrorAndChangesNothing(t *testing.T) {
+	f := newPostFixture(t)
+	stranger := odoo.Depot{ID: odootest.Unique("D"), Warehouse: f.depot.Warehouse}
+	_, err := odoo.NewPoster(f.c, time.Minute).Post(context.Background(), stranger, f.receipt(1, "1", "S1"))
+	var se *odoo.SetupError
+	if !errors.As(err, &se) || !strings.Contains(se.Msg, "run depotd erp setup") {
+		t.Fatalf("got %v, want a SetupError telling to run setup", err)
+	}
+	if s := f.state(t, 1); s.moves != 0 {
+		t.Fatalf("Odoo holds %d moves of the product, want none", s.moves)
+	}
+}
