@@ -3,7 +3,8 @@ package odoo
 import "errors"
 
 // Sentinel errors. Every error a Client returns is an *Error that matches exactly one of
-// these with errors.Is; the HTTP status and Odoo's exception name stay on the *Error.
+// the kinds below but ErrNotImplemented with errors.Is; the HTTP status and Odoo's
+// exception name stay on the *Error.
 var (
 	// ErrUnauthorized is HTTP 401: the API key is wrong, expired or revoked, or the
 	// database named in X-Odoo-Database does not accept it. Not retryable: fix the config.
@@ -32,4 +33,8 @@ var (
 	// ErrProtocol is an answer that is not what JSON-2 sends (not JSON, an unexpected
 	// shape, another status). Not retryable: the URL probably does not point at Odoo 19.
 	ErrProtocol = errors.New("odoo: unexpected answer")
+
+	// ErrNotImplemented is a transaction type depotd does not post to Odoo yet. It is not
+	// an *Error and not the data's fault: never acknowledge such a seq as rejected.
+	ErrNotImplemented = errors.New("odoo: not implemented")
 )

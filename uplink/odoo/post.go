@@ -95,7 +95,8 @@ func (p *Poster) action(ctx context.Context) (int, error) {
 	return id, nil
 }
 
-// Post applies tx (its Seq set, as sent on the uplink) for depot d exactly once. Calling it
+// Post applies tx (its Seq set, as sent on the uplink) for depot d exactly once. Only
+// receipts are posted so far; other types return ErrNotImplemented without calling Odoo. Calling it
 // again for the same seq, after a timeout or from another process, never moves stock
 // twice: it answers StatusDuplicate. Errors: a *Rejection when Odoo refused the data;
 // otherwise an *Error (Retryable says whether to try again: the call either committed
@@ -182,6 +183,10 @@ func rejection(e *Error) *Rejection {
 // names (Depot.Location, Depot.StateLocation), quantities as exact decimal strings in the
 // unit the ledger counts in, the scans as evidence on the picking.
 func buildRequest(d Depot, tx edge.Transaction) (map[string]any, error) {
+	if tx.Type != edge.Receipt {
+		// Not the data's fault: a connector must neither reject nor skip it.
+		return nil, fmt.Errorf("%w: posting %s transactions to Odoo is not implemented yet (depot %s seq %d)", ErrNotImplemented, tx.Type, d.ID, tx.Seq)
+	}
 	if tx.Seq == 0 {
 		return nil, &Rejection{Code: "BAD_TX", Message: "transaction without seq"}
 	}
