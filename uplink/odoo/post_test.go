@@ -330,3 +330,54 @@ func TestTypesNotPostedYetAreRefusedAsNotImplementedNotRejected(t *testing.T) {
 		}
 	}
 }
+
+// A line's stock state picks the Odoo location (the depot's states mapping, by default
+// <WH>/Quarantine made by setup), and a serial-tracked product takes one unit per serial.
+func TestAReceiptIntoQuarantineAndBySerialLandsWhereTheMappingSays(t *testing.T) {
+	f := newPostFixture(t)
+	ctx := context.Background()
+	serialSKU := odootest.Unique("SER")
+	var ids []int
+	if err := f.c.Call(ctx, "product.product", "create", map[string]any{"vals_list": []any{map[string]any{
+		"name": "depotd test " + serialSKU, "default_code": serialSKU, "type": "consu", "is_storable": true, "tracking": "serial",
+	}}}, &ids); err != nil {
+		t.Fatal(err)
+	}
+	stock := f.depot.Warehouse + "/Stock"
+	tx := f.receipt(1, "4", "Q1")
+	tx.Lines[0].State = edge.Quarantine
+	tx.Lines = append(tx.Lines,
+		edge.Line{Item: serialSKU, Qty: edge.MustQty("1"), UoM: "Units", Serial: "SN-1", To: stock},
+		edge.Line{Item: serialSKU, Qty: edge.MustQty("1"), UoM: "Units", Serial: "SN-2", To: stock})
+	p := odoo.NewPoster(f.c, 2*time.Minute)
+	r, err := p.Post(ctx, f.depot, tx)
+	if err != nil || r.Status != odoo.StatusApplied || len(r.Moves) != 3 {
+		t.Fatalf("post: %+v, %v", r, err)
+	}
+	var quants []struct {
+		Product  []any           `json:"product_id"`
+		Location []any           `json:"location_id"`
+		Lot      []any           `json:"lot_id"`
+		Quantity decimal.Decimal `json:"quantity"`
+	}
+	if err := f.c.Call(ctx, "stock.quant", "search_read", map[string]any{"domain": []any{
+		[]any{"product_id", "in", []int{f.prod, ids[0]}}, []any{"location_id.usage", "=", "internal"}},
+		"fields": []string{"product_id", "location_id", "lot_id", "quantity"}}, &quants); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, q := range quants {
+		got[fmt.Sprint(q.Location[1], " ", q.Lot[1])] = q.Quantity.String()
+	}
+	want := map[string]string{f.depot.Warehouse + "/Quarantine Q1": "4", stock + " SN-1": "1", stock + " SN-2": "1"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("quants by location and lot: %v, want %v", got, want)
+	}
+	// Two units on one serial is the data's fault.
+	bad := f.receipt(2, "2", "x")
+	bad.Lines = []edge.Line{{Item: serialSKU, Qty: edge.MustQty("2"), UoM: "Units", Serial: "SN-3", To: stock}}
+	var rej *odoo.Rejection
+	if _, err := p.Post(ctx, f.depot, bad); !errors.As(err, &rej) || rej.Code != "BAD_QTY" {
+		t.Fatalf("2 units on one serial: %v, want BAD_QTY", err)
+	}
+}
