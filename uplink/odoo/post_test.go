@@ -381,3 +381,41 @@ func TestAReceiptIntoQuarantineAndBySerialLandsWhereTheMappingSays(t *testing.T)
 		t.Fatalf("2 units on one serial: %v, want BAD_QTY", err)
 	}
 }
+
+// Odoo unreachable, then a link cut after Odoo took the call but before its answer came
+// back (the outcome is unknown to the connector): each is retryable, and the retry that
+// follows applies the receipt once.
+func TestAReceiptSurvivesOdooUnreachableAndALostAnswer(t *testing.T) {
+	f := newPostFixture(t)
+	env := odootest.Need(t)
+	proxy := odootest.NewProxy(t, env)
+	pc := proxy.Env(env).Client(t)
+	p := odoo.NewPoster(pc, time.Minute)
+	ctx := context.Background()
+
+	proxy.SetMode(odootest.Refuse)
+	_, err := p.Post(ctx, f.depot, f.receipt(1, "2", "U1"))
+	if !errors.Is(err, odoo.ErrUnavailable) || !odoo.Retryable(err) {
+		t.Fatalf("Odoo unreachable: %v, want a retryable ErrUnavailable", err)
+	}
+	// The first call through the proxy looks the action up; make that with the link up, so
+	// that the call cut below is the posting itself.
+	proxy.SetMode(odootest.Pass)
+	if r, err := p.Post(ctx, f.depot, f.receipt(1, "2", "U1")); err != nil || r.Status != odoo.StatusApplied {
+		t.Fatalf("after the link came back: %+v, %v", r, err)
+	}
+
+	proxy.SetMode(odootest.DropAnswers)
+	_, err = p.Post(ctx, f.depot, f.receipt(2, "3", "U2"))
+	if !errors.Is(err, odoo.ErrUnavailable) || !odoo.Retryable(err) {
+		t.Fatalf("answer lost: %v, want a retryable ErrUnavailable", err)
+	}
+	proxy.SetMode(odootest.Pass)
+	r, err := p.Post(ctx, f.depot, f.receipt(2, "3", "U2"))
+	if err != nil || r.Status != odoo.StatusDuplicate {
+		t.Fatalf("retry after the lost answer: %+v, %v; want duplicate (Odoo had committed)", r, err)
+	}
+	if s := f.state(t, 2); s.moves != 2 || !s.onHand.Equal(decimal.NewFromInt(5)) || s.keys != 1 {
+		t.Fatalf("Odoo holds %d moves, %s on hand, %d keys of seq 2; want 2, 5, 1", s.moves, s.onHand, s.keys)
+	}
+}
