@@ -60,7 +60,7 @@ type odooState struct {
 	keys   int
 }
 
-func (f postFixture) state(t *testing.T, seq uint64) odooState {
+func (f postFixture) state(t testing.TB, seq uint64) odooState {
 	t.Helper()
 	ctx := context.Background()
 	var s odooState
