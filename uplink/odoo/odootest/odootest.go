@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -108,19 +109,26 @@ func Unique(prefix string) string {
 func NewWarehouse(tb testing.TB, c *odoo.Client) string {
 	tb.Helper()
 	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	var b [4]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		tb.Fatal(err)
+	// The database outlives test runs (CI keeps it), so a random code can meet an old one:
+	// Odoo refuses a duplicate short name, and another is drawn.
+	for attempt := 1; ; attempt++ {
+		var b [4]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			tb.Fatal(err)
+		}
+		code := []byte{'T', 0, 0, 0, 0}
+		for i, x := range b {
+			code[i+1] = alphabet[int(x)%len(alphabet)]
+		}
+		var ids []int
+		err := c.Call(context.Background(), "stock.warehouse", "create", map[string]any{"vals_list": []any{map[string]any{
+			"name": Unique("depotd test " + string(code)), "code": string(code),
+		}}}, &ids)
+		if err == nil {
+			return string(code)
+		}
+		if !errors.Is(err, odoo.ErrRefused) || attempt == 5 {
+			tb.Fatalf("create warehouse %s: %v", code, err)
+		}
 	}
-	code := []byte{'T', 0, 0, 0, 0}
-	for i, x := range b {
-		code[i+1] = alphabet[int(x)%len(alphabet)]
-	}
-	var ids []int
-	if err := c.Call(context.Background(), "stock.warehouse", "create", map[string]any{"vals_list": []any{map[string]any{
-		"name": Unique("depotd test " + string(code)), "code": string(code),
-	}}}, &ids); err != nil {
-		tb.Fatalf("create warehouse %s: %v", code, err)
-	}
-	return string(code)
 }
