@@ -29,3 +29,8 @@ var UdevRules []byte
 //
 //go:embed README.md
 var InstallGuide []byte
+
+// ERPConfig is erp.yaml, the documented default config of `depotd erp` (the Odoo connector).
+//
+//go:embed erp.yaml
+var ERPConfig []byte

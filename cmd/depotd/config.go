@@ -87,13 +87,17 @@ func (e *ConfigError) Error() string {
 }
 
 // loadConfig reads, decodes strictly, defaults and checks the config at path.
-func loadConfig(path string) (*Config, error) {
+func loadConfig(path string) (*Config, error) { return loadConfigFile(path, parseConfig) }
+
+// loadConfigFile opens path and parses it; a *ConfigError gets the path.
+func loadConfigFile[T any](path string, parse func(io.Reader) (T, error)) (T, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
+		var zero T
+		return zero, fmt.Errorf("read config: %w", err)
 	}
 	defer f.Close()
-	cfg, err := parseConfig(f)
+	cfg, err := parse(f)
 	var ce *ConfigError
 	if errors.As(err, &ce) {
 		ce.Path = path
@@ -104,31 +108,11 @@ func loadConfig(path string) (*Config, error) {
 // parseConfig is pure: it decodes r, reports unknown keys and type errors by key path,
 // applies defaults and checks every section. All problems are returned at once.
 func parseConfig(r io.Reader) (*Config, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 4<<20))
-	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
-	}
 	var probs []Problem
 	report := func(key, msg string) { probs = append(probs, Problem{key, msg}) }
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, &ConfigError{Problems: []Problem{{"", "not valid YAML: " + err.Error()}}}
-	}
 	cfg := &Config{}
-	lines := map[int]string{}
-	if len(root.Content) > 0 {
-		checkKeys(root.Content[0], reflect.TypeOf(cfg).Elem(), "", lines, report)
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		if err := dec.Decode(cfg); err != nil {
-			var te *yaml.TypeError
-			if errors.As(err, &te) {
-				for _, e := range te.Errors {
-					report(keyForLine(e, lines), cleanYAMLError(e))
-				}
-			} else {
-				report("", err.Error())
-			}
-		}
+	if _, err := decodeConfig(r, cfg, report); err != nil {
+		return nil, err
 	}
 	if len(probs) == 0 {
 		cfg.applyDefaults()
@@ -138,6 +122,37 @@ func parseConfig(r io.Reader) (*Config, error) {
 		return cfg, &ConfigError{Problems: probs}
 	}
 	return cfg, nil
+}
+
+// decodeConfig is the strict decoding every config file of depotd shares: it reads r
+// (at most 4 MiB), reports each key that cfg's type does not have and each type error by
+// key path, and decodes into cfg (a pointer to the config struct). empty says the document
+// holds nothing. The error is for unreadable input or invalid YAML only.
+func decodeConfig(r io.Reader, cfg any, report func(key, msg string)) (empty bool, err error) {
+	data, err := io.ReadAll(io.LimitReader(r, 4<<20))
+	if err != nil {
+		return false, fmt.Errorf("read config: %w", err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return false, &ConfigError{Problems: []Problem{{"", "not valid YAML: " + err.Error()}}}
+	}
+	if len(root.Content) == 0 {
+		return true, nil
+	}
+	lines := map[int]string{}
+	checkKeys(root.Content[0], reflect.TypeOf(cfg).Elem(), "", lines, report)
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(cfg); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			for _, e := range te.Errors {
+				report(keyForLine(e, lines), cleanYAMLError(e))
+			}
+		} else {
+			report("", err.Error())
+		}
+	}
+	return false, nil
 }
 
 func (c *Config) applyDefaults() {

@@ -19,19 +19,25 @@ func configCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 		return 2
 	}
-	_, err := loadConfig(args[1])
-	var ce *ConfigError
-	switch {
-	case errors.As(err, &ce):
-		fmt.Fprintf(stderr, "%s: %d problem(s):\n", args[1], len(ce.Problems))
-		for _, p := range ce.Problems {
-			fmt.Fprintf(stderr, "  %s\n", p)
-		}
-		return 1
-	case err != nil:
-		fmt.Fprintln(stderr, err)
+	if _, err := loadConfig(args[1]); printConfigError(args[1], err, stderr) {
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", args[1])
 	return 0
+}
+
+// printConfigError prints a config's problems one per line under its path (or any other
+// error as it is) and says whether there was one.
+func printConfigError(path string, err error, stderr io.Writer) bool {
+	var ce *ConfigError
+	switch {
+	case errors.As(err, &ce):
+		fmt.Fprintf(stderr, "%s: %d problem(s):\n", path, len(ce.Problems))
+		for _, p := range ce.Problems {
+			fmt.Fprintf(stderr, "  %s\n", p)
+		}
+	case err != nil:
+		fmt.Fprintln(stderr, err)
+	}
+	return err != nil
 }

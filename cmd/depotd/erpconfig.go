@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/depotd/depotd/uplink"
+	"github.com/depotd/depotd/uplink/odoo"
+)
+
+// ERPConfig is erp.yaml, the configuration of `depotd erp` (the ERP end of the uplink,
+// run by central IT): each package owns its section. Documented in
+// firmware-config/erp.yaml.
+type ERPConfig struct {
+	MQTT uplink.ClientConfig `yaml:"mqtt"`
+	Odoo odoo.Config         `yaml:"odoo"`
+	// StateDir holds the connector's own state (none of it needed for exactly-once: the
+	// idempotency keys live in Odoo). Default /var/lib/depotd-erp.
+	StateDir string       `yaml:"state_dir"`
+	Depots   []odoo.Depot `yaml:"depots"`
+}
+
+// DefaultERPStateDir is ERPConfig.StateDir's default.
+const DefaultERPStateDir = "/var/lib/depotd-erp"
+
+// loadERPConfig reads, decodes strictly, defaults and checks the ERP config at path.
+func loadERPConfig(path string) (*ERPConfig, error) { return loadConfigFile(path, parseERPConfig) }
+
+// parseERPConfig decodes r as parseConfig does the depot's config: unknown keys and type
+// errors by key path, then defaults and every section's checks, all problems at once.
+func parseERPConfig(r io.Reader) (*ERPConfig, error) {
+	var probs []Problem
+	report := func(key, msg string) { probs = append(probs, Problem{key, msg}) }
+	cfg := &ERPConfig{}
+	empty, err := decodeConfig(r, cfg, report)
+	if err != nil {
+		return nil, err
+	}
+	if empty {
+		return cfg, &ConfigError{Problems: []Problem{{"", "empty config (see firmware-config/erp.yaml)"}}}
+	}
+	if len(probs) == 0 {
+		cfg.applyDefaults()
+		cfg.check(report)
+	}
+	if len(probs) > 0 {
+		return cfg, &ConfigError{Problems: probs}
+	}
+	return cfg, nil
+}
+
+func (c *ERPConfig) applyDefaults() {
+	c.MQTT.ApplyDefaults()
+	c.Odoo.ApplyDefaults()
+	if c.StateDir == "" {
+		c.StateDir = DefaultERPStateDir
+	}
+}
+
+func (c *ERPConfig) check(report func(key, msg string)) {
+	c.MQTT.Check("mqtt", report)
+	c.Odoo.Check("odoo", report)
+	if !filepath.IsAbs(c.StateDir) {
+		report("state_dir", fmt.Sprintf("%q: must be an absolute path", c.StateDir))
+	}
+	odoo.CheckDepots("depots", c.Depots, report)
+}

@@ -1,0 +1,65 @@
+// Package odoo is the ERP end of the uplink for Odoo 19: a small client for Odoo's JSON-2
+// API and, on top of it, what `depotd erp setup` and the connector need (the version
+// check, the settings and locations posting relies on, and the server action that posts a
+// depot transaction exactly once).
+//
+// # Client
+//
+// Client.Call is POST {url}/json/2/{model}/{method} with named arguments, a bearer API
+// key and X-Odoo-Database. Odoo runs each call in its own database transaction, retrying
+// serialization failures itself up to five times, so a call either committed whole or
+// not at all; only a call that got no answer (ErrUnavailable) has an unknown outcome.
+// Every error is an *Error carrying the HTTP status, Odoo's exception name and message,
+// and one kind from errors.go that says whether retrying can help (Retryable): 401
+// (ErrUnauthorized), 403 (ErrForbidden), 404 (ErrNotFound) and 422/400 (ErrRefused) are
+// not worth retrying; 5xx (ErrServer), 409/429 (ErrConflict) and no answer
+// (ErrUnavailable) are. Odoo's traceback is kept in Error.Debug for logs and never put in
+// Error().
+//
+// # Quantities
+//
+// Quantities are exact decimals (shopspring/decimal) on our side and travel to Odoo as
+// JSON strings. Odoo's float fields accept strings on a plain write, but Odoo rounds to
+// the field's digits silently (tested: a 2-digit field turns "1.125" into 1.13), and its
+// stock code does arithmetic on the raw values before they are converted (a string
+// product_uom_qty fails with a TypeError). So the post action checks each quantity
+// string against Odoo's "Product Unit" precision, refuses one with more decimals
+// (BAD_QTY), and only then turns it into a float, which Odoo's rounding maps back to
+// exactly the depot's decimal. Answers are decoded with json.Number or decimal.Decimal,
+// so what Odoo stored is read back digit for digit and compared exactly in tests.
+//
+// # Setup
+//
+// Setup (`depotd erp setup`) refuses any Odoo but 19.x, turns on Lots & Serial Numbers,
+// Storage Locations and Expiration Dates when they are off, checks each depot's warehouse
+// and mapped locations, creates a missing Quarantine/Damaged location directly under the
+// warehouse, makes each depot's applied-seq record (ir.config_parameter
+// depotd.applied_seq.<depot>) and installs the post action (ir.actions.server with the
+// xml id depotd.action_post, its code embedded from post_action.py). Each step says
+// whether it changed anything; a second run changes nothing. Run one setup at a time:
+// two at once can both create a missing location (the action and the applied-seq record
+// are protected by unique keys and survive the race).
+//
+// # Posting exactly once
+//
+// Poster.Post runs the post action through /json/2/ir.actions.server/run with the
+// transaction in the context. Inside that one Odoo database transaction the action
+// checks the idempotency key (ir.model.data depotd.tx_<depot>_<seq>, DECISIONS.md) and
+// the depot's applied seq: a seq already keyed answers "duplicate" and changes nothing; a
+// seq beyond applied+1 answers "gap"; the next seq writes the applied seq first (the row
+// lock serializes a depot's postings: a concurrent retry of the same seq waits, fails
+// with a serialization error once the first commits, and Odoo re-runs it, so it finds
+// the key), then posts all the lines (for a receipt: an incoming picking from the vendor
+// location, confirmed, lots and expiry written on the move lines, validated) and creates
+// the key. Any failure rolls all of it back. A refusal that is the data's fault comes
+// back as a *Rejection with a code (UNKNOWN_ITEM, UNKNOWN_LOCATION, LOT_REQUIRED,
+// BAD_QTY, ...) and a message for a supervisor; Poster.Reject then records the seq as
+// processed without a movement so that the next one can be applied. So a timeout, a
+// retry, a restart or a second connector never doubles a movement, and nothing is
+// skipped. Only receipts (from the vendor location) are posted so far.
+//
+// # Concurrency
+//
+// A Client and a Poster are safe for concurrent use; a depot's seqs are posted in order
+// by one caller (the action serializes them in Odoo regardless).
+package odoo
