@@ -55,10 +55,12 @@ func TestBrowser(t *testing.T) {
 			Last: &console.ScanView{Scan: "0104012345678901\x1d10L1", Result: "accepted", Message: "SKU-1 +12"}},
 		{Name: "dock-2", Mode: "issue", Last: &console.ScanView{Scan: "9999", Result: "refused", Message: "unknown barcode 9999"}},
 	}}
+	down := console.UplinkView{Online: false, Broker: "tcp://erp.example:1883", Since: time.Now().Add(-42 * time.Minute),
+		LastAckAt: time.Now().Add(-43 * time.Minute), LastError: "connection refused"}
+	up := &switchUplink{v: down}
 	e := startWeb(t, func(_ *console.Config, o *console.Options) {
 		o.Stations = st
-		o.Uplink = fixedUplink{Online: false, Broker: "tcp://erp.example:1883", Since: time.Now().Add(-42 * time.Minute),
-			LastAckAt: time.Now().Add(-43 * time.Minute), LastError: "connection refused"}
+		o.Uplink = up
 		o.Devices = func() any {
 			return json.RawMessage(`[{"name":"scanner-1","kind":"serial","port":"/dev/ttyUSB0","state":"connected","since":"2026-11-26T08:00:00Z","failures":0,` +
 				`"last_scan":{"aim":"]E0","data":"4006381333931"},"last_raw_hex":"5d45303430303633383133333339333130d"},` +
@@ -218,6 +220,24 @@ func TestBrowser(t *testing.T) {
 			Last: &console.ScanView{Scan: "BADGE-9", Result: "refused", Message: "badge not known"}})
 		run(t, "station screen updates live", waitFor("refused", `document.querySelector('#last-scan.result-refused') !== null`))
 		shot(t, "station-refused")
+	})
+
+	// #19: an outage that begins while someone looks at a page shows there within seconds,
+	// and its end too, without a reload.
+	t.Run("outage banner appears and goes live", func(t *testing.T) {
+		up.set(console.UplinkView{Online: true, Since: time.Now()})
+		run(t, "stock while up", chromedp.Navigate(e.url+"/stock"), chromedp.WaitVisible(chromedp.ID("stock-table")))
+		if n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('#outage').length`)); err != nil || n != 0 {
+			t.Fatalf("banner while the uplink is up: %d %v", n, err)
+		}
+		up.set(down)
+		run(t, "banner appears", waitFor("banner", `document.getElementById('outage') !== null`))
+		if got := text(t, "#outage"); !strings.Contains(got, "stored on this gateway") || !strings.Contains(got, "refused the connection") {
+			t.Fatalf("banner says %q", got)
+		}
+		up.set(console.UplinkView{Online: true, Since: time.Now()})
+		run(t, "banner goes", waitFor("no banner", `document.getElementById('outage') === null`))
+		up.set(down)
 	})
 
 	t.Run("supervisor resolves an exception", func(t *testing.T) {

@@ -31,6 +31,9 @@ type Config struct {
 	// holds, counted apart, for invalid API bearer tokens.
 	LoginAttempts int           `yaml:"login_attempts"`
 	LoginWindow   time.Duration `yaml:"login_window"`
+	// AckAlarmAfter turns the outage banner to its alarm colour once the ERP's last ack
+	// is older than this (default 30m): the backlog is safe, but someone should call.
+	AckAlarmAfter time.Duration `yaml:"ack_alarm_after"`
 }
 
 // User is one console login. PasswordHash and PINHash are bcrypt ($2a$/$2b$/$2y$) or
@@ -114,6 +117,9 @@ func (c *Config) ApplyDefaults() {
 	if c.LoginWindow == 0 {
 		c.LoginWindow = time.Minute
 	}
+	if c.AckAlarmAfter == 0 {
+		c.AckAlarmAfter = 30 * time.Minute
+	}
 }
 
 // Check reports every problem with its key path.
@@ -126,6 +132,9 @@ func (c *Config) Check(path string, report func(key, msg string)) {
 	}
 	if c.RequestTimeout < 0 {
 		report(path+".request_timeout", "must not be negative")
+	}
+	if c.AckAlarmAfter < 0 {
+		report(path+".ack_alarm_after", "must not be negative")
 	}
 	seenName, seenTok := map[string]bool{}, map[string]bool{}
 	for i, t := range c.APITokens {

@@ -43,6 +43,7 @@ var funcs = template.FuncMap{
 	"states":  func() []edge.StockState { return edge.StockStates },
 	"txtypes": func() []edge.TxType { return edge.TxTypes },
 	"add":     func(a, b int) int { return a + b },
+	"count":   groupDigits,
 }
 
 func mustParsePages() map[string]*template.Template {
@@ -63,6 +64,7 @@ type pageData struct {
 	Depot   string
 	Version string
 	Flash   string
+	Outage  *outage // set on every page a user sees while the uplink is down
 	Data    any
 }
 
@@ -80,6 +82,9 @@ func (s *Server) render(c *fiber.Ctx, name string, code int, d pageData) error {
 	}
 	d.CSRF, _ = c.Locals(localCSRF).(string)
 	d.Depot, d.Version = s.j.Depot(), s.opts.Version
+	if d.User != nil {
+		d.Outage = s.outage()
+	}
 	if d.Nav == "" {
 		d.Nav = name
 	}
@@ -155,6 +160,7 @@ func (s *Server) webRoutes() {
 	in := web.Group("", s.requireLogin)
 	in.Get("/", s.dashboard)
 	in.Get("/events", s.events)
+	in.Get("/outage-banner", s.outageBanner)
 	in.Get("/stations", s.stationsPage)
 	in.Get("/stations/:name", s.stationPage)
 	in.Get("/stock", s.stockPage)

@@ -16,9 +16,23 @@
       document.body.classList.add("stale");
     };
   }
+  // poll refreshes a small fragment every few seconds (the outage banner on every page):
+  // no connection is held, so many open tabs cannot exhaust the browser's connections.
+  function poll(el) {
+    var url = el.getAttribute("data-poll");
+    setInterval(function () {
+      fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+        return r.ok ? r.text() : null;
+      }).then(function (html) {
+        if (html !== null && html !== el.innerHTML) el.innerHTML = html;
+      }).catch(function () {});
+    }, 5000);
+  }
   document.addEventListener("DOMContentLoaded", function () {
     var els = document.querySelectorAll("[data-sse]");
     for (var i = 0; i < els.length; i++) live(els[i]);
+    var polled = document.querySelectorAll("[data-poll]");
+    for (var k = 0; k < polled.length; k++) poll(polled[k]);
     var scan = document.getElementById("scan");
     if (scan) scan.focus();
   });
