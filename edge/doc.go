@@ -155,10 +155,13 @@
 //
 // # Schema versions (migrate.go)
 //
-// meta "schema" is the layout version (SchemaVersion). Open migrates an older layout
-// forward in one bbolt transaction after copying the file to <db>.schema-v<N>.bak, and
-// refuses a newer one with ErrSchemaTooNew without writing. testdata/schema holds a
-// database of every layout, each migrated by TestMigrateFromCommittedSchemas.
+// meta "schema" is the layout version (SchemaVersion). Open refuses a newer one with
+// ErrSchemaTooNew without writing; it replays the WAL first (its records are writes in the
+// layout that wrote them) and then migrates an older layout forward in one bbolt
+// transaction after copying the file to <db>.schema-v<N>.bak, so that both the step and
+// the copy see every acknowledged transaction. testdata/schema holds a database of every
+// layout, each migrated by TestMigrateFromCommittedSchemas, and a crash-left database and
+// WAL pair (TestOpenReplaysTheWALBeforeMigrating).
 //
 // # Backup and restore (backup.go)
 //

@@ -15,6 +15,13 @@ import (
 // step below in one bbolt transaction, so a power cut leaves either the old layout or the
 // new one, never a mix. A fresh file has no meta bucket and gets the current layout in init.
 //
+// Open replays the write-ahead log before it migrates. The WAL's records were written by
+// the depotd that wrote the old layout, as writes to the old layout's buckets and keys:
+// applied after a step they could resurrect what the step removed or renamed, and the step
+// (and the .bak copy) would not see acknowledged transactions only the WAL held. Replayed
+// first, the old layout is complete when it is copied and migrated; the migration commit
+// leaves wal_lsn as the replay set it, so nothing is replayed twice.
+//
 // Every layout change adds a step here and commits a database of the layout it replaces
 // under testdata/schema/ (go run ./edge/testdata/schema/gen, before the change), so that
 // TestMigrateFromCommittedSchemas proves the step on a real file.
@@ -28,6 +35,10 @@ type migration struct {
 var migrations = []migration{
 	{from: 1, what: "record pruned_seq and create the seqgaps bucket (retention and restore)", fn: migrate1to2},
 }
+
+// schemaTarget is the layout Open migrates to and creates: SchemaVersion, except while a
+// test has added a step of its own (export_test.go) to prove what a future step will see.
+var schemaTarget = SchemaVersion
 
 func migrate1to2(btx *bolt.Tx) error {
 	if _, err := btx.CreateBucketIfNotExists(bucketSeqGaps); err != nil {
@@ -58,23 +69,27 @@ func schemaOf(db *bolt.DB) (int, error) {
 	return v, err
 }
 
+func schemaTooNew(path string, v int) error {
+	return fmt.Errorf("%w: %s has layout %d, this depotd understands up to %d; install the newer depotd again, or restore a backup made by this version",
+		ErrSchemaTooNew, path, v, schemaTarget)
+}
+
 func migrate(db *bolt.DB, path string, log *slog.Logger) error {
 	v, err := schemaOf(db)
 	if err != nil {
 		return err
 	}
-	if v > SchemaVersion {
-		return fmt.Errorf("%w: %s has layout %d, this depotd understands up to %d; install the newer depotd again, or restore a backup made by this version",
-			ErrSchemaTooNew, path, v, SchemaVersion)
+	if v > schemaTarget {
+		return schemaTooNew(path, v)
 	}
-	if v == 0 || v == SchemaVersion {
+	if v == 0 || v == schemaTarget {
 		return nil
 	}
 	bak := fmt.Sprintf("%s.schema-v%d.bak", path, v)
 	if err := copyDB(db, bak); err != nil {
 		return fmt.Errorf("back up before migrating layout %d: %w", v, err)
 	}
-	log.Info("migrating database layout", "from", v, "to", SchemaVersion, "backup", bak)
+	log.Info("migrating database layout", "from", v, "to", schemaTarget, "backup", bak)
 	err = db.Update(func(btx *bolt.Tx) error {
 		for _, m := range migrations {
 			if m.from < v {
@@ -84,12 +99,12 @@ func migrate(db *bolt.DB, path string, log *slog.Logger) error {
 				return fmt.Errorf("migrate layout %d→%d (%s): %w", m.from, m.from+1, m.what, err)
 			}
 		}
-		return btx.Bucket(bucketMeta).Put(keySchema, u64(SchemaVersion))
+		return btx.Bucket(bucketMeta).Put(keySchema, u64(uint64(schemaTarget)))
 	})
 	if err != nil {
 		return err
 	}
-	log.Info("database layout migrated", "to", SchemaVersion)
+	log.Info("database layout migrated", "to", schemaTarget)
 	return nil
 }
 

@@ -75,9 +75,10 @@ func TestCrashKeepsEveryAcknowledgedTransaction(t *testing.T) {
 				for ctx.Err() == nil {
 					mu.Lock()
 					next++
-					id := fmt.Sprintf("tx-%d", next)
+					n := next
+					id := fmt.Sprintf("tx-%d", n)
 					mu.Unlock()
-					typ, body := crashTx(id, next)
+					typ, body := crashTx(id, n)
 					code, seq, err := post(ctx, client, base, body)
 					mu.Lock()
 					posted++
