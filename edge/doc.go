@@ -168,8 +168,14 @@
 // A backup is one read transaction's WriteTo: consistent, taken while depotd runs, with its
 // SHA-256 beside it. Restore verifies it fully before writing, refuses while another process
 // holds the database, and never lets a seq be reused: it skips (records in seqgaps) every
-// seq above the backup that the replaced database or the ERP may have seen, and raises a
-// restore exception naming them.
+// seq above the backup that the replaced database (its WAL replayed) or the ERP may have
+// seen, and raises a restore exception naming them. It never destroys the replaced
+// database: the database and its WAL are kept as <db>.replaced-<time> and
+// <db>.replaced-<time>.wal (hard links, the directory fsynced) before the restored copy is
+// renamed into place, and the restored copy gets a WAL identity of its own, so a crash at
+// any point leaves either database whole. A replaced database that cannot be read is kept
+// unread, and the restore is refused (ErrFloorUnknown, saying where to find the number)
+// unless the operator gives the floor: its seqs cannot be counted.
 //
 // # Caveats
 //

@@ -13,7 +13,7 @@ import (
 )
 
 func init() {
-	register("restore", "restore a backup (depotd stopped): depotd restore --config PATH --from FILE", restoreCmd)
+	register("restore", "restore a backup (depotd stopped): depotd restore --config PATH --from FILE [--floor N]", restoreCmd)
 }
 
 func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -22,7 +22,12 @@ func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	path := fs.String("config", "/etc/depotd/depotd.yaml", "config file (gives data_dir and the depot id)")
 	from := fs.String("from", "", "backup file written by depotd backup (FILE.sha256 must be beside it)")
 	sum := fs.String("sha256", "", "expected SHA-256 when FILE.sha256 is not available")
-	erpAcked := fs.Uint64("erp-acked-seq", 0, "highest seq the ERP acknowledged (from the ERP), when the old database is lost:\nnew seqs continue above it")
+	floor := fs.Uint64("floor", 0, "the highest seq this depot may have used (the ERP's last applied seq, or last_seq in\n"+
+		"`depotd fleet` or the retained status, whichever is higher): new seqs continue above it.\n"+
+		"Required when the database in place cannot be read")
+	fs.Func("erp-acked-seq", "renamed: use --floor N", func(string) error {
+		return errors.New("renamed: use --floor N (the highest seq this depot may have used; it no longer moves the ack watermark)")
+	})
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -46,7 +51,7 @@ func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return 2
 	}
 	db := filepath.Join(cfg.DataDir, dbFile)
-	res, err := edge.Restore(*from, db, edge.RestoreOptions{Depot: cfg.Depot.ID, Catalog: cfg.catalog(), SHA256: want, ERPAckedSeq: *erpAcked})
+	res, err := edge.Restore(*from, db, edge.RestoreOptions{Depot: cfg.Depot.ID, Catalog: cfg.catalog(), SHA256: want, Floor: *floor})
 	if errors.Is(err, edge.ErrLocked) {
 		fmt.Fprintf(stderr, "depotd restore: depotd is running on %s: stop it first (systemctl stop depotd); nothing was changed\n", cfg.DataDir)
 		return 1
@@ -54,6 +59,9 @@ func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		fmt.Fprintln(stderr, "depotd restore:", err)
 		return 1
+	}
+	if res.Unreadable != "" {
+		fmt.Fprintf(stdout, "the replaced database could not be read (%s): the floor is the one given\n", res.Unreadable)
 	}
 	fmt.Fprintf(stdout, "restored %s into %s: backup at seq %d (acked %d)\n", *from, db, res.Backup.LastSeq, res.Backup.AckedSeq)
 	if res.GapFrom > 0 {
