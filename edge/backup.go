@@ -29,7 +29,8 @@ import (
 // last_seq, the replaced database's last_seq and acked_seq (its WAL replayed first), and
 // the floor given by the operator. A replaced database that cannot be read counts for
 // nothing, so the operator must give the floor (ErrFloorUnknown). If the floor lies above
-// the backup's last_seq, the restored journal records the skipped range in seqgaps, sets
+// the backup's last_seq, the restored journal stores a void at every skipped seq (void.go;
+// at most MaxRestoreVoids, ErrTooManyVoids beyond), sets
 // last_seq to the floor and acked_seq to the highest ack recorded (the backup's or the
 // replaced database's: a floor from the operator is not an ack), and raises a "restore"
 // exception naming the range, so that a supervisor can re-enter what the ERP never
@@ -313,6 +314,15 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 		}
 		res.Unreadable = old.unreadable.Error()
 	}
+	floor := max(info.LastSeq, old.info.LastSeq, old.info.AckedSeq, opts.Floor)
+	acked := max(info.AckedSeq, old.info.AckedSeq)
+	if n := floor - info.LastSeq; n > MaxRestoreVoids {
+		return res, fmt.Errorf("%w: the floor %d lies %d seqs above the backup's last seq %d; each skipped seq becomes a void "+
+			"transaction forwarded to the ERP, and a restore voids at most %d. Check the floor (the ERP's last applied seq, "+
+			"last_seq in `depotd fleet`), or restore a more recent backup. Nothing was changed",
+			ErrTooManyVoids, floor, n, info.LastSeq, MaxRestoreVoids)
+	}
+	stamp := opts.Now().UTC().Format("20060102T150405Z")
 	tmp := dbPath + ".restore.tmp"
 	os.Remove(tmp)
 	os.Remove(WALPath(tmp))
@@ -329,10 +339,8 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 		j.Close()
 		return res, fmt.Errorf("%w: after migration: %s", ErrBadBackup, probs[0])
 	}
-	floor := max(info.LastSeq, old.info.LastSeq, old.info.AckedSeq, opts.Floor)
-	acked := max(info.AckedSeq, old.info.AckedSeq)
 	res.Floor, res.Acked = floor, acked
-	if err := j.recordRestore(info, floor, acked, old.info, res.Unreadable); err != nil {
+	if err := j.recordRestore("restore-"+stamp, info, floor, acked, old.info, res.Unreadable); err != nil {
 		j.Close()
 		return res, err
 	}
@@ -348,7 +356,7 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 		return res, err
 	}
 	if old.exists {
-		if res.Previous, err = keepAside(dbPath, opts.Now()); err != nil {
+		if res.Previous, err = keepAside(dbPath, stamp); err != nil {
 			return res, err
 		}
 	}
@@ -402,7 +410,8 @@ func readReplaced(dbPath, depot string) (r replaced, err error) {
 		r.unreadable = fmt.Errorf("only its write-ahead log %s is there", WALPath(dbPath))
 		return r, nil
 	}
-	db, err := bolt.Open(dbPath, 0o600, &bolt.Options{Timeout: time.Second})
+	// As Open does: a writable open without NoFreelistSync would write a freelist.
+	db, err := bolt.Open(dbPath, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return r, fmt.Errorf("restore into %s: %w", dbPath, ErrLocked)
 	}
@@ -420,13 +429,25 @@ func readReplaced(dbPath, depot string) (r replaced, err error) {
 			r.unreadable, r.info = fmt.Errorf("damaged page: %v", p), BackupInfo{}
 		}
 	}()
-	// Its positions must count what a crash left only in its WAL.
-	if _, err := replayWAL(db, dbPath); err != nil {
+	// Its positions must count what a crash left only in its WAL: replayed in a
+	// transaction that is rolled back, so that the database is kept exactly as it was.
+	recs, err := walRecords(db, dbPath)
+	if err != nil {
 		r.unreadable = err
 		return r, nil
 	}
-	if err := db.View(func(btx *bolt.Tx) error { r.info = describe(btx); return nil }); err != nil {
-		r.unreadable = err
+	errRollback := errors.New("rolled back")
+	err = db.Update(func(btx *bolt.Tx) error {
+		if len(recs) > 0 {
+			if err := applyWAL(btx, recs); err != nil {
+				return fmt.Errorf("replay wal %s: %w", WALPath(dbPath), err)
+			}
+		}
+		r.info = describe(btx)
+		return errRollback
+	})
+	if err != errRollback {
+		r.unreadable, r.info = err, BackupInfo{}
 		return r, nil
 	}
 	if r.info.Schema == 0 {
@@ -459,8 +480,8 @@ func flockFile(path string) (*os.File, error) {
 // dbPath.replaced-<time> and dbPath.replaced-<time>.wal (hard links, fsynced), so that
 // they survive the restored database taking the first one. Until that rename the
 // database stays where it is: a crash before it leaves everything as it was.
-func keepAside(dbPath string, now time.Time) (string, error) {
-	base := fmt.Sprintf("%s.replaced-%s", dbPath, now.UTC().Format("20060102T150405Z"))
+func keepAside(dbPath, stamp string) (string, error) {
+	base := fmt.Sprintf("%s.replaced-%s", dbPath, stamp)
 	prev := base
 	for n := 2; ; n++ {
 		_, err1 := os.Lstat(prev)
@@ -492,10 +513,22 @@ func linkOrCopy(src, dst string) error {
 	return copyFileSync(src, dst)
 }
 
-func (j *Journal) recordRestore(b BackupInfo, floor, acked uint64, old BackupInfo, unreadable string) error {
+// recordRestore writes what a restore decided into the restored copy: a void at every seq
+// from the backup's last to floor (in batches: the copy is thrown away if the restore
+// fails), then last_seq, acked_seq, a WAL identity of its own and the restore exception.
+func (j *Journal) recordRestore(id string, b BackupInfo, floor, acked uint64, old BackupInfo, unreadable string) error {
 	walID, err := newWALID()
 	if err != nil {
 		return err
+	}
+	at := j.now()
+	note := fmt.Sprintf("seq skipped by %s (a backup at seq %d) so that no seq the replaced database may have used is reused; "+
+		"it applies nothing", id, b.LastSeq)
+	for from := b.LastSeq + 1; from <= floor; from += voidBatch {
+		to := min(floor, from+voidBatch-1)
+		if err := j.update(func(btx *bolt.Tx) error { return putVoids(btx, from, to, at, id, note) }); err != nil {
+			return fmt.Errorf("void seqs %d..%d: %w", from, to, err)
+		}
 	}
 	return j.update(func(btx *bolt.Tx) error {
 		m := btx.Bucket(bucketMeta)
@@ -505,15 +538,12 @@ func (j *Journal) recordRestore(b BackupInfo, floor, acked uint64, old BackupInf
 			return err
 		}
 		last := getU64(m.Get(keyLastSeq))
-		msg := fmt.Sprintf("restored from a backup at seq %d (acked %d)", b.LastSeq, b.AckedSeq)
+		msg := fmt.Sprintf("%s: restored from a backup at seq %d (acked %d)", id, b.LastSeq, b.AckedSeq)
 		if floor > last {
-			if err := btx.Bucket(bucketSeqGaps).Put(u64(last+1), u64(floor)); err != nil {
-				return err
-			}
 			if err := m.Put(keyLastSeq, u64(floor)); err != nil {
 				return err
 			}
-			msg += fmt.Sprintf("; seqs %d..%d are skipped so that none is reused", last+1, floor)
+			msg += fmt.Sprintf("; seqs %d..%d are skipped so that none is reused (each is a void transaction, forwarded to the ERP)", last+1, floor)
 			if acked < floor {
 				msg += fmt.Sprintf("; seqs %d..%d were never acknowledged by the ERP and are lost unless re-entered", max(acked+1, last+1), floor)
 			}
@@ -529,7 +559,7 @@ func (j *Journal) recordRestore(b BackupInfo, floor, acked uint64, old BackupInf
 		if unreadable != "" {
 			msg += fmt.Sprintf("; the replaced database could not be read (%s): the floor %d was given by the operator", unreadable, floor)
 		}
-		e := Exception{Kind: ExcRestore, At: j.now(), Message: msg}
+		e := Exception{Kind: ExcRestore, At: at, Message: msg}
 		e.ID = getU64(m.Get(keyExcSeq)) + 1
 		if err := m.Put(keyExcSeq, u64(e.ID)); err != nil {
 			return err

@@ -21,6 +21,7 @@
 // never disagree.
 //
 // The outbox is the seq range (acked_seq, last_seq]: the ERP's ack watermark is the index.
+// Every seq in it holds a transaction: a seq a restore skipped holds a void (see Backup).
 // A transaction leaves the outbox only when Ack moves the watermark past it, which happens
 // only on the ERP's application-level acknowledgement, never on an MQTT PUBACK.
 //
@@ -167,9 +168,12 @@
 //
 // A backup is one read transaction's WriteTo: consistent, taken while depotd runs, with its
 // SHA-256 beside it. Restore verifies it fully before writing, refuses while another process
-// holds the database, and never lets a seq be reused: it skips (records in seqgaps) every
-// seq above the backup that the replaced database (its WAL replayed) or the ERP may have
-// seen, and raises a restore exception naming them. It never destroys the replaced
+// holds the database, and never lets a seq be reused: it skips every seq above the backup
+// that the replaced database (its WAL replayed) or the ERP may have seen, stores a void
+// transaction at each (void.go: type void, no lines, forwarded and acknowledged like any, so
+// seqs stay gap-free and the uplink never stalls on a hole; at most MaxRestoreVoids, a
+// floor further above the backup is refused with ErrTooManyVoids), and raises a restore
+// exception naming them. It never destroys the replaced
 // database: the database and its WAL are kept as <db>.replaced-<time> and
 // <db>.replaced-<time>.wal (hard links, the directory fsynced) before the restored copy is
 // renamed into place, and the restored copy gets a WAL identity of its own, so a crash at

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -34,6 +35,7 @@ type migration struct {
 
 var migrations = []migration{
 	{from: 1, what: "record pruned_seq and create the seqgaps bucket (retention and restore)", fn: migrate1to2},
+	{from: 2, what: "turn the seqs recorded in seqgaps into void transactions", fn: migrate2to3},
 }
 
 // schemaTarget is the layout Open migrates to and creates: SchemaVersion, except while a
@@ -51,6 +53,33 @@ func migrate1to2(btx *bolt.Tx) error {
 		pruned = getU64(k) - 1
 	}
 	return m.Put(keyPrunedSeq, u64(pruned))
+}
+
+// migrate2to3 stores a void (void.go) at every seq a restore recorded in seqgaps, then
+// drops the bucket: seqs are gap-free from then on, and the uplink forwards the voids
+// instead of stopping at the first gap. Every recorded seq is voided, however many: a
+// migration cannot refuse the way a restore does (real gaps are as small as a day's
+// transactions). A seq pruned since (≤ pruned_seq) or somehow held by a transaction is
+// left as it is.
+func migrate2to3(btx *bolt.Tx) error {
+	gaps := btx.Bucket(bucketSeqGaps)
+	if gaps == nil {
+		return nil
+	}
+	pruned := getU64(btx.Bucket(bucketMeta).Get(keyPrunedSeq))
+	at := time.Now()
+	note := "seq skipped by a restore before layout 3 (see its restore exception) so that no seq is reused; it applies nothing"
+	err := gaps.ForEach(func(k, v []byte) error {
+		from, to := max(getU64(k), pruned+1), getU64(v)
+		if from > to {
+			return nil
+		}
+		return putVoids(btx, from, to, at, "restore", note)
+	})
+	if err != nil {
+		return err
+	}
+	return btx.DeleteBucket(bucketSeqGaps)
 }
 
 // schemaOf returns the layout version of an open database (0: a fresh file).

@@ -167,3 +167,41 @@ func TestOpenReplaysTheWALBeforeMigrating(t *testing.T) {
 		t.Fatalf("seq after migration %d, want 36", tx.Seq)
 	}
 }
+
+// TestMigrationTurnsSeqGapsIntoVoids opens the layout-2 journal of
+// testdata/schema/schema-v2-wal, whose restore recorded seqs 21..30 in seqgaps: after the
+// migration every one of them is a void, the seqs are gap-free from 1 to 35 and the
+// journal checks clean.
+func TestMigrationTurnsSeqGapsIntoVoids(t *testing.T) {
+	const pair = "testdata/schema/schema-v2-wal"
+	path := filepath.Join(t.TempDir(), "depotd.db")
+	copyFile(t, filepath.Join(pair, "depotd.db"), path)
+	copyFile(t, filepath.Join(pair, "depotd.db.wal"), edge.WALPath(path))
+	j := mustOpenAt(t, path, edge.Options{Depot: "SCHEMA", Catalog: schemaCatalog(t)})
+	txs, err := j.List(0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(txs) != 35 {
+		t.Fatalf("%d transactions after migration, want 35 (seqs 1..35, 21..30 void)", len(txs))
+	}
+	for i, tx := range txs {
+		seq := uint64(i + 1)
+		void := seq >= 21 && seq <= 30
+		if tx.Seq != seq || (tx.Type == edge.Void) != void {
+			t.Fatalf("seq %d: got seq %d type %s, want void=%v", seq, tx.Seq, tx.Type, void)
+		}
+		if void && (tx.ID != "" || len(tx.Lines) != 0 || tx.Reason != edge.ReasonRestoreSkipped || tx.Ref == "" || tx.At == nil) {
+			t.Fatalf("void at seq %d: %+v", seq, tx)
+		}
+	}
+	if probs := j.Check(); len(probs) > 0 {
+		t.Fatalf("check after migration: %v", probs)
+	}
+	j.DB().View(func(btx *bolt.Tx) error {
+		if btx.Bucket([]byte("seqgaps")) != nil {
+			t.Error("bucket seqgaps is still there after the migration")
+		}
+		return nil
+	})
+}

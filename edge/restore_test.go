@@ -55,7 +55,7 @@ func readFile(t *testing.T, path string) []byte {
 func TestRestoreKeepsTheReplacedDatabaseAndItsWAL(t *testing.T) {
 	dir := t.TempDir()
 	db, bak := crashLeft(t, dir)
-	wal := readFile(t, edge.WALPath(db))
+	kept, wal := readFile(t, db), readFile(t, edge.WALPath(db))
 	res, err := edge.Restore(bak, db, restoreOpts(t, bak))
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +66,9 @@ func TestRestoreKeepsTheReplacedDatabaseAndItsWAL(t *testing.T) {
 	got, err := os.ReadFile(edge.WALPath(res.Previous))
 	if err != nil || !bytes.Equal(got, wal) {
 		t.Fatalf("the replaced database's WAL was not kept beside it unchanged (%v)", err)
+	}
+	if !bytes.Equal(readFile(t, res.Previous), kept) {
+		t.Fatal("the replaced database was changed before it was kept aside")
 	}
 	if !strings.HasPrefix(res.Previous, db+".replaced-") {
 		t.Fatalf("replaced database kept as %q, want %s.replaced-<time>", res.Previous, db)
@@ -134,5 +137,63 @@ func TestRestoreOverAnUnreadableDatabaseNeedsTheFloor(t *testing.T) {
 	excs, _ := r.Exceptions(true, 10)
 	if len(excs) == 0 || !strings.Contains(excs[0].Message, "could not be read") {
 		t.Fatalf("the restore exception does not say the replaced database was unreadable: %+v", excs)
+	}
+}
+
+// TestRestoreVoidsEverySkippedSeq: a restore whose floor lies above the backup stores a
+// void at each skipped seq, naming the restore, and the journal checks gap-free.
+func TestRestoreVoidsEverySkippedSeq(t *testing.T) {
+	dir := t.TempDir()
+	db, bak := crashLeft(t, dir)
+	o := restoreOpts(t, bak)
+	o.Floor = 25_030 // 25,010 voids: more than one batch
+	o.Now = func() time.Time { return time.Date(2026, 12, 3, 9, 30, 0, 0, time.UTC) }
+	res, err := edge.Restore(bak, db, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Floor != 25_030 || res.GapFrom != 21 {
+		t.Fatalf("floor %d gap from %d", res.Floor, res.GapFrom)
+	}
+	r := mustOpenAt(t, db, edge.Options{})
+	txs := allTxs(t, r)
+	if len(txs) != 25_030 {
+		t.Fatalf("%d journal entries, want 25030", len(txs))
+	}
+	for _, tx := range txs[20:] {
+		if tx.Type != edge.Void || tx.ID != "" || len(tx.Lines) != 0 || tx.Ref != "restore-20261203T093000Z" ||
+			tx.Reason != edge.ReasonRestoreSkipped || !strings.Contains(tx.Note, "restore-20261203T093000Z") {
+			t.Fatalf("seq %d: %+v, want a void of restore-20261203T093000Z", tx.Seq, tx)
+		}
+	}
+	if tx := mustCommit(t, r, receipt("after", "")); tx.Seq != 25_031 {
+		t.Fatalf("first seq after restore %d", tx.Seq)
+	}
+	if probs := r.Check(); len(probs) > 0 {
+		t.Fatalf("check: %v", probs)
+	}
+	st, err := r.Status()
+	if err != nil || st.LastSeq != 25_031 {
+		t.Fatalf("status %+v %v", st, err)
+	}
+}
+
+// TestRestoreRefusesToVoidMoreThanTheCap: a floor more than MaxRestoreVoids above the
+// backup (a mistyped number, most likely) is refused before anything is written.
+func TestRestoreRefusesToVoidMoreThanTheCap(t *testing.T) {
+	dir := t.TempDir()
+	db, bak := crashLeft(t, dir)
+	before := readFile(t, db)
+	o := restoreOpts(t, bak)
+	o.Floor = 20 + edge.MaxRestoreVoids + 1
+	_, err := edge.Restore(bak, db, o)
+	if !errors.Is(err, edge.ErrTooManyVoids) || !strings.Contains(err.Error(), "Check the floor") {
+		t.Fatalf("restore with a floor %d above the backup: %v, want ErrTooManyVoids", edge.MaxRestoreVoids+1, err)
+	}
+	if !bytes.Equal(readFile(t, db), before) {
+		t.Fatal("a refused restore changed the database")
+	}
+	if aside, _ := filepath.Glob(db + ".*"); len(aside) != 1 { // only the WAL
+		t.Fatalf("a refused restore left %v", aside)
 	}
 }

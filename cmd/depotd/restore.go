@@ -65,7 +65,7 @@ func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	fmt.Fprintf(stdout, "restored %s into %s: backup at seq %d (acked %d)\n", *from, db, res.Backup.LastSeq, res.Backup.AckedSeq)
 	if res.GapFrom > 0 {
-		fmt.Fprintf(stdout, "seqs %d..%d are skipped so that none is reused; a restore exception lists what to re-enter\n", res.GapFrom, res.Floor)
+		fmt.Fprintf(stdout, "seqs %d..%d are skipped so that none is reused: each holds a void transaction, forwarded to the ERP; a restore exception lists what to re-enter\n", res.GapFrom, res.Floor)
 	}
 	fmt.Fprintf(stdout, "new transactions continue at seq %d; ERP ack watermark %d\n", res.Floor+1, res.Acked)
 	if res.Previous != "" {

@@ -97,18 +97,31 @@ func populate(j *edge.Journal) {
 
 func writeDB() {
 	out := filepath.Join(dir, fmt.Sprintf("schema-v%d.db", edge.SchemaVersion))
-	if err := os.Remove(out); err != nil && !os.IsNotExist(err) {
+	work, err := os.MkdirTemp("", "schema-gen-")
+	if err != nil {
 		log.Fatal(err)
 	}
-	j, err := edge.Open(out, edge.Options{Depot: "SCHEMA", Catalog: catalog(), Now: now})
+	defer os.RemoveAll(work)
+	j, err := edge.Open(filepath.Join(work, "depotd.db"), edge.Options{Depot: "SCHEMA", Catalog: catalog(), Now: now})
 	if err != nil {
 		log.Fatal(err)
 	}
 	populate(j)
+	// Written as a backup (one read transaction's copy): only the pages in use, not the
+	// file bbolt grew in advance.
+	f, err := os.Create(out)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := j.WriteBackup(f); err != nil {
+		log.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		log.Fatal(err)
+	}
 	if err := j.Close(); err != nil {
 		log.Fatal(err)
 	}
-	os.Remove(edge.WALPath(out)) // closed cleanly: the WAL holds nothing bbolt does not
 	fmt.Println("wrote", out)
 }
 
