@@ -241,6 +241,11 @@ type RestoreOptions struct {
 	// known ack is forwarded again, and the ERP ignores what it already applied.
 	Floor uint64
 	Now   func() time.Time
+	// Step, when set, is called after each step that leaves something on disk: "voids"
+	// (after each batch of voids), "copied" (the restored copy is complete), "kept" (the
+	// replaced database is kept aside) and "switched" (the restored database is in place).
+	// It is a test point: depotd restore pauses there for a test that kills it.
+	Step func(step string)
 }
 
 // RestoreResult says what Restore did.
@@ -295,6 +300,9 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Step == nil {
+		opts.Step = func(string) {}
+	}
 	info, err := VerifyBackup(from, opts.SHA256, opts.Depot, opts.Catalog)
 	if err != nil {
 		return res, err
@@ -340,7 +348,7 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 		return res, fmt.Errorf("%w: after migration: %s", ErrBadBackup, probs[0])
 	}
 	res.Floor, res.Acked = floor, acked
-	if err := j.recordRestore("restore-"+stamp, info, floor, acked, old.info, res.Unreadable); err != nil {
+	if err := j.recordRestore("restore-"+stamp, info, floor, acked, old.info, res.Unreadable, opts.Step); err != nil {
 		j.Close()
 		return res, err
 	}
@@ -355,10 +363,12 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 	if err := syncDir(dir); err != nil {
 		return res, err
 	}
+	opts.Step("copied")
 	if old.exists {
 		if res.Previous, err = keepAside(dbPath, stamp); err != nil {
 			return res, err
 		}
+		opts.Step("kept")
 	}
 	if err := os.Rename(tmp, dbPath); err != nil {
 		return res, fmt.Errorf("put the restored database in place: %w", err)
@@ -366,6 +376,7 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 	if err := syncDir(dir); err != nil {
 		return res, err
 	}
+	opts.Step("switched")
 	// The replaced database's WAL is kept beside it (keepAside); the name it had belongs
 	// to the restored database now, which would not replay it (another WAL identity) but
 	// overwrite it.
@@ -516,7 +527,7 @@ func linkOrCopy(src, dst string) error {
 // recordRestore writes what a restore decided into the restored copy: a void at every seq
 // from the backup's last to floor (in batches: the copy is thrown away if the restore
 // fails), then last_seq, acked_seq, a WAL identity of its own and the restore exception.
-func (j *Journal) recordRestore(id string, b BackupInfo, floor, acked uint64, old BackupInfo, unreadable string) error {
+func (j *Journal) recordRestore(id string, b BackupInfo, floor, acked uint64, old BackupInfo, unreadable string, step func(string)) error {
 	walID, err := newWALID()
 	if err != nil {
 		return err
@@ -529,6 +540,7 @@ func (j *Journal) recordRestore(id string, b BackupInfo, floor, acked uint64, ol
 		if err := j.update(func(btx *bolt.Tx) error { return putVoids(btx, from, to, at, id, note) }); err != nil {
 			return fmt.Errorf("void seqs %d..%d: %w", from, to, err)
 		}
+		step("voids")
 	}
 	return j.update(func(btx *bolt.Tx) error {
 		m := btx.Bucket(bucketMeta)

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/depotd/depotd/edge"
@@ -51,7 +52,11 @@ func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return 2
 	}
 	db := filepath.Join(cfg.DataDir, dbFile)
-	res, err := edge.Restore(*from, db, edge.RestoreOptions{Depot: cfg.Depot.ID, Catalog: cfg.catalog(), SHA256: want, Floor: *floor})
+	opts := edge.RestoreOptions{Depot: cfg.Depot.ID, Catalog: cfg.catalog(), SHA256: want, Floor: *floor}
+	if at := os.Getenv(restorePauseEnv); at != "" {
+		opts.Step = func(step string) { pauseAt(ctx, at, step, stderr) }
+	}
+	res, err := edge.Restore(*from, db, opts)
 	if errors.Is(err, edge.ErrLocked) {
 		fmt.Fprintf(stderr, "depotd restore: depotd is running on %s: stop it first (systemctl stop depotd); nothing was changed\n", cfg.DataDir)
 		return 1
@@ -72,4 +77,18 @@ func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintf(stdout, "the replaced database was kept as %s\n", res.Previous)
 	}
 	return 0
+}
+
+// restorePauseEnv names a step of edge.Restore (edge.RestoreOptions.Step) at which depotd
+// restore stops and waits until it is killed or interrupted: a test point, for the test
+// that SIGKILLs a restore midway (TestRestoreKilledMidwayCompletesOnRerun). Unset in
+// production.
+const restorePauseEnv = "DEPOTD_TEST_RESTORE_PAUSE_AT"
+
+func pauseAt(ctx context.Context, at, step string, stderr io.Writer) {
+	if step != at {
+		return
+	}
+	fmt.Fprintf(stderr, "depotd restore: paused at %s (%s)\n", step, restorePauseEnv)
+	<-ctx.Done()
 }
