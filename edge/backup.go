@@ -274,7 +274,7 @@ func (e *FloorUnknownError) Error() string {
 	return fmt.Sprintf("%v: the database %s cannot be read (%v), so the last seq it used is unknown and the ERP may "+
 		"have seen seqs above the backup's %d; reusing them would make the ERP ignore new transactions or apply them "+
 		"as old ones. Find the highest seq depot %s may have used: the ERP's last applied seq for the depot, and last_seq "+
-		"in `depotd fleet` or in the broker's retained status (topic depots/%s/status, `mosquitto_sub -t depots/%s/status -C 1`); "+
+		"in `depotd fleet --json` or in the broker's retained status (topic depots/%s/status, `mosquitto_sub -t depots/%s/status -C 1`); "+
 		"then run the restore again with --floor N, N the highest of them. Nothing was changed",
 		ErrFloorUnknown, e.Path, e.Cause, e.Backup, e.Depot, e.Depot, e.Depot)
 }
@@ -327,7 +327,7 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 	if n := floor - info.LastSeq; n > MaxRestoreVoids {
 		return res, fmt.Errorf("%w: the floor %d lies %d seqs above the backup's last seq %d; each skipped seq becomes a void "+
 			"transaction forwarded to the ERP, and a restore voids at most %d. Check the floor (the ERP's last applied seq, "+
-			"last_seq in `depotd fleet`), or restore a more recent backup. Nothing was changed",
+			"last_seq in `depotd fleet --json`), or restore a more recent backup. Nothing was changed",
 			ErrTooManyVoids, floor, n, info.LastSeq, MaxRestoreVoids)
 	}
 	stamp := opts.Now().UTC().Format("20060102T150405Z")

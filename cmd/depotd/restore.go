@@ -23,8 +23,8 @@ func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	path := fs.String("config", "/etc/depotd/depotd.yaml", "config file (gives data_dir and the depot id)")
 	from := fs.String("from", "", "backup file written by depotd backup (FILE.sha256 must be beside it)")
 	sum := fs.String("sha256", "", "expected SHA-256 when FILE.sha256 is not available")
-	floor := fs.Uint64("floor", 0, "the highest seq this depot may have used (the ERP's last applied seq, or last_seq in\n"+
-		"`depotd fleet` or the retained status, whichever is higher): new seqs continue above it.\n"+
+	floor := fs.Uint64("floor", 0, "the highest seq `N` this depot may have used (the ERP's last applied seq, or last_seq in\n"+
+		"depotd fleet --json or the retained status, whichever is higher): new seqs continue above it.\n"+
 		"Required when the database in place cannot be read")
 	fs.Func("erp-acked-seq", "renamed: use --floor N", func(string) error {
 		return errors.New("renamed: use --floor N (the highest seq this depot may have used; it no longer moves the ack watermark)")
