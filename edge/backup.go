@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -25,12 +26,15 @@ import (
 //
 // Seqs are never reused, not even after a restore (the ERP may have seen every seq the
 // lost database ever assigned). Restore computes a floor: the highest of the backup's
-// last_seq, the replaced database's last_seq and acked_seq, and the ERP's acked seq given
-// by the operator. If the floor lies above the backup's last_seq, the restored journal
-// records the skipped range in seqgaps, sets last_seq to the floor and acked_seq to the
-// highest ack known, and raises a "restore" exception naming the range, so that a
-// supervisor can re-enter what the ERP never received. New transactions continue at
-// floor+1.
+// last_seq, the replaced database's last_seq and acked_seq (its WAL replayed first), and
+// the floor given by the operator. A replaced database that cannot be read counts for
+// nothing, so the operator must give the floor (ErrFloorUnknown). If the floor lies above
+// the backup's last_seq, the restored journal stores a void at every skipped seq (void.go;
+// at most MaxRestoreVoids, ErrTooManyVoids beyond), sets
+// last_seq to the floor and acked_seq to the highest ack recorded (the backup's or the
+// replaced database's: a floor from the operator is not an ack), and raises a "restore"
+// exception naming the range, so that a supervisor can re-enter what the ERP never
+// received. New transactions continue at floor+1.
 
 // ExcRestore marks the exception a restore raises.
 const ExcRestore ExceptionKind = "restore"
@@ -230,10 +234,18 @@ type RestoreOptions struct {
 	Catalog *Catalog
 	// SHA256 is the backup's expected checksum (from FILE.sha256).
 	SHA256 string
-	// ERPAckedSeq is the highest seq the ERP acknowledged, when the operator knows it (from
-	// the ERP): seqs continue above it even if the old database is gone. 0: unknown.
-	ERPAckedSeq uint64
-	Now         func() time.Time
+	// Floor is the highest seq this depot may have used, when the operator knows it (0:
+	// not given): new transactions continue above it and the seqs between the backup and
+	// it are skipped. It is required when a database is in place that cannot be read (see
+	// ErrFloorUnknown). It never moves the ack watermark: what lies above the ERP's last
+	// known ack is forwarded again, and the ERP ignores what it already applied.
+	Floor uint64
+	Now   func() time.Time
+	// Step, when set, is called after each step that leaves something on disk: "voids"
+	// (after each batch of voids), "copied" (the restored copy is complete), "kept" (the
+	// replaced database is kept aside) and "switched" (the restored database is in place).
+	// It is a test point: depotd restore pauses there for a test that kills it.
+	Step func(step string)
 }
 
 // RestoreResult says what Restore did.
@@ -243,17 +255,53 @@ type RestoreResult struct {
 	Acked    uint64 // acked_seq after the restore
 	Previous string // where the replaced database was moved ("" if there was none)
 	GapFrom  uint64 // first skipped seq (0: none skipped)
+	// Unreadable is why the replaced database could not be read ("" if it could, or if
+	// there was none): its seqs were not counted, the floor is the operator's.
+	Unreadable string
 }
+
+// FloorUnknownError refuses a restore over a database that cannot be read without a floor
+// from the operator: its last seq is unknown, and the ERP may have seen seqs the backup
+// does not hold. It wraps ErrFloorUnknown. Nothing was changed.
+type FloorUnknownError struct {
+	Path   string
+	Depot  string
+	Cause  error
+	Backup uint64 // the backup's last seq
+}
+
+func (e *FloorUnknownError) Error() string {
+	return fmt.Sprintf("%v: the database %s cannot be read (%v), so the last seq it used is unknown and the ERP may "+
+		"have seen seqs above the backup's %d; reusing them would make the ERP ignore new transactions or apply them "+
+		"as old ones. Find the highest seq depot %s may have used: the ERP's last applied seq for the depot, and last_seq "+
+		"in `depotd fleet --json` or in the broker's retained status (topic depots/%s/status, `mosquitto_sub -t depots/%s/status -C 1`); "+
+		"then run the restore again with --floor N, N the highest of them. Nothing was changed",
+		ErrFloorUnknown, e.Path, e.Cause, e.Backup, e.Depot, e.Depot, e.Depot)
+}
+
+func (e *FloorUnknownError) Unwrap() error { return ErrFloorUnknown }
 
 // Restore replaces the database at dbPath with the backup at from. It refuses while another
 // process holds dbPath (ErrLocked: depotd is running), verifies the backup first, migrates
-// an older layout, records the seq floor (see the section comment), and moves the
-// replaced database aside to dbPath.before-restore-<time> rather than deleting it. The
-// data directory is created when missing (restoring onto a blank gateway).
+// an older layout and records the seq floor (see the section comment). The replaced
+// database is never destroyed: it and its WAL are moved aside, to
+// dbPath.replaced-<time> and dbPath.replaced-<time>.wal (a pair depotd can open), before
+// the restored copy takes their place. A replaced database that cannot be read (or whose
+// WAL is damaged) is moved aside unread, and only with opts.Floor given
+// (*FloorUnknownError otherwise). The data directory is created when missing (restoring
+// onto a blank gateway).
+//
+// A crash at any point leaves either the replaced database in place (a rerun starts over)
+// or the restored one (a rerun restores again, with the same floor); the replaced one is
+// kept aside from before the switch on. The restored database gets a WAL identity of its
+// own, so no record of the replaced database's WAL can ever be replayed into it.
 func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 	var res RestoreResult
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Step == nil {
+		opts.Step = func(string) {}
 	}
 	info, err := VerifyBackup(from, opts.SHA256, opts.Depot, opts.Catalog)
 	if err != nil {
@@ -263,36 +311,26 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 	if err := os.MkdirAll(filepath.Dir(dbPath), 0o750); err != nil {
 		return res, fmt.Errorf("data dir: %w", err)
 	}
-	// Hold the old database's lock (exclusive, as depotd would) until it is moved aside, so
-	// that a depotd starting meanwhile waits for the restore instead of racing it.
-	var old *bolt.DB
-	var oldInfo BackupInfo
-	if _, err := os.Stat(dbPath); err == nil {
-		old, err = bolt.Open(dbPath, 0o600, &bolt.Options{Timeout: time.Second})
-		if errors.Is(err, bolterrors.ErrTimeout) {
-			return res, fmt.Errorf("restore into %s: %w", dbPath, ErrLocked)
-		}
-		if err != nil {
-			// A damaged database is what restores are for: carry on without its positions.
-			old = nil
-		} else {
-			defer func() {
-				if old != nil {
-					old.Close()
-				}
-			}()
-			// Its positions must count what a crash left only in its WAL.
-			if _, err := replayWAL(old, dbPath); err != nil {
-				return res, fmt.Errorf("restore into %s: %w", dbPath, err)
-			}
-			if err := old.View(func(btx *bolt.Tx) error { oldInfo = describe(btx); return nil }); err != nil {
-				return res, err
-			}
-			if oldInfo.Depot != "" && oldInfo.Depot != opts.Depot {
-				return res, fmt.Errorf("restore into %s: it belongs to depot %q, the config says %q", dbPath, oldInfo.Depot, opts.Depot)
-			}
-		}
+	old, err := readReplaced(dbPath, opts.Depot)
+	defer old.release()
+	if err != nil {
+		return res, err
 	}
+	if old.unreadable != nil {
+		if opts.Floor == 0 {
+			return res, &FloorUnknownError{Path: dbPath, Depot: opts.Depot, Cause: old.unreadable, Backup: info.LastSeq}
+		}
+		res.Unreadable = old.unreadable.Error()
+	}
+	floor := max(info.LastSeq, old.info.LastSeq, old.info.AckedSeq, opts.Floor)
+	acked := max(info.AckedSeq, old.info.AckedSeq)
+	if n := floor - info.LastSeq; n > MaxRestoreVoids {
+		return res, fmt.Errorf("%w: the floor %d lies %d seqs above the backup's last seq %d; each skipped seq becomes a void "+
+			"transaction forwarded to the ERP, and a restore voids at most %d. Check the floor (the ERP's last applied seq, "+
+			"last_seq in `depotd fleet --json`), or restore a more recent backup. Nothing was changed",
+			ErrTooManyVoids, floor, n, info.LastSeq, MaxRestoreVoids)
+	}
+	stamp := opts.Now().UTC().Format("20060102T150405Z")
 	tmp := dbPath + ".restore.tmp"
 	os.Remove(tmp)
 	os.Remove(WALPath(tmp))
@@ -309,10 +347,8 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 		j.Close()
 		return res, fmt.Errorf("%w: after migration: %s", ErrBadBackup, probs[0])
 	}
-	floor := max(info.LastSeq, oldInfo.LastSeq, oldInfo.AckedSeq, opts.ERPAckedSeq)
-	acked := max(info.AckedSeq, oldInfo.AckedSeq, opts.ERPAckedSeq)
 	res.Floor, res.Acked = floor, acked
-	if err := j.recordRestore(info, floor, acked, oldInfo); err != nil {
+	if err := j.recordRestore("restore-"+stamp, info, floor, acked, old.info, res.Unreadable, opts.Step); err != nil {
 		j.Close()
 		return res, err
 	}
@@ -323,39 +359,203 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 		return res, err
 	}
 	os.Remove(WALPath(tmp))
-	// The replaced database's WAL was replayed into it above. The restored copy shares its
-	// wal_id, so those records must not stay where the restored database would replay them.
-	if err := os.Remove(WALPath(dbPath)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return res, fmt.Errorf("remove the replaced database's write-ahead log: %w", err)
+	dir := filepath.Dir(dbPath)
+	if err := syncDir(dir); err != nil {
+		return res, err
 	}
-	if old != nil {
-		res.Previous = fmt.Sprintf("%s.before-restore-%s", dbPath, opts.Now().UTC().Format("20060102T150405Z"))
-		if err := os.Rename(dbPath, res.Previous); err != nil {
-			return res, fmt.Errorf("move the replaced database aside: %w", err)
+	opts.Step("copied")
+	if old.exists {
+		if res.Previous, err = keepAside(dbPath, stamp); err != nil {
+			return res, err
 		}
+		opts.Step("kept")
 	}
 	if err := os.Rename(tmp, dbPath); err != nil {
 		return res, fmt.Errorf("put the restored database in place: %w", err)
 	}
-	if err := syncDir(filepath.Dir(dbPath)); err != nil {
+	if err := syncDir(dir); err != nil {
+		return res, err
+	}
+	opts.Step("switched")
+	// The replaced database's WAL is kept beside it (keepAside); the name it had belongs
+	// to the restored database now, which would not replay it (another WAL identity) but
+	// overwrite it.
+	if err := os.Remove(WALPath(dbPath)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return res, fmt.Errorf("remove the replaced database's write-ahead log (kept as %s.wal): %w", res.Previous, err)
+	}
+	if err := syncDir(dir); err != nil {
 		return res, err
 	}
 	return res, nil
 }
 
-func (j *Journal) recordRestore(b BackupInfo, floor, acked uint64, old BackupInfo) error {
+// replaced is the database a restore replaces, held locked until the restore is done.
+type replaced struct {
+	exists     bool // a database or a WAL is at dbPath
+	info       BackupInfo
+	unreadable error // why it could not be read (exists and nothing counted)
+	db         *bolt.DB
+	lock       *os.File // the flock on a database bbolt cannot open
+}
+
+func (r *replaced) release() {
+	if r.db != nil {
+		r.db.Close()
+	}
+	if r.lock != nil {
+		r.lock.Close()
+	}
+}
+
+// readReplaced locks the database at dbPath (exclusive, as depotd would: a depotd starting
+// meanwhile waits for the restore instead of racing it), replays its WAL and reads its
+// positions. A database that cannot be read is still locked, and reported in unreadable.
+func readReplaced(dbPath, depot string) (r replaced, err error) {
+	_, dbErr := os.Stat(dbPath)
+	_, walErr := os.Stat(WALPath(dbPath))
+	if errors.Is(dbErr, os.ErrNotExist) && errors.Is(walErr, os.ErrNotExist) {
+		return r, nil
+	}
+	r.exists = true
+	if errors.Is(dbErr, os.ErrNotExist) {
+		r.unreadable = fmt.Errorf("only its write-ahead log %s is there", WALPath(dbPath))
+		return r, nil
+	}
+	// As Open does: a writable open without NoFreelistSync would write a freelist.
+	db, err := bolt.Open(dbPath, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return r, fmt.Errorf("restore into %s: %w", dbPath, ErrLocked)
+	}
+	if err != nil {
+		r.unreadable = err
+		if r.lock, err = flockFile(dbPath); err != nil {
+			return r, fmt.Errorf("restore into %s: %w", dbPath, err)
+		}
+		return r, nil
+	}
+	r.db = db
+	// bbolt trusts its pages and panics on a damaged one.
+	defer func() {
+		if p := recover(); p != nil {
+			r.unreadable, r.info = fmt.Errorf("damaged page: %v", p), BackupInfo{}
+		}
+	}()
+	// Its positions must count what a crash left only in its WAL: replayed in a
+	// transaction that is rolled back, so that the database is kept exactly as it was.
+	recs, err := walRecords(db, dbPath)
+	if err != nil {
+		r.unreadable = err
+		return r, nil
+	}
+	errRollback := errors.New("rolled back")
+	err = db.Update(func(btx *bolt.Tx) error {
+		if len(recs) > 0 {
+			if err := applyWAL(btx, recs); err != nil {
+				return fmt.Errorf("replay wal %s: %w", WALPath(dbPath), err)
+			}
+		}
+		r.info = describe(btx)
+		return errRollback
+	})
+	if err != errRollback {
+		r.unreadable, r.info = err, BackupInfo{}
+		return r, nil
+	}
+	if r.info.Schema == 0 {
+		r.unreadable, r.info = errors.New("no depotd journal in it"), BackupInfo{}
+		return r, nil
+	}
+	if r.info.Depot != depot {
+		return r, fmt.Errorf("restore into %s: it belongs to depot %q, the config says %q", dbPath, r.info.Depot, depot)
+	}
+	return r, nil
+}
+
+// flockFile takes the exclusive lock bbolt takes, on a file bbolt cannot open.
+func flockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, ErrLocked
+		}
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	return f, nil
+}
+
+// keepAside gives the database at dbPath and its WAL a second name,
+// dbPath.replaced-<time> and dbPath.replaced-<time>.wal (hard links, fsynced), so that
+// they survive the restored database taking the first one. Until that rename the
+// database stays where it is: a crash before it leaves everything as it was.
+func keepAside(dbPath, stamp string) (string, error) {
+	base := fmt.Sprintf("%s.replaced-%s", dbPath, stamp)
+	prev := base
+	for n := 2; ; n++ {
+		_, err1 := os.Lstat(prev)
+		_, err2 := os.Lstat(WALPath(prev))
+		if errors.Is(err1, os.ErrNotExist) && errors.Is(err2, os.ErrNotExist) {
+			break
+		}
+		prev = fmt.Sprintf("%s-%d", base, n)
+	}
+	for _, p := range [][2]string{{dbPath, prev}, {WALPath(dbPath), WALPath(prev)}} {
+		if err := linkOrCopy(p[0], p[1]); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("keep the replaced database as %s: %w", p[1], err)
+		}
+	}
+	if err := syncDir(filepath.Dir(dbPath)); err != nil {
+		return "", err
+	}
+	return prev, nil
+}
+
+// linkOrCopy hard-links src to dst, or copies it (fsynced) where links are not possible.
+func linkOrCopy(src, dst string) error {
+	if _, err := os.Stat(src); err != nil {
+		return err
+	}
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	return copyFileSync(src, dst)
+}
+
+// recordRestore writes what a restore decided into the restored copy: a void at every seq
+// from the backup's last to floor (in batches: the copy is thrown away if the restore
+// fails), then last_seq, acked_seq, a WAL identity of its own and the restore exception.
+func (j *Journal) recordRestore(id string, b BackupInfo, floor, acked uint64, old BackupInfo, unreadable string, step func(string)) error {
+	walID, err := newWALID()
+	if err != nil {
+		return err
+	}
+	at := j.now()
+	note := fmt.Sprintf("seq skipped by %s (a backup at seq %d) so that no seq the replaced database may have used is reused; "+
+		"it applies nothing", id, b.LastSeq)
+	for from := b.LastSeq + 1; from <= floor; from += voidBatch {
+		to := min(floor, from+voidBatch-1)
+		if err := j.update(func(btx *bolt.Tx) error { return putVoids(btx, from, to, at, id, note) }); err != nil {
+			return fmt.Errorf("void seqs %d..%d: %w", from, to, err)
+		}
+		step("voids")
+	}
 	return j.update(func(btx *bolt.Tx) error {
 		m := btx.Bucket(bucketMeta)
+		// A WAL identity of its own: the replaced database's WAL (whose identity the backup
+		// shares) can never be replayed into it.
+		if err := m.Put(keyWALID, walID); err != nil {
+			return err
+		}
 		last := getU64(m.Get(keyLastSeq))
-		msg := fmt.Sprintf("restored from a backup at seq %d (acked %d)", b.LastSeq, b.AckedSeq)
+		msg := fmt.Sprintf("%s: restored from a backup at seq %d (acked %d)", id, b.LastSeq, b.AckedSeq)
 		if floor > last {
-			if err := btx.Bucket(bucketSeqGaps).Put(u64(last+1), u64(floor)); err != nil {
-				return err
-			}
 			if err := m.Put(keyLastSeq, u64(floor)); err != nil {
 				return err
 			}
-			msg += fmt.Sprintf("; seqs %d..%d are skipped so that none is reused", last+1, floor)
+			msg += fmt.Sprintf("; seqs %d..%d are skipped so that none is reused (each is a void transaction, forwarded to the ERP)", last+1, floor)
 			if acked < floor {
 				msg += fmt.Sprintf("; seqs %d..%d were never acknowledged by the ERP and are lost unless re-entered", max(acked+1, last+1), floor)
 			}
@@ -368,7 +568,10 @@ func (j *Journal) recordRestore(b BackupInfo, floor, acked uint64, old BackupInf
 		if old.LastSeq > 0 {
 			msg += fmt.Sprintf("; the replaced database was at seq %d (acked %d)", old.LastSeq, old.AckedSeq)
 		}
-		e := Exception{Kind: ExcRestore, At: j.now(), Message: msg}
+		if unreadable != "" {
+			msg += fmt.Sprintf("; the replaced database could not be read (%s): the floor %d was given by the operator", unreadable, floor)
+		}
+		e := Exception{Kind: ExcRestore, At: at, Message: msg}
 		e.ID = getU64(m.Get(keyExcSeq)) + 1
 		if err := m.Put(keyExcSeq, u64(e.ID)); err != nil {
 			return err

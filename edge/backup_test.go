@@ -123,7 +123,7 @@ func TestBackupDuringLoad(t *testing.T) {
 }
 
 // TestRestoreNeverReusesSeqs restores an old backup over a database that went further, and
-// onto a blank gateway with the ERP's acked seq: new transactions always continue above
+// onto a blank gateway with a floor given: new transactions always continue above
 // every seq either side has seen.
 func TestRestoreNeverReusesSeqs(t *testing.T) {
 	dir := t.TempDir()
@@ -156,18 +156,18 @@ func TestRestoreNeverReusesSeqs(t *testing.T) {
 	cases := []struct {
 		name      string
 		dst       string
-		erpAcked  uint64
+		floor     uint64
 		wantFloor uint64
 		wantAcked uint64
 	}{
 		{"over the newer database", path, 0, 80, 70},
-		{"blank gateway, ERP acked seq given", filepath.Join(dir, "blank", "depotd.db"), 95, 95, 95},
+		{"blank gateway, floor given", filepath.Join(dir, "blank", "depotd.db"), 95, 95, 0},
 		{"blank gateway, nothing known", filepath.Join(dir, "blank2", "depotd.db"), 0, 50, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			o := restoreOpts(t, bak)
-			o.ERPAckedSeq = c.erpAcked
+			o.Floor = c.floor
 			res, err := edge.Restore(bak, c.dst, o)
 			if err != nil {
 				t.Fatal(err)
@@ -194,10 +194,10 @@ func TestRestoreNeverReusesSeqs(t *testing.T) {
 			}
 		})
 	}
-	// The replaced database was kept aside, not deleted.
-	aside, _ := filepath.Glob(path + ".before-restore-*")
-	if len(aside) != 1 {
-		t.Fatalf("replaced database kept as %v", aside)
+	// The replaced database was kept aside with its WAL, not deleted.
+	aside, _ := filepath.Glob(path + ".replaced-*")
+	if len(aside) != 2 || aside[1] != edge.WALPath(aside[0]) {
+		t.Fatalf("replaced database kept as %v, want it and its WAL", aside)
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 )
 
 // Check verifies the database: bbolt's own page consistency, gap-free seqs above pruned_seq
-// (allowing only the gaps a restore recorded in seqgaps) that agree with the id index and
+// (a seq a restore skipped holds a void, which has no id and no lines) that agree with the id index and
 // last_seq, nothing pruned that the ERP has not acknowledged and snapshotted, and a ledger
 // equal to the ERP snapshot plus a replay of the journal. It returns every problem found
 // (nil when consistent). It runs between group commits, which wait for it: use it offline
@@ -33,29 +33,14 @@ func (j *Journal) Check() []string {
 		if pruned > acked || pruned > getU64(m.Get(keyAppliedSeq)) {
 			add("pruned_seq %d is beyond acked_seq %d or applied_seq %d", pruned, acked, getU64(m.Get(keyAppliedSeq)))
 		}
-		gaps := map[uint64]uint64{}
-		err := btx.Bucket(bucketSeqGaps).ForEach(func(k, v []byte) error {
-			gaps[getU64(k)] = getU64(v)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
 		expect := pruned + 1
-		skipGaps := func() {
-			for to, ok := gaps[expect]; ok && to >= expect; to, ok = gaps[expect] {
-				expect = to + 1
-			}
-		}
-		skipGaps()
 		ids := map[string]uint64{}
-		err = btx.Bucket(bucketTx).ForEach(func(k, v []byte) error {
+		err := btx.Bucket(bucketTx).ForEach(func(k, v []byte) error {
 			seq := getU64(k)
 			if seq != expect {
 				add("seq gap: expected %d, found %d", expect, seq)
 			}
 			expect = seq + 1
-			skipGaps()
 			var t Transaction
 			if err := json.Unmarshal(v, &t); err != nil {
 				add("seq %d: %v", seq, err)
@@ -63,6 +48,16 @@ func (j *Journal) Check() []string {
 			}
 			if t.Seq != seq {
 				add("seq %d stores seq %d", seq, t.Seq)
+			}
+			if t.Type == Void {
+				if t.ID != "" || len(t.Lines) > 0 {
+					add("seq %d: a void with an id (%q) or lines (%d)", seq, t.ID, len(t.Lines))
+				}
+				return nil // no id, no index entry
+			}
+			if t.ID == "" {
+				add("seq %d: a %s without an id", seq, t.Type)
+				return nil
 			}
 			if prev, dup := ids[t.ID]; dup {
 				add("id %q at seq %d and %d", t.ID, prev, seq)
@@ -74,7 +69,7 @@ func (j *Journal) Check() []string {
 			return err
 		}
 		if expect-1 != last {
-			add("journal ends at seq %d (after pruned_seq %d and restore gaps), meta last_seq %d", expect-1, pruned, last)
+			add("journal ends at seq %d (after pruned_seq %d), meta last_seq %d", expect-1, pruned, last)
 		}
 		err = btx.Bucket(bucketTxID).ForEach(func(k, v []byte) error {
 			if ids[string(k)] != getU64(v) {

@@ -2,9 +2,11 @@ package edge
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -29,12 +31,27 @@ func TestCheckCatchesBadPruning(t *testing.T) {
 		{"gap not recorded", func(btx *bolt.Tx) error {
 			return btx.Bucket(bucketMeta).Put(keyLastSeq, u64(9))
 		}, "journal ends at seq 5"},
-		{"recorded gap is accepted", func(btx *bolt.Tx) error {
-			if err := btx.Bucket(bucketSeqGaps).Put(u64(6), u64(9)); err != nil {
+		{"voided seqs are accepted", func(btx *bolt.Tx) error {
+			if err := putVoids(btx, 6, 9, time.Now(), "restore-test", "test"); err != nil {
 				return err
 			}
 			return btx.Bucket(bucketMeta).Put(keyLastSeq, u64(9))
 		}, ""},
+		{"a gap between voids", func(btx *bolt.Tx) error {
+			if err := putVoids(btx, 7, 9, time.Now(), "restore-test", "test"); err != nil {
+				return err
+			}
+			return btx.Bucket(bucketMeta).Put(keyLastSeq, u64(9))
+		}, "seq gap: expected 6, found 7"},
+		{"a void with lines", func(btx *bolt.Tx) error {
+			v := voidTx(6, time.Now(), "restore-test", "test")
+			v.Lines = []Line{{Item: "A", Qty: MustQty("1"), To: "WH/Stock"}}
+			raw, _ := json.Marshal(v)
+			if err := btx.Bucket(bucketTx).Put(u64(6), raw); err != nil {
+				return err
+			}
+			return btx.Bucket(bucketMeta).Put(keyLastSeq, u64(6))
+		}, "seq 6: a void with an id"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

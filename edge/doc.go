@@ -24,6 +24,7 @@
 // idempotent, so the answer to both is the same: retry with the same id.
 //
 // The outbox is the seq range (acked_seq, last_seq]: the ERP's ack watermark is the index.
+// Every seq in it holds a transaction: a seq a restore skipped holds a void (see Backup).
 // A transaction leaves the outbox only when Ack moves the watermark past it, which happens
 // only on the ERP's application-level acknowledgement, never on an MQTT PUBACK.
 //
@@ -113,18 +114,29 @@
 //
 // # Schema versions (migrate.go)
 //
-// meta "schema" is the layout version (SchemaVersion). Open migrates an older layout
-// forward in one bbolt transaction after copying the file to <db>.schema-v<N>.bak, and
-// refuses a newer one with ErrSchemaTooNew without writing. testdata/schema holds a
-// database of every layout, each migrated by TestMigrateFromCommittedSchemas.
+// meta "schema" is the layout version (SchemaVersion). Open refuses a newer one with
+// ErrSchemaTooNew without writing; it replays the WAL first (its records are writes in the
+// layout that wrote them) and then migrates an older layout forward in one bbolt
+// transaction after copying the file to <db>.schema-v<N>.bak, so that both the step and
+// the copy see every acknowledged transaction. testdata/schema holds a database of every
+// layout, each migrated by TestMigrateFromCommittedSchemas, and a crash-left database and
+// WAL pair (TestOpenReplaysTheWALBeforeMigrating).
 //
 // # Backup and restore (backup.go)
 //
 // A backup is one read transaction's WriteTo: consistent, taken while depotd runs, with its
 // SHA-256 beside it. Restore verifies it fully before writing, refuses while another process
-// holds the database, and never lets a seq be reused: it skips (records in seqgaps) every
-// seq above the backup that the replaced database or the ERP may have seen, and raises a
-// restore exception naming them.
+// holds the database, and never lets a seq be reused: it skips every seq above the backup
+// that the replaced database (its WAL replayed) or the ERP may have seen, stores a void
+// transaction at each (void.go: type void, no lines, forwarded and acknowledged like any, so
+// seqs stay gap-free and the uplink never stalls on a hole; at most MaxRestoreVoids, a
+// floor further above the backup is refused with ErrTooManyVoids), and raises a restore
+// exception naming them. It never destroys the replaced database: the database and its
+// WAL are kept as <db>.replaced-<time> and <db>.replaced-<time>.wal (hard links, the
+// directory fsynced) before the restored copy is renamed into place, and the restored copy
+// gets a WAL identity of its own, so a crash at any point leaves either database whole. A replaced database that cannot be read is kept
+// unread, and the restore is refused (ErrFloorUnknown, saying where to find the number)
+// unless the operator gives the floor: its seqs cannot be counted.
 //
 // # Caveats
 //

@@ -41,6 +41,14 @@ var (
 	// ErrBadBackup means a backup file failed verification (checksum, bbolt consistency,
 	// layout or depot); restore writes nothing.
 	ErrBadBackup = errors.New("backup file failed verification")
+	// ErrFloorUnknown means a restore was refused because the database it would replace
+	// cannot be read and no floor was given (RestoreOptions.Floor, depotd restore --floor):
+	// without either, seqs the ERP may have seen could be reused. Nothing was changed.
+	ErrFloorUnknown = errors.New("restore refused: the seq floor is unknown")
+	// ErrTooManyVoids means a restore was refused because its floor lies more than
+	// MaxRestoreVoids seqs above the backup: each skipped seq would become a void
+	// transaction to forward. Nothing was changed.
+	ErrTooManyVoids = errors.New("restore refused: too many seqs to void")
 )
 
 // FieldError is a validation error that names the offending field by its JSON path

@@ -1,5 +1,12 @@
 package edge
 
+import (
+	"slices"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
 // SetCommitFault installs a fault every commit runs before writing (nil removes it). It
 // simulates ENOSPC where mounting a small filesystem is not permitted.
 func SetCommitFault(f func() error) { commitFault.set(f) }
@@ -15,3 +22,13 @@ func SetCheckpointFault(f func() error) { checkpointFault.set(f) }
 // SetOpenSyncs installs a function told every file and directory Open syncs for the WAL
 // (nil removes it).
 func SetOpenSyncs(f func(path string)) { openSyncs.set(f) }
+
+// AddTestMigration adds, until the test ends, a migration step from the current layout to
+// one above it that runs fn: a stand-in for the next real step, to prove what a step sees.
+// Not for parallel tests.
+func AddTestMigration(t testing.TB, fn func(btx *bolt.Tx) error) {
+	saved, target := migrations, schemaTarget
+	migrations = append(slices.Clone(migrations), migration{from: schemaTarget, what: "test step", fn: fn})
+	schemaTarget++
+	t.Cleanup(func() { migrations, schemaTarget = saved, target })
+}

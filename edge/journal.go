@@ -142,7 +142,12 @@ func Open(path string, opts Options) (*Journal, error) {
 			return nil, fmt.Errorf("open journal %s: %w", path, err)
 		}
 	}
-	if err := migrate(db, path, opts.Logger); err != nil {
+	// Replay before migrating: the WAL holds writes in the layout that wrote it (migrate.go).
+	// A layout too new to understand is refused before the replay writes anything.
+	if v, err := schemaOf(db); err != nil || v > schemaTarget {
+		if err == nil {
+			err = schemaTooNew(path, v)
+		}
 		db.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
@@ -151,6 +156,10 @@ func Open(path string, opts Options) (*Journal, error) {
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	} else if n > 0 {
 		opts.Logger.Info("replayed the write-ahead log", "records", n, "wal", WALPath(path))
+	}
+	if err := migrate(db, path, opts.Logger); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
 	j := &Journal{
 		db: db, path: path, depot: opts.Depot, cat: opts.Catalog, log: opts.Logger,
@@ -211,11 +220,11 @@ func (j *Journal) init() (walID, walLSN uint64, err error) {
 		}
 		m := tx.Bucket(bucketMeta)
 		if v := m.Get(keySchema); v == nil {
-			if err := m.Put(keySchema, u64(SchemaVersion)); err != nil {
+			if err := m.Put(keySchema, u64(uint64(schemaTarget))); err != nil {
 				return err
 			}
-		} else if s := getU64(v); s > SchemaVersion {
-			return fmt.Errorf("%w: database schema %d, this depotd understands up to %d (upgrade depotd)", ErrSchemaTooNew, s, SchemaVersion)
+		} else if s := getU64(v); s > uint64(schemaTarget) {
+			return fmt.Errorf("%w: database schema %d, this depotd understands up to %d (upgrade depotd)", ErrSchemaTooNew, s, schemaTarget)
 		}
 		if d := m.Get(keyDepot); d == nil {
 			if err := m.Put(keyDepot, []byte(j.depot)); err != nil {

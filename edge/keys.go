@@ -11,7 +11,8 @@ import (
 // Buckets:
 //
 //	meta        fixed keys below → big-endian uint64 or bytes
-//	tx          seq (8-byte big-endian) → transaction JSON
+//	tx          seq (8-byte big-endian) → transaction JSON, a void (void.go) at every seq a
+//	            restore skipped
 //	txid        client id → seq (8-byte big-endian)
 //	stock       stockKey → stockRec JSON (local ledger: ERP quantity and local quantity)
 //	snapshot    stockKey → Qty text (the last ERP stock snapshot, kept for replay checks)
@@ -19,8 +20,8 @@ import (
 //	master      kind ("items", "locations", "operators") → payload JSON
 //	rejected    seq (8-byte big-endian) → exception id (seqs the ERP rejected)
 //	stations    station name → station state JSON (open document, operator; see edge/station)
-//	seqgaps     first missing seq → last missing seq (8-byte big-endian each): seqs skipped
-//	            on purpose by a restore so that none is ever reused (see backup.go)
+//	seqgaps     layout 2 only, turned into voids by the migration to 3: first missing seq →
+//	            last missing seq (8-byte big-endian each), seqs a restore skipped
 var (
 	bucketMeta       = []byte("meta")
 	bucketTx         = []byte("tx")
@@ -33,7 +34,7 @@ var (
 	bucketStations   = []byte("stations")
 	bucketSeqGaps    = []byte("seqgaps")
 
-	allBuckets = [][]byte{bucketMeta, bucketTx, bucketTxID, bucketStock, bucketSnapshot, bucketExceptions, bucketMaster, bucketRejected, bucketSeqGaps, bucketStations}
+	allBuckets = [][]byte{bucketMeta, bucketTx, bucketTxID, bucketStock, bucketSnapshot, bucketExceptions, bucketMaster, bucketRejected, bucketStations}
 
 	keySchema     = []byte("schema")
 	keyDepot      = []byte("depot")
@@ -53,7 +54,9 @@ var (
 //	1  the core layout
 //	2  retention and restore: meta pruned_seq, bucket seqgaps; the journal may start above
 //	   seq 1 and skip restore gaps, which a version-1 Check would call corruption
-const SchemaVersion = 2
+//	3  voids: a seq a restore skips holds a transaction of type void (no id, no lines);
+//	   bucket seqgaps is gone, and seqs above pruned_seq are gap-free again
+const SchemaVersion = 3
 
 func u64(v uint64) []byte {
 	b := make([]byte, 8)

@@ -101,6 +101,9 @@ func pruneInTx(btx *bolt.Tx, w writer, a pruneArgs) (PruneResult, error) {
 		if err := w.del(bucketTx, v.key); err != nil {
 			return res, err
 		}
+		if v.id == "" { // a void: nobody posted it, it has no id index entry
+			continue
+		}
 		if err := w.del(bucketTxID, []byte(v.id)); err != nil {
 			return res, err
 		}

@@ -18,7 +18,8 @@ const (
 	StatusMove TxType = "status"     // change of stock state at one location
 )
 
-// TxTypes lists every transaction type, in the order the API documents them.
+// TxTypes lists every transaction type, in the order the API documents them. Void (void.go),
+// the seq a restore skipped, is not among them: the journal writes it, nobody posts one.
 var TxTypes = []TxType{Receipt, Issue, Transfer, Adjustment, Count, Return, Scrap, StatusMove}
 
 func (t TxType) valid() bool {

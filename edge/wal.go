@@ -68,18 +68,45 @@ func openWAL(path string, size int64, id, lsn uint64) (*engine.Log, error) {
 // does not hold yet, in one bbolt commit, and returns how many it applied. A database
 // without a wal_id has never had a log; a missing log file means nothing to replay.
 func replayWAL(db *bolt.DB, path string) (int, error) {
+	recs, err := walRecords(db, path)
+	if err != nil || len(recs) == 0 {
+		return 0, err
+	}
+	err = db.Update(func(btx *bolt.Tx) error {
+		fillAppendOnly(btx)
+		return applyWAL(btx, recs)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("replay wal %s: %w", WALPath(path), err)
+	}
+	return len(recs), nil
+}
+
+// applyWAL applies recs in btx and sets wal_lsn to the last.
+func applyWAL(btx *bolt.Tx, recs []engine.Record) error {
+	for _, r := range recs {
+		if _, err := engine.ApplyOps(btx, r.Payload); err != nil {
+			return fmt.Errorf("record %d: %w", r.LSN, err)
+		}
+	}
+	return btx.Bucket(bucketMeta).Put(keyWALLSN, u64(recs[len(recs)-1].LSN))
+}
+
+// walRecords reads the intact records of the log beside the database at path that bbolt
+// does not hold yet.
+func walRecords(db *bolt.DB, path string) ([]engine.Record, error) {
 	walPath := WALPath(path)
 	f, err := os.Open(walPath)
 	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
+		return nil, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("open wal %s: %w", walPath, err)
+		return nil, fmt.Errorf("open wal %s: %w", walPath, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return 0, fmt.Errorf("open wal %s: %w", walPath, err)
+		return nil, fmt.Errorf("open wal %s: %w", walPath, err)
 	}
 	var id, lsn uint64
 	if err := db.View(func(btx *bolt.Tx) error {
@@ -88,7 +115,7 @@ func replayWAL(db *bolt.DB, path string) (int, error) {
 		}
 		return nil
 	}); err != nil || id == 0 {
-		return 0, err
+		return nil, err
 	}
 	var recs []engine.Record
 	if err := engine.Read(f, st.Size(), id, lsn, func(r engine.Record) error {
@@ -98,26 +125,11 @@ func replayWAL(db *bolt.DB, path string) (int, error) {
 		var ce *WALCorruptError
 		if errors.As(err, &ce) {
 			ce.Path = walPath
-			return 0, ce
+			return nil, ce
 		}
-		return 0, fmt.Errorf("read wal %s: %w", walPath, err)
+		return nil, fmt.Errorf("read wal %s: %w", walPath, err)
 	}
-	if len(recs) == 0 {
-		return 0, nil
-	}
-	err = db.Update(func(btx *bolt.Tx) error {
-		fillAppendOnly(btx)
-		for _, r := range recs {
-			if _, err := engine.ApplyOps(btx, r.Payload); err != nil {
-				return fmt.Errorf("record %d: %w", r.LSN, err)
-			}
-		}
-		return btx.Bucket(bucketMeta).Put(keyWALLSN, u64(recs[len(recs)-1].LSN))
-	})
-	if err != nil {
-		return 0, fmt.Errorf("replay wal %s: %w", walPath, err)
-	}
-	return len(recs), nil
+	return recs, nil
 }
 
 // fillAppendOnly packs the transaction bucket's pages full: its keys only ever grow, so

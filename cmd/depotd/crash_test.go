@@ -177,9 +177,10 @@ func crashRounds(t *testing.T, rounds int, kill func(t *testing.T, p *daemonProc
 				for ctx.Err() == nil {
 					mu.Lock()
 					next++
-					id := fmt.Sprintf("tx-%d", next)
+					n := next
+					id := fmt.Sprintf("tx-%d", n)
 					mu.Unlock()
-					typ, body := crashTx(id, next)
+					typ, body := crashTx(id, n)
 					code, seq, err := post(ctx, client, base, body)
 					mu.Lock()
 					posted++

@@ -267,7 +267,7 @@ func TestRestoreOntoBlankGateway(t *testing.T) {
 	blank := t.TempDir()
 	blankCfg := writeOpsConfig(t, blank, "")
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"restore", "--config", blankCfg, "--from", bak, "--erp-acked-seq", "7"}, nil, &stdout, &stderr); code != 0 {
+	if code := run(context.Background(), []string{"restore", "--config", blankCfg, "--from", bak, "--floor", "7"}, nil, &stdout, &stderr); code != 0 {
 		t.Fatalf("restore onto a blank gateway: %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 	if !strings.Contains(stdout.String(), "continue at seq 8") {

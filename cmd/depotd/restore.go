@@ -7,13 +7,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/depotd/depotd/edge"
 )
 
 func init() {
-	register("restore", "restore a backup (depotd stopped): depotd restore --config PATH --from FILE", restoreCmd)
+	register("restore", "restore a backup (depotd stopped): depotd restore --config PATH --from FILE [--floor N]", restoreCmd)
 }
 
 func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -22,7 +23,12 @@ func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	path := fs.String("config", "/etc/depotd/depotd.yaml", "config file (gives data_dir and the depot id)")
 	from := fs.String("from", "", "backup file written by depotd backup (FILE.sha256 must be beside it)")
 	sum := fs.String("sha256", "", "expected SHA-256 when FILE.sha256 is not available")
-	erpAcked := fs.Uint64("erp-acked-seq", 0, "highest seq the ERP acknowledged (from the ERP), when the old database is lost:\nnew seqs continue above it")
+	floor := fs.Uint64("floor", 0, "the highest seq `N` this depot may have used (the ERP's last applied seq, or last_seq in\n"+
+		"depotd fleet --json or the retained status, whichever is higher): new seqs continue above it.\n"+
+		"Required when the database in place cannot be read")
+	fs.Func("erp-acked-seq", "renamed: use --floor N", func(string) error {
+		return errors.New("renamed: use --floor N (the highest seq this depot may have used; it no longer moves the ack watermark)")
+	})
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -46,7 +52,11 @@ func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return 2
 	}
 	db := filepath.Join(cfg.DataDir, dbFile)
-	res, err := edge.Restore(*from, db, edge.RestoreOptions{Depot: cfg.Depot.ID, Catalog: cfg.catalog(), SHA256: want, ERPAckedSeq: *erpAcked})
+	opts := edge.RestoreOptions{Depot: cfg.Depot.ID, Catalog: cfg.catalog(), SHA256: want, Floor: *floor}
+	if at := os.Getenv(restorePauseEnv); at != "" {
+		opts.Step = func(step string) { pauseAt(ctx, at, step, stderr) }
+	}
+	res, err := edge.Restore(*from, db, opts)
 	if errors.Is(err, edge.ErrLocked) {
 		fmt.Fprintf(stderr, "depotd restore: depotd is running on %s: stop it first (systemctl stop depotd); nothing was changed\n", cfg.DataDir)
 		return 1
@@ -55,13 +65,30 @@ func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintln(stderr, "depotd restore:", err)
 		return 1
 	}
+	if res.Unreadable != "" {
+		fmt.Fprintf(stdout, "the replaced database could not be read (%s): the floor is the one given\n", res.Unreadable)
+	}
 	fmt.Fprintf(stdout, "restored %s into %s: backup at seq %d (acked %d)\n", *from, db, res.Backup.LastSeq, res.Backup.AckedSeq)
 	if res.GapFrom > 0 {
-		fmt.Fprintf(stdout, "seqs %d..%d are skipped so that none is reused; a restore exception lists what to re-enter\n", res.GapFrom, res.Floor)
+		fmt.Fprintf(stdout, "seqs %d..%d are skipped so that none is reused: each holds a void transaction, forwarded to the ERP; a restore exception lists what to re-enter\n", res.GapFrom, res.Floor)
 	}
 	fmt.Fprintf(stdout, "new transactions continue at seq %d; ERP ack watermark %d\n", res.Floor+1, res.Acked)
 	if res.Previous != "" {
 		fmt.Fprintf(stdout, "the replaced database was kept as %s\n", res.Previous)
 	}
 	return 0
+}
+
+// restorePauseEnv names a step of edge.Restore (edge.RestoreOptions.Step) at which depotd
+// restore stops and waits until it is killed or interrupted: a test point, for the test
+// that SIGKILLs a restore midway (TestRestoreKilledMidwayCompletesOnRerun). Unset in
+// production.
+const restorePauseEnv = "DEPOTD_TEST_RESTORE_PAUSE_AT"
+
+func pauseAt(ctx context.Context, at, step string, stderr io.Writer) {
+	if step != at {
+		return
+	}
+	fmt.Fprintf(stderr, "depotd restore: paused at %s (%s)\n", step, restorePauseEnv)
+	<-ctx.Done()
 }

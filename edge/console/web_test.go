@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -76,12 +77,17 @@ func testConfig(t testing.TB) console.Config {
 
 func openJournal(t testing.TB) *edge.Journal {
 	t.Helper()
+	return openJournalAt(t, filepath.Join(t.TempDir(), "depotd.db"))
+}
+
+func openJournalAt(t testing.TB, path string) *edge.Journal {
+	t.Helper()
 	cat, err := edge.NewCatalog([]edge.Location{{Name: "WH/Stock", Type: edge.LocInternal}, {Name: "Van-1", Type: edge.LocMobile}}, nil,
 		map[edge.LocationType]edge.NegativePolicy{edge.LocInternal: edge.NegativeRefuse})
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := edge.Open(filepath.Join(t.TempDir(), "depotd.db"), edge.Options{Depot: "D1", Catalog: cat})
+	j, err := edge.Open(path, edge.Options{Depot: "D1", Catalog: cat})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +103,12 @@ func openJournal(t testing.TB) *edge.Journal {
 // startWeb serves a console on a fresh journal; mod adjusts config and options first.
 func startWeb(t testing.TB, mod func(*console.Config, *console.Options)) *webEnv {
 	t.Helper()
-	j := openJournal(t)
+	return startWebOn(t, openJournal(t), mod)
+}
+
+// startWebOn serves a console on j.
+func startWebOn(t testing.TB, j *edge.Journal, mod func(*console.Config, *console.Options)) *webEnv {
+	t.Helper()
 	cfg := testConfig(t)
 	opts := console.Options{Version: "test"}
 	if mod != nil {
@@ -945,5 +956,58 @@ func TestSessionExpires(t *testing.T) {
 			t.Fatal("session never expired")
 		}
 		idle *= 2
+	}
+}
+
+// TestJournalShowsVoids: the seqs a restore skipped appear in the journal as voids, with
+// the restore they came from, filterable by type, and their page says what a void is and
+// offers no corrected copy.
+func TestJournalShowsVoids(t *testing.T) {
+	dir := t.TempDir()
+	cat, err := edge.NewCatalog([]edge.Location{{Name: "WH/Stock", Type: edge.LocInternal}, {Name: "Van-1", Type: edge.LocMobile}}, nil,
+		map[edge.LocationType]edge.NegativePolicy{edge.LocInternal: edge.NegativeRefuse})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := edge.Open(filepath.Join(dir, "src.db"), edge.Options{Depot: "D1", Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"r1", "r2"} {
+		if _, _, err := src.Commit(context.Background(), edge.Transaction{ID: id, Type: edge.Receipt,
+			Lines: []edge.Line{{Item: "SKU-1", Qty: edge.MustQty("1"), To: "WH/Stock"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var bak bytes.Buffer
+	info, err := src.WriteBackup(&bak)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+	bakPath := filepath.Join(dir, "backup.db")
+	if err := os.WriteFile(bakPath, bak.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "data", "depotd.db")
+	at := time.Date(2026, 12, 3, 9, 45, 0, 0, time.UTC)
+	if _, err := edge.Restore(bakPath, db, edge.RestoreOptions{Depot: "D1", Catalog: cat, SHA256: info.SHA256, Floor: 5,
+		Now: func() time.Time { return at }}); err != nil {
+		t.Fatal(err)
+	}
+	e := startWebOn(t, openJournalAt(t, db), nil)
+	b := logIn(t, e, 0)
+	b.get("/journal?type=void")
+	for seq := 3; seq <= 5; seq++ {
+		if !strings.Contains(b.last, fmt.Sprintf(`href="/journal/%d"`, seq)) {
+			t.Errorf("type=void filter misses #%d", seq)
+		}
+	}
+	if strings.Contains(b.last, `href="/journal/2"`) || !strings.Contains(b.last, "skipped by restore-20261203T094500Z") {
+		t.Errorf("void list: %s", b.last)
+	}
+	b.get("/journal/4")
+	if !strings.Contains(b.last, `id="void"`) || !strings.Contains(b.last, "applies") || strings.Contains(b.last, "Post a corrected copy") {
+		t.Errorf("void page: %s", b.last)
 	}
 }

@@ -295,7 +295,7 @@ func (e *CorruptError) Error() string {
 	return fmt.Sprintf("%v: %s: record %d at offset %d is unreadable but record %d at offset %d is intact, so the disk "+
 		"damaged acknowledged transactions (a torn write only ever hits the last record). depotd will not open the "+
 		"journal, which would reuse their seqs: keep both files for analysis, then restore the latest backup "+
-		"(depotd restore --erp-acked-seq N, N the highest seq the ERP has seen)",
+		"(depotd restore --floor N, N the highest seq the ERP may have seen)",
 		ErrCorrupt, e.Path, e.Bad, e.BadOffset, e.Found, e.FoundOffset)
 }
 

@@ -1,8 +1,10 @@
 // Package erpsim is a small ERP simulator for the uplink protocol (uplink/PROTOCOL.md): it
 // subscribes to {prefix}+/tx, applies each depot's transactions strictly in seq order
 // (dropping duplicates and anything beyond a gap, as a real consumer must), and publishes
-// cumulative acks on {prefix}{depot}/ack. It can reject chosen transactions and can go
-// silent, like a dead ERP consumer. It serves `depotd demo` and the uplink tests.
+// cumulative acks on {prefix}{depot}/ack. A void (a seq a depot's restore skipped) applies
+// nothing and advances the applied seq like any transaction; it is never rejected. It can
+// reject chosen transactions and can go silent, like a dead ERP consumer. It serves
+// `depotd demo` and the uplink tests.
 //
 // Concurrency: Run owns its goroutines and returns after they stop; the accessors are safe
 // for concurrent use.
@@ -32,8 +34,9 @@ type Sim struct {
 	// one (default 200); AckInterval flushes a pending ack at least this often (default 10ms).
 	AckEvery    int
 	AckInterval time.Duration
-	// Reject, when set, is asked about each transaction applied in order; ok=true rejects it
-	// with code and message (it still counts as processed).
+	// Reject, when set, is asked about each transaction applied in order (voids excepted:
+	// they apply nothing, so there is nothing to refuse); ok=true rejects it with code and
+	// message (it still counts as processed).
 	Reject func(depot string, seq uint64, payload []byte) (code, message string, ok bool)
 	// QoS0 subscribes to tx at QoS 0 instead of 1 (as an ERP consumer should). It makes the
 	// simulator cheaper for benchmarks that measure the depot side; a message the broker
@@ -71,6 +74,7 @@ type Stats struct {
 	Gaps       uint64 // seq beyond watermark+1, dropped
 	Malformed  uint64
 	Rejected   uint64
+	Voids      uint64 // voids applied (each advanced the watermark, applying nothing)
 	AcksSent   uint64
 }
 
@@ -211,11 +215,15 @@ func (s *Sim) sendAcks(c mqtt.Client) {
 	}
 }
 
+// voidType is edge.Void: a seq skipped by a restore (uplink/PROTOCOL.md).
+const voidType = "void"
+
 type txHead struct {
 	V      int    `json:"v"`
 	Depot  string `json:"depot"`
 	Seq    uint64 `json:"seq"`
 	Replay bool   `json:"replay"`
+	Type   string `json:"type"`
 }
 
 func (s *Sim) onTx(_ mqtt.Client, m mqtt.Message) {
@@ -254,7 +262,9 @@ func (s *Sim) onTx(_ mqtt.Client, m mqtt.Message) {
 		d.dirty = true
 	default:
 		d.applied = h.Seq
-		if s.Reject != nil {
+		if h.Type == voidType {
+			d.stats.Voids++
+		} else if s.Reject != nil {
 			if code, msg, ok := s.Reject(depotID, h.Seq, m.Payload()); ok {
 				d.rejections = append(d.rejections, rejection{h.Seq, code, msg})
 				d.stats.Rejected++

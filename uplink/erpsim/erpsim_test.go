@@ -138,3 +138,55 @@ func tx(seq uint64, replay bool) string {
 	}
 	return fmt.Sprintf(`{"v":1,"depot":"D1"%s,"id":"t-%d","seq":%d,"type":"receipt","lines":[]}`, r, seq, seq)
 }
+
+// TestSimulatorAppliesVoidsAsNothing: a void advances the applied seq like any
+// transaction, is counted as a void, and is never offered for rejection.
+func TestSimulatorAppliesVoidsAsNothing(t *testing.T) {
+	b := brokertest.StartMochi(t)
+	var mu sync.Mutex
+	var asked []uint64
+	sim := &erpsim.Sim{Broker: b.URL(), AckEvery: 1, AckInterval: 5 * time.Millisecond,
+		Reject: func(depot string, seq uint64, _ []byte) (string, string, bool) {
+			mu.Lock()
+			asked = append(asked, seq)
+			mu.Unlock()
+			return "", "", false
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sim.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(b.URL()).SetClientID("depot"))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer c.Disconnect(50)
+	void := func(seq uint64) string {
+		return fmt.Sprintf(`{"v":1,"depot":"D1","id":"","seq":%d,"type":"void","ref":"restore-x","reason":"restore_skipped","lines":[]}`, seq)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for sim.Stats("D1").Received == 0 {
+		c.Publish("depots/D1/tx", 1, false, tx(1, false)).WaitTimeout(5 * time.Second)
+		if time.Now().After(deadline) {
+			t.Fatal("simulator never received a transaction")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, p := range []string{void(2), void(3), tx(4, false)} {
+		c.Publish("depots/D1/tx", 1, false, p).WaitTimeout(5 * time.Second)
+	}
+	for st := sim.Stats("D1"); st.Applied != 4; st = sim.Stats("D1") {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v, want seq 4 applied", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := sim.Stats("D1"); st.Voids != 2 || st.Gaps != 0 {
+		t.Fatalf("stats %+v, want 2 voids and no gap", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(asked) != "[1 4]" {
+		t.Fatalf("asked to reject %v, want [1 4] (never a void)", asked)
+	}
+}
