@@ -62,6 +62,19 @@ func powerCutKeeps(t *testing.T, path string, want uint64, opts edge.Options) {
 	}
 }
 
+// failNextWALSync fails the next WAL sync with EIO, once: the record is written and may be
+// intact on disk while its writer is told it failed.
+func failNextWALSync(t *testing.T) {
+	t.Helper()
+	var once sync.Once
+	edge.SetWALFault(func() error {
+		var err error
+		once.Do(func() { err = syscall.EIO })
+		return err
+	})
+	t.Cleanup(func() { edge.SetWALFault(nil) })
+}
+
 type commitOutcome struct {
 	tx       edge.Transaction
 	existing bool
@@ -394,13 +407,7 @@ func TestFailedSyncAndCheckpointAnswerOutcomeUnknown(t *testing.T) {
 	if _, err := j.Status(); err != nil {
 		t.Fatal(err)
 	}
-	var once sync.Once
-	edge.SetWALFault(func() error {
-		var err error
-		once.Do(func() { err = syscall.EIO })
-		return err
-	})
-	t.Cleanup(func() { edge.SetWALFault(nil) })
+	failNextWALSync(t)
 	edge.SetCheckpointFault(func() error { return syscall.EIO })
 	t.Cleanup(func() { edge.SetCheckpointFault(nil) })
 	_, _, err := j.Commit(context.Background(), receipt("maybe", ""))

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -195,13 +194,7 @@ func TestWALSyncFailureCheckpointsInstead(t *testing.T) {
 	if _, err := j.Status(); err != nil {
 		t.Fatal(err)
 	}
-	var once sync.Once
-	edge.SetWALFault(func() error {
-		var err error
-		once.Do(func() { err = syscall.EIO })
-		return err
-	})
-	t.Cleanup(func() { edge.SetWALFault(nil) })
+	failNextWALSync(t)
 	tx := mustCommit(t, j, receipt("through-fault", ""))
 	if tx.Seq != 4 {
 		t.Fatalf("seq %d, want 4", tx.Seq)

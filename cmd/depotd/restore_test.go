@@ -36,21 +36,7 @@ func writeBackup(t *testing.T, dir string, n int) string {
 			t.Fatal(err)
 		}
 	}
-	bak := filepath.Join(dir, "backup.db")
-	f, err := os.Create(bak)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := j.WriteBackup(f)
-	if err == nil {
-		err = f.Close()
-	}
-	if err == nil {
-		err = edge.WriteSumFile(bak, info.SHA256)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	bak := backupTo(t, j, filepath.Join(dir, "backup.db"))
 	return bak
 }
 
@@ -201,21 +187,7 @@ func replacedWithBackup(t *testing.T, dir, db string) string {
 		}
 	}
 	commitN(1, 10)
-	bak := filepath.Join(dir, "backup.db")
-	f, err := os.Create(bak)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := j.WriteBackup(f)
-	if err == nil {
-		err = f.Close()
-	}
-	if err == nil {
-		err = edge.WriteSumFile(bak, info.SHA256)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	bak := backupTo(t, j, filepath.Join(dir, "backup.db"))
 	commitN(11, 30)
 	copyTree(t, src, db) // nothing checkpoints 11..30 meanwhile: no read, an hour's idle
 	if err := j.Close(); err != nil {
@@ -260,4 +232,24 @@ func copyTree(t *testing.T, src, dst string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// backupTo writes j's backup and its FILE.sha256 to path.
+func backupTo(t *testing.T, j *edge.Journal, path string) string {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := j.WriteBackup(f)
+	if err == nil {
+		err = f.Close()
+	}
+	if err == nil {
+		err = edge.WriteSumFile(path, info.SHA256)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
