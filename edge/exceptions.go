@@ -44,7 +44,7 @@ type Exception struct {
 type Resolution struct {
 	At     time.Time `json:"at"`
 	By     string    `json:"by"`
-	Action string    `json:"action"` // "reposted", "voided", "acknowledged"
+	Action string    `json:"action"` // "dismissed" ("voided" before), "acknowledged", "reposted"
 	Reason string    `json:"reason"`
 	Seq    uint64    `json:"seq,omitempty"` // the corrective transaction, if any
 }

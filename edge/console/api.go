@@ -29,7 +29,6 @@ func (s *Server) apiRoutes() {
 	api.Get("/devices", s.devices)
 	api.Get("/stations", s.stations)
 	api.Get("/backup", s.backup) // backup.go (operations); admin only
-	api.Get("/backup", s.backup)
 	api.Use(func(c *fiber.Ctx) error { return apiError(c, fiber.StatusNotFound, "no such API route", "") })
 }
 
@@ -342,7 +341,7 @@ func (s *Server) stations(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"stations": list})
 }
 
-// apiResolveException closes an exception: {"action": "voided"|"acknowledged"|"reposted",
+// apiResolveException closes an exception: {"action": "dismissed"|"acknowledged"|"reposted",
 // "reason": "...", "seq": corrective seq (reposted only)}. Supervisors and admins only.
 func (s *Server) apiResolveException(c *fiber.Ctx) error {
 	if !roleOf(c).AtLeast(RoleSupervisor) {

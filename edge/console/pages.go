@@ -337,12 +337,18 @@ func (s *Server) exceptionsPage(c *fiber.Ctx) error {
 
 var errResolve = errors.New("cannot resolve")
 
-// resolve closes exception id. action is voided, acknowledged or reposted (with the seq of
-// the corrective transaction, which must exist). The resolution is journalled with who and why.
+// resolve closes exception id. action says what was done about it: dismissed (nothing
+// needed correcting), acknowledged (seen, correct as it stands) or reposted (corrected by
+// the transaction with seq, which must exist). None of them moves stock: a correction is a
+// transaction of its own. "voided", the old name of dismissed, is still accepted (it voided
+// nothing, which is why it was renamed). The resolution is journalled with who and why.
 func (s *Server) resolve(id uint64, action, reason string, seq uint64, by string) (edge.Exception, string, error) {
 	reason = strings.TrimSpace(reason)
+	if action == "voided" {
+		action = "dismissed"
+	}
 	switch action {
-	case "voided", "acknowledged":
+	case "dismissed", "acknowledged":
 		seq = 0
 	case "reposted":
 		if seq == 0 {
@@ -352,7 +358,7 @@ func (s *Server) resolve(id uint64, action, reason string, seq uint64, by string
 			return edge.Exception{}, "seq", fmt.Errorf("%w: no transaction with seq %d", errResolve, seq)
 		}
 	default:
-		return edge.Exception{}, "action", fmt.Errorf("%w: action must be voided, acknowledged or reposted", errResolve)
+		return edge.Exception{}, "action", fmt.Errorf("%w: action must be dismissed, acknowledged or reposted", errResolve)
 	}
 	if reason == "" {
 		return edge.Exception{}, "reason", fmt.Errorf("%w: a reason is required", errResolve)

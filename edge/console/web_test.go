@@ -465,6 +465,33 @@ func TestRolesEnforced(t *testing.T) {
 	}
 }
 
+// #19.6: an action's name says what it does: "dismissed" (the old "voided" voided
+// nothing, and is still accepted as its alias), and the form says so in words.
+func TestExceptionActionsSayWhatTheyDo(t *testing.T) {
+	e := startWeb(t, nil)
+	sup := logIn(t, e, 1)
+	for i, action := range []string{"dismissed", "voided"} {
+		if _, _, err := e.j.Commit(context.Background(), edge.Transaction{ID: fmt.Sprintf("c%d", i), Type: edge.Count, Station: "dock-1",
+			Lines: []edge.Line{{Item: "SKU-9", Qty: edge.MustQty(fmt.Sprint(3 + i)), To: "WH/Stock"}}}); err != nil {
+			t.Fatal(err)
+		}
+		open, _ := e.j.Exceptions(true, 10)
+		if len(open) != 1 {
+			t.Fatalf("open exceptions %v", open)
+		}
+		code, out := do(t, &server{url: e.url}, "POST", fmt.Sprintf("/api/v1/exceptions/%d/resolve", open[0].ID), supToken,
+			fmt.Sprintf(`{"action":%q,"reason":"recounted"}`, action))
+		got, _ := e.j.Exception(open[0].ID)
+		if code != http.StatusOK || got.Resolved == nil || got.Resolved.Action != "dismissed" {
+			t.Fatalf("%s: %d %v, resolution %+v: want dismissed", action, code, out, got.Resolved)
+		}
+	}
+	sup.get("/exceptions")
+	if strings.Contains(sup.last, `>void<`) {
+		t.Fatal("the form still offers \"void\"")
+	}
+}
+
 func TestRepostResolvesException(t *testing.T) {
 	e := startWeb(t, nil)
 	sup := logIn(t, e, 1)
