@@ -143,6 +143,10 @@ type settings struct {
 	prefix string
 }
 
+// Effective is c with every default filled in, as the uplink of depot runs it: what a
+// settings page should show, not the zero values the file left out.
+func (c Config) Effective(depot string) Config { return c.resolve(depot).Config }
+
 func (c Config) resolve(depot string) settings {
 	if c.ClientID == "" {
 		c.ClientID = depot

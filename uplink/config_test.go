@@ -86,3 +86,16 @@ func TestUnknownKeyRefused(t *testing.T) {
 		t.Fatal("unknown key accepted")
 	}
 }
+
+// #19.9: what the settings page shows is what runs: every default filled in, not the
+// zero values a file left out (keepalive: 0s while the uplink used 30s).
+func TestEffectiveIsWhatTheUplinkRuns(t *testing.T) {
+	eff := Config{Brokers: []string{"tcp://b:1883"}}.Effective("D7")
+	if eff.KeepAlive != DefaultKeepAlive || eff.ClientID != "D7" || eff.TopicPrefix != DefaultTopicPrefix ||
+		eff.Inflight != DefaultInflight || eff.ResendAfter != DefaultResendAfter || eff.StatusInterval != DefaultStatusInterval {
+		t.Fatalf("effective %+v: a default is missing", eff)
+	}
+	if set := (Config{KeepAlive: 5 * time.Second}).Effective("D7"); set.KeepAlive != 5*time.Second {
+		t.Fatalf("a set keepalive became %s", set.KeepAlive)
+	}
+}

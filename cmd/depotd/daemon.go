@@ -77,10 +77,15 @@ func openDaemon(cfg *Config, log *slog.Logger) (d *daemon, err error) {
 	}
 	sup = devices.NewSupervisor(units, d.stations, log)
 	d.devices = sup
+	shown := *cfg // the settings page shows what runs: defaults filled in
+	if cfg.Uplink != nil {
+		eff := cfg.Uplink.Effective(cfg.Depot.ID)
+		shown.Uplink = &eff
+	}
 	copts := console.Options{
 		Version: versionString(), Logger: log.With("component", "console"), Started: time.Now(),
 		Devices:  func() any { return d.devices.Registry().Snapshot() },
-		Settings: cfg, // shown read-only on the console, every secret masked
+		Settings: shown, // shown read-only on the console, every secret masked
 		Stations: console.StationsFrom(func() []station.Status { return d.stations.Snapshot().Stations }, d.stations.Subscribe),
 		TestScan: testScanner(dec),
 	}

@@ -135,12 +135,30 @@ func (s *Server) settingsYAML() string {
 	return strings.TrimSpace(string(out))
 }
 
+// holdsRecords says whether n is a mapping or a list of mappings.
+func holdsRecords(n *yaml.Node) bool {
+	if n.Kind == yaml.MappingNode {
+		return true
+	}
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		return false
+	}
+	for _, c := range n.Content {
+		if c.Kind != yaml.MappingNode {
+			return false
+		}
+	}
+	return true
+}
+
 func maskNode(n *yaml.Node, secret bool) {
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			maskNode(v, secret || secretKey.MatchString(k.Value))
+			// A secret key hides its value; a list of records under one (api_tokens:
+			// name, token, role) hides only the fields that are secrets themselves.
+			maskNode(v, secret || (secretKey.MatchString(k.Value) && !holdsRecords(v)))
 		}
 	case yaml.SequenceNode, yaml.DocumentNode:
 		for _, c := range n.Content {

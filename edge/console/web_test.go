@@ -633,7 +633,8 @@ func TestSecretsNeverShown(t *testing.T) {
 			t.Errorf("settings page shows %q", secret)
 		}
 	}
-	for _, shown := range []string{"tcp://erp:1883", "ping_interval: 30s", "olivia"} {
+	// #19.9: a token's name and role are not secrets; only the token is.
+	for _, shown := range []string{"tcp://erp:1883", "ping_interval: 30s", "olivia", "name: sup", "role: supervisor"} {
 		if !strings.Contains(admin.last, shown) {
 			t.Errorf("settings page lacks %q", shown)
 		}
