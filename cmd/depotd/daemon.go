@@ -38,7 +38,12 @@ const dbFile = "depotd.db"
 // openDaemon opens the journal and binds the console's listener, so that every start-up
 // error (data dir not writable, database locked, port taken, bad TLS files) is reported
 // before anything runs.
-func openDaemon(cfg *Config, log *slog.Logger) (d *daemon, err error) {
+// withDemoLink gives the console the demo's link switch.
+func withDemoLink(l *demoLink) func(*console.Options) {
+	return func(o *console.Options) { o.DemoLink = l }
+}
+
+func openDaemon(cfg *Config, log *slog.Logger, consoleOpts ...func(*console.Options)) (d *daemon, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
 	}
@@ -96,6 +101,9 @@ func openDaemon(cfg *Config, log *slog.Logger) (d *daemon, err error) {
 			return nil, fmt.Errorf("uplink: %w", err)
 		}
 		copts.Uplink = console.UplinkFrom(d.uplink.State)
+	}
+	for _, o := range consoleOpts {
+		o(&copts)
 	}
 	d.server = console.New(cfg.Console, j, copts)
 	if d.ln, err = net.Listen("tcp", cfg.Console.Listen); err != nil {

@@ -31,6 +31,7 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	dataDir := fs.String("data-dir", "", "keep the demo's data here (default: a temporary directory, removed at exit)")
 	scanEvery := fs.Duration("scan-every", 20*time.Second, "play a simulated receiving session this often (0: never; scan by hand with the console's test box)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	outage := fs.Bool("outage", false, "start with the uplink's link cut (the dashboard has a button to restore it): watch the backlog build, then drain")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0 // asked for help: given
@@ -68,13 +69,18 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 	}
 	brokerURL := "tcp://" + bln.Addr().String()
-	cfg.Uplink = &uplink.Config{Brokers: []string{brokerURL}, StatusInterval: 10 * time.Second, ResendAfter: 10 * time.Second}
+	link, err := newDemoLink(bln.Addr().String(), *outage, log.With("component", "demo-link"))
+	if err != nil {
+		bln.Close()
+		return fail(fmt.Errorf("demo link: %w", err))
+	}
+	cfg.Uplink = &uplink.Config{Brokers: []string{link.URL()}, StatusInterval: 10 * time.Second, ResendAfter: 10 * time.Second}
 	sims, err := openDemoDevices(cfg, filepath.Join(cfg.DataDir, "dev"), log)
 	if err != nil {
 		bln.Close()
 		return fail(fmt.Errorf("simulated devices: %w", err))
 	}
-	d, err := openDaemon(cfg, log)
+	d, err := openDaemon(cfg, log, withDemoLink(link))
 	if err != nil {
 		bln.Close()
 		sims.close()
@@ -85,6 +91,7 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fmt.Fprintf(stdout, "  console:  http://%s/  (log in as demo / demo, or badge alice with PIN 1234)\n", addr)
 	fmt.Fprintf(stdout, "  devices:  simulated scanner %s and MT-SICS scale %s (pseudo-terminals)\n", cfg.Devices[0].Port, cfg.Devices[1].Port)
 	fmt.Fprintf(stdout, "  uplink:   embedded MQTT broker %s with a simulated ERP that acknowledges; watch it: depotd fleet --broker %s\n", brokerURL, brokerURL)
+	fmt.Fprintf(stdout, "  outage:   the dashboard's \"Cut the uplink\" button (or --outage) cuts the depot's link: scanning goes on, the backlog builds, and drains once restored\n")
 	fmt.Fprintf(stdout, "  API:      tokens operator %s, supervisor %s, admin %s\n",
 		cfg.Console.APITokens[0].Token, cfg.Console.APITokens[1].Token, cfg.Console.APITokens[2].Token)
 	fmt.Fprintf(stdout, "            curl -s -H 'Authorization: Bearer %s' -d '{\"id\":\"r1\",\"type\":\"receipt\",\"lines\":[{\"item\":\"SKU-1\",\"qty\":\"12\",\"to\":\"WH/Stock\"}]}' http://%s/api/v1/transactions\n",
@@ -105,6 +112,7 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return erpsim.Run(gctx, brokerURL, log.With("component", "erpsim")) })
 	g.Go(func() error { return sims.run(gctx, *scanEvery) })
+	g.Go(func() error { return link.run(gctx) })
 	g.Go(func() error { return d.run(gctx) })
 	err = g.Wait()
 	stopBroker()

@@ -3,6 +3,8 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -71,5 +73,53 @@ func TestOutageBannerOnEveryPage(t *testing.T) {
 		if b.get(p); strings.Contains(b.last, `id="outage"`) {
 			t.Errorf("%s shows the outage banner while the uplink is up", p)
 		}
+	}
+}
+
+// demoSwitch is a demo link switch as the test sees it.
+type demoSwitch struct {
+	mu   sync.Mutex
+	down bool
+}
+
+func (d *demoSwitch) Down() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.down
+}
+
+func (d *demoSwitch) SetDown(v bool) {
+	d.mu.Lock()
+	d.down = v
+	d.mu.Unlock()
+}
+
+// #19: the demo's dashboard cuts and restores the depot's link, so a newcomer can watch
+// the backlog build and drain; outside the demo there is no such button, nor route.
+func TestDemoDashboardSwitchesTheLink(t *testing.T) {
+	sw := &demoSwitch{}
+	e := startWeb(t, func(_ *console.Config, o *console.Options) { o.DemoLink = sw })
+	b := logIn(t, e, 0)
+	b.get("/")
+	if !strings.Contains(b.last, `id="demo-cut"`) {
+		t.Fatalf("no cut button on the demo dashboard:\n%s", b.last)
+	}
+	if r := b.post("/demo/uplink", url.Values{"down": {"1"}}); r.StatusCode != http.StatusSeeOther || !sw.Down() {
+		t.Fatalf("cut: %d, down=%v", r.StatusCode, sw.Down())
+	}
+	if b.get("/"); !strings.Contains(b.last, `id="demo-restore"`) {
+		t.Fatal("no restore button while the link is cut")
+	}
+	if r := b.post("/demo/uplink", url.Values{"down": {"0"}}); r.StatusCode != http.StatusSeeOther || sw.Down() {
+		t.Fatalf("restore: %d, down=%v", r.StatusCode, sw.Down())
+	}
+
+	plain := startWeb(t, nil)
+	pb := logIn(t, plain, 0)
+	if pb.get("/"); strings.Contains(pb.last, "demo-switch") {
+		t.Fatal("a depot that is not the demo offers to cut its uplink")
+	}
+	if r := pb.post("/demo/uplink", url.Values{"down": {"1"}}); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("demo route outside the demo: %d", r.StatusCode)
 	}
 }

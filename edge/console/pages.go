@@ -28,7 +28,11 @@ type dashData struct {
 	DrainPerMin  float64
 	ReadErr      bool
 	LastAckKnown bool
+	// Demo is the demo's link switch (nil outside the demo).
+	Demo *demoView
 }
+
+type demoView struct{ Down bool }
 
 func (s *Server) dashData() dashData {
 	d := dashData{Now: s.now()}
@@ -45,7 +49,19 @@ func (s *Server) dashData() dashData {
 		d.StationsSet, d.Stations = true, s.opts.Stations.Stations()
 	}
 	d.DrainPerMin = s.hist.drainRate() * 60
+	if s.opts.DemoLink != nil {
+		d.Demo = &demoView{Down: s.opts.DemoLink.Down()}
+	}
 	return d
+}
+
+// demoUplink cuts or restores the demo's link (the demo only: 404 elsewhere).
+func (s *Server) demoUplink(c *fiber.Ctx) error {
+	if s.opts.DemoLink == nil {
+		return s.renderError(c, fiber.StatusNotFound, "There is no demo link to switch: this is not depotd demo.")
+	}
+	s.opts.DemoLink.SetDown(c.FormValue("down") == "1")
+	return c.Redirect("/", fiber.StatusSeeOther)
 }
 
 func (s *Server) dashboard(c *fiber.Ctx) error {

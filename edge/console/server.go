@@ -33,6 +33,9 @@ type Options struct {
 	Uplink UplinkState
 	// Stations feeds GET /api/v1/stations, the dashboard and the station screens (live).
 	Stations StationSource
+	// DemoLink is depotd demo's switch for the depot's link to the broker (nil otherwise):
+	// the dashboard offers to cut and restore it.
+	DemoLink DemoSwitch
 	// TestScan backs the "test scan" box of the devices page.
 	TestScan ScanTester
 	// Settings is the whole running configuration, shown read-only on the settings page

@@ -15,6 +15,12 @@ import (
 // which it owns: their types satisfy them (or cmd/depotd adapts them), so that nothing
 // imports up the chain. A nil source shows as "not configured".
 
+// DemoSwitch cuts and restores the demo's link between the uplink and its broker.
+type DemoSwitch interface {
+	Down() bool
+	SetDown(down bool)
+}
+
 // UplinkState reports the MQTT uplink's connection.
 type UplinkState interface {
 	UplinkStatus() UplinkView

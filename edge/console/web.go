@@ -161,6 +161,7 @@ func (s *Server) webRoutes() {
 	in.Get("/", s.dashboard)
 	in.Get("/events", s.events)
 	in.Get("/outage-banner", s.outageBanner)
+	in.Post("/demo/uplink", s.demoUplink)
 	in.Get("/stations", s.stationsPage)
 	in.Get("/stations/:name", s.stationPage)
 	in.Get("/stock", s.stockPage)
