@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -89,6 +90,10 @@ func (c *Config) Check(path string, report func(key, msg string)) {
 			report(key, "missing host")
 		case u.Port() == "":
 			report(key, "missing port (e.g. tcp://broker:1883)")
+		default:
+			if n, err := strconv.Atoi(u.Port()); err != nil || n < 1 || n > 65535 {
+				report(key, fmt.Sprintf("port %q is not a number from 1 to 65535", u.Port()))
+			}
 		}
 	}
 	if strings.ContainsAny(c.ClientID, "+#/") {

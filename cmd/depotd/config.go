@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/depotd/depotd/devices"
 	"github.com/depotd/depotd/devices/barcode"
@@ -114,10 +114,22 @@ func parseConfig(r io.Reader) (*Config, error) {
 	if _, err := decodeConfig(r, cfg, report); err != nil {
 		return nil, err
 	}
-	if len(probs) == 0 {
-		cfg.applyDefaults()
-		cfg.check(report)
+	// One pass: the meaning of everything that decoded is checked too. A key already
+	// refused while decoding was left at its zero value; what the checks say of it (or of
+	// anything below it) would repeat the same problem in other words.
+	refused := make([]string, 0, len(probs))
+	for _, p := range probs {
+		refused = append(refused, p.Key)
 	}
+	cfg.applyDefaults()
+	cfg.check(func(key, msg string) {
+		for _, k := range refused {
+			if k != "" && (key == k || strings.HasPrefix(key, k+".") || strings.HasPrefix(key, k+"[")) {
+				return
+			}
+		}
+		report(key, msg)
+	})
 	if len(probs) > 0 {
 		return cfg, &ConfigError{Problems: probs}
 	}
@@ -142,7 +154,9 @@ func decodeConfig(r io.Reader, cfg any, report func(key, msg string)) (empty boo
 	}
 	lines := map[int]string{}
 	checkKeys(root.Content[0], reflect.TypeOf(cfg).Elem(), "", lines, report)
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(cfg); err != nil {
+	// checkKeys decoded every value of a type with its own decoder and blanked the ones
+	// that failed: what is left decodes in one go, every type error reported.
+	if err := root.Decode(cfg); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
 			for _, e := range te.Errors {
@@ -235,6 +249,18 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string, lines map[int]string, 
 		n = n.Alias
 	}
 	if reflect.PointerTo(t).Implements(textUnmarshaler) || reflect.PointerTo(t).Implements(yamlUnmarshaler) {
+		// Its own decoder's error would end the whole decode, and would not know its key:
+		// try it here, report it here, and blank the value so the rest decodes.
+		if err := n.Decode(reflect.New(t).Interface()); err != nil {
+			report(path, cleanYAMLError(err.Error()))
+			n.Kind, n.Tag, n.Value, n.Content = yaml.ScalarNode, "!!null", "", nil
+		}
+		return
+	}
+	if t == durationType && n.Kind == yaml.ScalarNode {
+		if v, ok := withDays(n.Value); ok {
+			n.Value = v
+		}
 		return
 	}
 	switch t.Kind() {
@@ -351,6 +377,57 @@ func keyForLine(msg string, lines map[int]string) string {
 	return lines[n]
 }
 
+var (
+	durationType = reflect.TypeOf(time.Duration(0))
+	daysRE       = regexp.MustCompile(`^(\d+)d(.*)$`)
+	typeErrRE    = regexp.MustCompile("^(?:line \\d+: )?cannot unmarshal !!(\\w+) `(.*)` into (.+)$")
+)
+
+// withDays turns a duration with a leading days part ("90d", "1d12h") into hours, which
+// Go's durations lack: retention and windows are said in days.
+func withDays(s string) (string, bool) {
+	m := daysRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return "", false
+	}
+	days, err := strconv.Atoi(m[1])
+	if err != nil || days > 100000 {
+		return "", false
+	}
+	out := fmt.Sprintf("%dh%s", days*24, m[2])
+	if _, err := time.ParseDuration(out); err != nil {
+		return "", false
+	}
+	return out, true
+}
+
+// cleanYAMLError says a decoding error in the config's words: what the value is not,
+// never a YAML tag or a Go type.
 func cleanYAMLError(msg string) string {
-	return strings.ReplaceAll(msg, "cannot unmarshal ", "cannot read ")
+	m := typeErrRE.FindStringSubmatch(msg)
+	if m == nil {
+		return lineRE.ReplaceAllString(msg, "")
+	}
+	tag, v, into := m[1], m[2], m[3]
+	shown := fmt.Sprintf("%q", v)
+	if tag == "map" || tag == "seq" {
+		shown = map[string]string{"map": "a mapping", "seq": "a list"}[tag]
+	}
+	switch {
+	case into == "time.Duration":
+		return shown + " is not a duration (like 30s, 5m, 12h or 90d)"
+	case strings.HasPrefix(into, "int") || strings.HasPrefix(into, "uint"):
+		return shown + " is not a whole number"
+	case strings.HasPrefix(into, "float"):
+		return shown + " is not a number"
+	case into == "bool":
+		return shown + " is not true or false"
+	case into == "string":
+		return shown + " is not text"
+	case strings.HasPrefix(into, "[]"):
+		return "expected a list, found " + shown
+	case strings.HasPrefix(into, "map[") || strings.Contains(into, "."):
+		return "expected a mapping of keys, found " + shown
+	}
+	return shown + " cannot be read here"
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	firmwareconfig "github.com/depotd/depotd/firmware-config"
 )
@@ -21,8 +22,11 @@ func TestShippedConfigsAreValid(t *testing.T) {
 	}
 }
 
+// #19.8: one pass reports every problem (unknown keys, types, values, meaning) with its
+// key path and in the config's words (onepass: a port out of range, a size and a duration
+// that name their keys, no YAML tags or Go types), and durations accept days.
 func TestConfigCheckReportsEveryProblemWithItsKey(t *testing.T) {
-	for _, name := range []string{"bad", "bad2"} {
+	for _, name := range []string{"bad", "bad2", "onepass"} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("testdata", "config", name+".yaml")
 			var out, errOut bytes.Buffer
@@ -42,6 +46,16 @@ func TestConfigCheckReportsEveryProblemWithItsKey(t *testing.T) {
 				t.Fatalf("got:\n%s\nwant:\n%s", errOut.String(), want)
 			}
 		})
+	}
+}
+
+func TestConfigDurationsAcceptDays(t *testing.T) {
+	cfg, err := parseConfig(strings.NewReader("depot: {id: D1}\njournal: {retention: 90d}\nconsole: {session_ttl: 1d12h}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Journal.Retention != 90*24*time.Hour || cfg.Console.SessionTTL != 36*time.Hour {
+		t.Fatalf("retention %s, session_ttl %s", cfg.Journal.Retention, cfg.Console.SessionTTL)
 	}
 }
 

@@ -3,6 +3,7 @@ package console
 import (
 	"fmt"
 	"net"
+	"strconv"
 	"time"
 )
 
@@ -124,8 +125,10 @@ func (c *Config) ApplyDefaults() {
 
 // Check reports every problem with its key path.
 func (c *Config) Check(path string, report func(key, msg string)) {
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
 		report(path+".listen", fmt.Sprintf("%q is not host:port (%v)", c.Listen, err))
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		report(path+".listen", fmt.Sprintf("%q: port %q is not a number from 0 to 65535", c.Listen, port))
 	}
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
 		report(path+".max_body_bytes", "must be between 1024 and 67108864")
