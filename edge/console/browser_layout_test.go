@@ -230,12 +230,19 @@ func TestEveryPageFitsLaptopAndTabletWithTouchSizedControls(t *testing.T) {
 					chromedp.WaitVisible(chromedp.ID("outage")))
 				check(t, vp, p.name)
 			}
+			// A refused form carries a message on the form and under each field at fault.
+			doIn(t, bctx, "refused post", chromedp.Navigate(e.url+"/post"), chromedp.WaitVisible(chromedp.ID("post-form")),
+				chromedp.SetValue(chromedp.ID("type"), "transfer"),
+				chromedp.SendKeys(chromedp.ID("line0-item"), "CHEESE-GOUDA-AGED-48-MONTHS"),
+				chromedp.SendKeys(chromedp.ID("line0-qty"), "twelve and a half"),
+				chromedp.Click(chromedp.ID("post-submit")), chromedp.WaitVisible(chromedp.ID("form-error")))
+			check(t, vp, "post-refused")
 		})
 	}
 	t.Logf("screenshots in %s", shots)
 	if *updateScreenshots {
 		copyScreenshots(t, shots, "tablet-login", "tablet-dashboard", "tablet-stations", "tablet-station", "tablet-stock",
-			"tablet-journal", "tablet-journal-entry", "tablet-post", "tablet-exceptions", "tablet-devices")
+			"tablet-journal", "tablet-journal-entry", "tablet-post", "tablet-post-refused", "tablet-exceptions", "tablet-devices")
 	}
 }
 

@@ -119,7 +119,7 @@ type stockGroup struct {
 }
 
 type stockCell struct {
-	State             edge.StockState // names the cell where a narrow screen stacks the row
+	Label             string // the state, named where a narrow screen stacks the row
 	Has               bool
 	Qty, ERP, Pending string
 	HasPending        bool
@@ -195,14 +195,14 @@ func groupStock(rows []edge.StockRow) []stockGroup {
 		if n == 0 || out[n-1].Item != r.Item || out[n-1].Location != r.Location || out[n-1].Lot != r.Lot {
 			cells := make([]stockCell, len(edge.StockStates))
 			for i, st := range edge.StockStates {
-				cells[i].State = st
+				cells[i].Label = strings.ReplaceAll(string(st), "_", " ")
 			}
 			out = append(out, stockGroup{Item: r.Item, Location: r.Location, Lot: r.Lot, Cells: cells})
 			n++
 		}
 		g := &out[n-1]
 		if i, ok := col[r.State]; ok {
-			g.Cells[i] = stockCell{State: r.State, Has: true, Qty: r.Qty.String(), ERP: r.ERPQty.String(), Pending: r.Pending.String(), HasPending: !r.Pending.IsZero()}
+			g.Cells[i] = stockCell{Label: g.Cells[i].Label, Has: true, Qty: r.Qty.String(), ERP: r.ERPQty.String(), Pending: r.Pending.String(), HasPending: !r.Pending.IsZero()}
 		}
 		g.erp, g.pending, g.total = g.erp.Add(r.ERPQty), g.pending.Add(r.Pending), g.total.Add(r.Qty)
 		g.ERP, g.Pending, g.HasPending = g.erp.String(), g.pending.String(), !g.pending.IsZero()
