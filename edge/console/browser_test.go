@@ -43,7 +43,6 @@ func chromium(t *testing.T) string {
 // be refused an adjustment as an operator, resolve an exception as a supervisor. Every
 // page is screenshotted (into a temp dir; -update-screenshots copies them to testdata).
 func TestBrowser(t *testing.T) {
-	exe := chromium(t)
 	shots := t.TempDir()
 	if d := os.Getenv("DEPOTD_SCREENSHOTS"); d != "" {
 		shots = d
@@ -69,18 +68,7 @@ func TestBrowser(t *testing.T) {
 	})
 	api := &server{url: e.url}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	// The first Run starts the browser and must not carry a timeout (it would end the browser).
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	bctx := headless(t)
 	run := func(t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(bctx, 20*time.Second)
@@ -266,24 +254,13 @@ func TestBrowser(t *testing.T) {
 		}
 		run(t, "all exceptions", chromedp.Navigate(e.url+"/exceptions?all=1"), chromedp.WaitVisible(chromedp.CSS(row+".resolved")))
 		shot(t, "exceptions-resolved")
-		run(t, "settings", chromedp.Navigate(e.url+"/devices"), chromedp.WaitVisible(chromedp.ID("settings")))
+		run(t, "settings", chromedp.Navigate(e.url+"/devices"), chromedp.WaitVisible(chromedp.ID("settings-summary")),
+			chromedp.Click(chromedp.CSS("#settings-details summary")), chromedp.WaitVisible(chromedp.ID("settings")))
 		shot(t, "devices-settings")
 	})
 
 	t.Logf("screenshots in %s", shots)
 	if *updateScreenshots {
-		dst := filepath.Join("testdata", "screenshots")
-		if err := os.MkdirAll(dst, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range []string{"dashboard", "station", "stock", "journal-entry", "post-refused", "exceptions"} {
-			raw, err := os.ReadFile(filepath.Join(shots, n+".png"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dst, n+".png"), raw, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		copyScreenshots(t, shots, "dashboard", "station", "stock", "journal-entry", "post-refused", "exceptions")
 	}
 }

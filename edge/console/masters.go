@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/depotd/depotd/edge"
 	"gopkg.in/yaml.v3"
@@ -135,6 +136,83 @@ func (s *Server) settingsYAML() string {
 	return strings.TrimSpace(string(out))
 }
 
+// settingsSummary is what the devices page shows before the full configuration: where
+// the uplink sends, where the console listens, how long acknowledged transactions are kept.
+type settingsSummary struct {
+	Brokers   []string
+	Listen    string
+	Retention string
+}
+
+// summarise reads the summary from the running configuration (the same the full YAML
+// shows), falling back on what the console itself knows.
+func (s *Server) summarise() settingsSummary {
+	var src any = s.opts.Settings
+	if src == nil {
+		src = struct {
+			Console Config `yaml:"console"`
+		}{s.cfg}
+	}
+	var n yaml.Node
+	_ = n.Encode(src) // on error n is empty: every value falls back
+	sum := settingsSummary{Listen: s.cfg.Listen}
+	for _, key := range []string{"brokers", "broker"} {
+		if b := yamlAt(&n, "uplink", key); b != nil {
+			if b.Kind == yaml.ScalarNode && b.Value != "" {
+				sum.Brokers = append(sum.Brokers, redactURL(b.Value))
+			}
+			for _, c := range b.Content {
+				if c.Kind == yaml.ScalarNode && c.Value != "" {
+					sum.Brokers = append(sum.Brokers, redactURL(c.Value))
+				}
+			}
+		}
+	}
+	if len(sum.Brokers) == 0 && s.opts.Uplink != nil {
+		if u := s.uplinkView(); u.Broker != "" {
+			sum.Brokers = []string{u.Broker}
+		}
+	}
+	if l := yamlAt(&n, "console", "listen"); l != nil && l.Value != "" {
+		sum.Listen = l.Value
+	}
+	if sum.Listen == "" {
+		sum.Listen = ":8080"
+	}
+	ret := edge.DefaultRetention
+	if r := yamlAt(&n, "journal", "retention"); r != nil {
+		if d, err := time.ParseDuration(r.Value); err == nil && d > 0 {
+			ret = d
+		}
+	}
+	sum.Retention = ret.String()
+	if ret%(24*time.Hour) == 0 {
+		sum.Retention = fmt.Sprintf("%d days", ret/(24*time.Hour))
+	}
+	return sum
+}
+
+// yamlAt follows mapping keys from n; nil when a key is missing.
+func yamlAt(n *yaml.Node, keys ...string) *yaml.Node {
+	for n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	for _, k := range keys {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+				break
+			}
+		}
+		n = next
+	}
+	return n
+}
+
 // holdsRecords says whether n is a mapping or a list of mappings.
 func holdsRecords(n *yaml.Node) bool {
 	if n.Kind == yaml.MappingNode {
@@ -167,6 +245,9 @@ func maskNode(n *yaml.Node, secret bool) {
 	case yaml.ScalarNode:
 		if secret && n.Value != "" && n.Tag != "!!null" {
 			n.Value, n.Tag, n.Style = masked, "!!str", 0
+		} else if r := redactURLs(n.Value); r != n.Value {
+			// A broker URL may carry its password (tls://user:pw@host): not a secret key.
+			n.Value = r
 		}
 	}
 }

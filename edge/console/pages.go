@@ -119,6 +119,7 @@ type stockGroup struct {
 }
 
 type stockCell struct {
+	Label             string // the state, named where a narrow screen stacks the row
 	Has               bool
 	Qty, ERP, Pending string
 	HasPending        bool
@@ -192,12 +193,16 @@ func groupStock(rows []edge.StockRow) []stockGroup {
 	for _, r := range rows {
 		n := len(out)
 		if n == 0 || out[n-1].Item != r.Item || out[n-1].Location != r.Location || out[n-1].Lot != r.Lot {
-			out = append(out, stockGroup{Item: r.Item, Location: r.Location, Lot: r.Lot, Cells: make([]stockCell, len(edge.StockStates))})
+			cells := make([]stockCell, len(edge.StockStates))
+			for i, st := range edge.StockStates {
+				cells[i].Label = strings.ReplaceAll(string(st), "_", " ")
+			}
+			out = append(out, stockGroup{Item: r.Item, Location: r.Location, Lot: r.Lot, Cells: cells})
 			n++
 		}
 		g := &out[n-1]
 		if i, ok := col[r.State]; ok {
-			g.Cells[i] = stockCell{Has: true, Qty: r.Qty.String(), ERP: r.ERPQty.String(), Pending: r.Pending.String(), HasPending: !r.Pending.IsZero()}
+			g.Cells[i] = stockCell{Label: g.Cells[i].Label, Has: true, Qty: r.Qty.String(), ERP: r.ERPQty.String(), Pending: r.Pending.String(), HasPending: !r.Pending.IsZero()}
 		}
 		g.erp, g.pending, g.total = g.erp.Add(r.ERPQty), g.pending.Add(r.Pending), g.total.Add(r.Qty)
 		g.ERP, g.Pending, g.HasPending = g.erp.String(), g.pending.String(), !g.pending.IsZero()
@@ -436,6 +441,7 @@ type devicesData struct {
 	Set      bool
 	Devices  []DeviceView
 	Settings string
+	Summary  settingsSummary
 	CanScan  bool
 	Scan     string
 	Result   *TestScanResult
@@ -445,6 +451,7 @@ type devicesData struct {
 func (s *Server) devicesData(c *fiber.Ctx) devicesData {
 	d := devicesData{CanScan: s.opts.TestScan != nil}
 	d.Set, d.Devices = s.deviceViews()
+	d.Summary = s.summarise()
 	if u := s.currentUser(c); u != nil && u.Role.AtLeast(RoleSupervisor) {
 		d.Settings = s.settingsYAML()
 	}

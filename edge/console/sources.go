@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/depotd/depotd/edge"
 )
 
 // The console shows what other parts of depotd produce through the small interfaces below,
@@ -98,13 +100,46 @@ type DocumentView struct {
 	Extra map[string]any `json:"extra,omitempty"`
 }
 
+// Expects says whether any line carries an expected quantity (a receipt against a known
+// document): the station screen then shows scanned against expected.
+func (d DocumentView) Expects() bool {
+	for _, l := range d.Lines {
+		if l.Expected != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // DocLineView is one line of an open document.
 type DocLineView struct {
-	Item     string `json:"item"`
-	Qty      string `json:"qty"`
-	UoM      string `json:"uom,omitempty"`
-	Lot      string `json:"lot,omitempty"`
+	Item string `json:"item"`
+	Qty  string `json:"qty"`
+	UoM  string `json:"uom,omitempty"`
+	Lot  string `json:"lot,omitempty"`
+	// Expected is the quantity the document expects on this line, when it is known; the
+	// station screen then shows Qty against it ("5/12").
 	Expected string `json:"expected,omitempty"`
+}
+
+// Progress compares the scanned quantity with the expected one: "short", "complete" or
+// "over"; "" when nothing is expected or either quantity does not parse.
+func (l DocLineView) Progress() string {
+	if l.Expected == "" {
+		return ""
+	}
+	q, err1 := edge.ParseQty(l.Qty)
+	exp, err2 := edge.ParseQty(l.Expected)
+	if err1 != nil || err2 != nil {
+		return ""
+	}
+	switch q.Cmp(exp) {
+	case -1:
+		return "short"
+	case 0:
+		return "complete"
+	}
+	return "over"
 }
 
 // ScanView is a station's latest scan and what it did.

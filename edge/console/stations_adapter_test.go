@@ -124,3 +124,36 @@ func TestUplinkFrom(t *testing.T) {
 		t.Fatalf("nil state: %+v", v)
 	}
 }
+
+// TestStationLineCarriesExpectedAndProgress proves the station screen's "5/12": a line's
+// expected quantity reaches the view through StationsFrom, and Progress compares the
+// scanned quantity with it exactly (decimals, not text).
+func TestStationLineCarriesExpectedAndProgress(t *testing.T) {
+	exp := edge.MustQty("12")
+	st := managerStatus{Name: "dock-1", Mode: "receive", Operator: "B-100"}
+	st.Document = &struct {
+		Type    string      `json:"type"`
+		Ref     string      `json:"ref,omitempty"`
+		Lines   []edge.Line `json:"lines"`
+		Pending *struct {
+			Item string `json:"item"`
+		} `json:"pending,omitempty"`
+	}{Type: "receipt", Ref: "PO0042", Lines: []edge.Line{{Item: "SKU-1", Qty: edge.MustQty("5"), Expected: &exp}, {Item: "SKU-2", Qty: edge.MustQty("1")}}}
+	src := console.StationsFrom(func() []managerStatus { return []managerStatus{st} },
+		func(int) (<-chan managerEvent, func()) { return make(chan managerEvent), func() {} })
+	doc := src.Stations()[0].Document
+	if !doc.Expects() || doc.Lines[0].Expected != "12" || doc.Lines[0].Progress() != "short" || doc.Lines[1].Progress() != "" {
+		t.Fatalf("document view %+v", doc)
+	}
+	for _, c := range []struct{ qty, expected, want string }{
+		{"5", "12", "short"}, {"12", "12", "complete"}, {"12.000", "12", "complete"}, {"2.50", "2.5", "complete"},
+		{"13", "12", "over"}, {"9", "10", "short"}, {"1", "", ""}, {"x", "12", ""},
+	} {
+		if got := (console.DocLineView{Qty: c.qty, Expected: c.expected}).Progress(); got != c.want {
+			t.Errorf("%s against %q: %q, want %q", c.qty, c.expected, got, c.want)
+		}
+	}
+	if (console.DocumentView{Lines: []console.DocLineView{{Qty: "1"}}}).Expects() {
+		t.Error("a document without expected quantities expects some")
+	}
+}

@@ -376,7 +376,7 @@ func TestPostFormJournalAndStock(t *testing.T) {
 		t.Errorf("journal filter by another item shows #1")
 	}
 	b.get("/stock?item=SKU-9")
-	if !strings.Contains(b.last, "<td>SKU-9</td><td>WH/Stock</td><td>L7</td>") || !strings.Contains(b.last, "12 pending") {
+	if !strings.Contains(b.last, `<td data-label="Item">SKU-9</td><td data-label="Location">WH/Stock</td><td data-label="Lot">L7</td>`) || !strings.Contains(b.last, "12 pending") {
 		t.Errorf("stock page:\n%s", b.last)
 	}
 	r = b.get("/stock.csv?location=Van-1")
@@ -646,6 +646,52 @@ func TestSecretsNeverShown(t *testing.T) {
 	}
 }
 
+// TestDevicesPageSummarisesSettingsAndFoldsTheFullConfig proves the devices page leads
+// with what a supervisor checks (each device and its state, the uplink's broker without its
+// password, where the console listens, how long acknowledged transactions are kept) and
+// keeps the whole masked configuration folded behind a <details>; without settings the
+// summary falls back on the console's own knowledge and the defaults.
+func TestDevicesPageSummarisesSettingsAndFoldsTheFullConfig(t *testing.T) {
+	e := startWeb(t, func(c *console.Config, o *console.Options) {
+		c.Listen = "0.0.0.0:8443"
+		o.Settings = map[string]any{"console": *c,
+			"uplink":  map[string]any{"brokers": []string{"tls://depot7:mqtt-secret-pw@erp.example:8883", "tcp://backup:1883"}, "password": "mqtt-secret-pw"},
+			"journal": map[string]any{"retention": 30 * 24 * time.Hour}}
+		o.Devices = func() any {
+			return json.RawMessage(`[{"name":"scanner-1","kind":"serial","state":"connected"},{"name":"scale-1","kind":"scale","state":"disconnected"}]`)
+		}
+	})
+	summary := regexp.MustCompile(`(?s)<table id="settings-summary".*?</table>`)
+	for _, role := range []int{0, 1} {
+		b := logIn(t, e, role)
+		b.get("/devices")
+		sum := summary.FindString(b.last)
+		for _, want := range []string{`scanner-1 <span class="state-connected">connected</span>`, `scale-1 <span class="state-disconnected">disconnected</span>`,
+			"tls://redacted@erp.example:8883", "tcp://backup:1883", "0.0.0.0:8443", "kept 30 days"} {
+			if !strings.Contains(sum, want) {
+				t.Errorf("%s: summary lacks %q:\n%s", testUsers[role].name, want, sum)
+			}
+		}
+		if strings.Contains(b.last, "mqtt-secret-pw") {
+			t.Errorf("%s: the devices page shows the broker password", testUsers[role].name)
+		}
+	}
+	sup := logIn(t, e, 1)
+	sup.get("/devices")
+	if !regexp.MustCompile(`(?s)<details id="settings-details"><summary>[^<]+</summary>\s*<pre id="settings">`).MatchString(sup.last) {
+		t.Errorf("the full configuration is not folded behind <details>:\n%s", sup.last)
+	}
+
+	bare := logIn(t, startWeb(t, nil), 1)
+	bare.get("/devices")
+	sum := summary.FindString(bare.last)
+	for _, want := range []string{"not configured", ":8080", "kept 90 days"} {
+		if !strings.Contains(sum, want) {
+			t.Errorf("summary without settings lacks %q:\n%s", want, sum)
+		}
+	}
+}
+
 func TestSourcesNotConfiguredAndShown(t *testing.T) {
 	bare := startWeb(t, nil)
 	b := logIn(t, bare, 0)
@@ -690,7 +736,7 @@ func TestSourcesNotConfiguredAndShown(t *testing.T) {
 		}
 	}
 	b.get("/devices")
-	for _, want := range []string{"/dev/ttyUSB0", "4006381333931 ]E0", "5d43313031", "14 bytes of line noise between frames", `<td class="num">7</td>`} {
+	for _, want := range []string{"/dev/ttyUSB0", "4006381333931 ]E0", "5d43313031", "14 bytes of line noise between frames", `data-label="Frame errors" class="num">7</td>`} {
 		if !strings.Contains(b.last, want) {
 			t.Errorf("devices page lacks %q", want)
 		}
@@ -787,7 +833,7 @@ func TestUnknownItemRaisesException(t *testing.T) {
 	}
 	b := logIn(t, e, 0)
 	b.get("/stock?barcode=4012345678901")
-	if !strings.Contains(b.last, "<td>SKU-1</td>") || strings.Contains(b.last, "<td>NEW-7</td>") {
+	if !strings.Contains(b.last, `data-label="Item">SKU-1</td>`) || strings.Contains(b.last, `data-label="Item">NEW-7</td>`) {
 		t.Errorf("barcode search:\n%s", b.last)
 	}
 	b.get("/stock?barcode=999")
