@@ -751,8 +751,11 @@ func (c *Core) record(d *depot, tx Tx, res Result, took time.Duration, log *slog
 		if res.Status == Duplicate && res.Code == "" {
 			lvl = slog.LevelDebug
 		}
-		log.Log(context.Background(), lvl, "erp "+res.Status.String(), "seq", tx.Seq, "type", tx.Type, "replay", tx.Replay,
-			"took", took.Round(time.Millisecond), "code", res.Code, "message", res.Message)
+		attrs := []any{"seq", tx.Seq, "type", tx.Type, "replay", tx.Replay, "took", took.Round(time.Millisecond)}
+		if res.Code != "" {
+			attrs = append(attrs, "code", res.Code, "message", res.Message)
+		}
+		log.Log(context.Background(), lvl, "erp "+res.Status.String(), attrs...)
 	case Gap:
 		// The ERP is behind us: believe the ERP, and ask for what it lacks.
 		log.Warn("erp applied seq is behind the consumer's: stepping back and asking for a resend",

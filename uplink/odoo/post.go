@@ -20,6 +20,7 @@ import (
 const (
 	StatusApplied   = "applied"     // the movement is now in Odoo, with its key
 	StatusRejected  = "rejected"    // recorded as processed without a movement (Reject)
+	StatusVoided    = "voided"      // a void entry recorded as processed without a movement (Void)
 	StatusDuplicate = "duplicate"   // the key already exists: applied (or rejected) before
 	StatusGap       = "gap"         // seq is beyond the depot's applied seq + 1: nothing done
 	StatusBehind    = "behind"      // seq is at or below the applied seq but has no key
@@ -35,6 +36,9 @@ type Result struct {
 	Picking    string
 	Model      string // duplicate: the key's model (stock.picking, or ir.config_parameter for a rejection)
 	Moves      []Move // applied: one per depot line, in order of product and destination
+	// Rejection is set on a duplicate of a seq that was rejected: the code and message
+	// recorded then (nil when recorded by a depotd that did not keep them).
+	Rejection *Rejection
 }
 
 // Move is one depot line as Odoo stored it (a move line of the picking; lines of one
@@ -111,10 +115,22 @@ func (p *Poster) Post(ctx context.Context, d Depot, tx edge.Transaction) (Result
 }
 
 // Reject records (depot, seq) as processed without a movement, in order and exactly once,
-// so that the depot's next seq can be applied.
-func (p *Poster) Reject(ctx context.Context, d Depot, seq uint64) (Result, error) {
-	return p.run(ctx, map[string]any{"op": "reject", "depot": d.ID, "seq": seq,
-		"key": TxKey(d.ID, seq), "param": AppliedSeqParam(d.ID)})
+// so that the depot's next seq can be applied. The rejection's code and message are kept
+// in Odoo (ir.config_parameter depotd.rejected.<depot>_<seq>, which the key points at), so
+// a connector that restarts before its ack went out still tells the depot why (a
+// duplicate's Result.Rejection). why may be nil.
+func (p *Poster) Reject(ctx context.Context, d Depot, seq uint64, why *Rejection) (Result, error) {
+	req := map[string]any{"op": "reject", "depot": d.ID, "seq": seq, "key": TxKey(d.ID, seq), "param": AppliedSeqParam(d.ID)}
+	if why != nil {
+		req["code"], req["message"] = why.Code, why.Message
+	}
+	return p.run(ctx, req)
+}
+
+// Void records (depot, seq), a void entry (a seq a depot restore skipped), as processed
+// without a movement, in order and exactly once.
+func (p *Poster) Void(ctx context.Context, d Depot, seq uint64) (Result, error) {
+	return p.run(ctx, map[string]any{"op": "void", "depot": d.ID, "seq": seq, "key": TxKey(d.ID, seq), "param": AppliedSeqParam(d.ID)})
 }
 
 func (p *Poster) run(ctx context.Context, req map[string]any) (Result, error) {
@@ -130,6 +146,7 @@ func (p *Poster) run(ctx context.Context, req map[string]any) (Result, error) {
 			Picking    string `json:"picking"`
 			Model      string `json:"model"`
 			ResID      int    `json:"res_id"`
+			Rejection  string `json:"rejection"`
 			Moves      []struct {
 				ProductID int             `json:"product_id"`
 				Quantity  decimal.Decimal `json:"quantity"`
@@ -156,6 +173,10 @@ func (p *Poster) run(ctx context.Context, req map[string]any) (Result, error) {
 		Picking: out.Depotd.Picking, Model: out.Depotd.Model}
 	if r.Status == StatusDuplicate {
 		r.PickingID = out.Depotd.ResID
+		if out.Depotd.Rejection != "" {
+			code, msg, _ := strings.Cut(out.Depotd.Rejection, ": ")
+			r.Rejection = &Rejection{Code: code, Message: msg}
+		}
 	}
 	for _, m := range out.Depotd.Moves {
 		r.Moves = append(r.Moves, Move{ProductID: m.ProductID, Quantity: m.Quantity, State: m.State, Lot: m.Lot})

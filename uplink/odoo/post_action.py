@@ -3,14 +3,18 @@
 #
 # Applies one depot transaction exactly once and in seq order, inside the one database
 # transaction of this call. Input: env.context['depotd'], built by depotd (uplink/odoo):
-#   op        'post' (apply the movement) or 'reject' (record the seq as processed without one)
+#   op        'post' (apply the movement), 'reject' (record the seq as processed without one,
+#             refused: code and message are kept in ir.config_parameter
+#             depotd.rejected.<depot>.<seq>, which the key points at) or 'void' (a seq a depot
+#             restore skipped: processed without a movement)
 #   depot     the depot id; seq its transaction's seq
 #   key       the idempotency key, an ir.model.data name in module 'depotd' (tx_<depot>_<seq>)
 #   param     the ir.config_parameter holding the depot's applied seq (made by setup)
 #   type, warehouse, ref, note, lines   what to post (see uplink/odoo/post.go)
 # Output (the call's result): {'depotd': {'status': ..., ...}}. Statuses that change
-# nothing: duplicate (the key exists), gap (seq is beyond applied+1), behind (seq is at or
-# below the applied seq but has no key), not_set_up, bad_request. Changes: applied, rejected.
+# nothing: duplicate (the key exists; for a rejected seq with its code and message), gap (seq is beyond applied+1), behind (seq is at or
+# below the applied seq but has no key), not_set_up, bad_request. Changes: applied, rejected,
+# voided.
 # A refusal that is the data's fault raises UserError('<CODE>: <message>'): Odoo rolls
 # the whole call back and answers 422.
 #
@@ -24,12 +28,16 @@ res = {'depot': req.get('depot'), 'seq': seq}
 param = env['ir.config_parameter'].search([('key', '=', req.get('param') or '-')], limit=1)
 existing = env['ir.model.data'].search([('module', '=', 'depotd'), ('name', '=', req.get('key') or '-')], limit=1)
 applied = int(param.value or '0') if param else 0
-if req.get('op') not in ('post', 'reject') or seq < 1 or not req.get('key'):
+if req.get('op') not in ('post', 'reject', 'void') or seq < 1 or not req.get('key'):
     res['status'] = 'bad_request'
 elif not param:
     res['status'] = 'not_set_up'
 elif existing:
     res.update(status='duplicate', model=existing.model, res_id=existing.res_id, applied_seq=applied)
+    if existing.model == 'ir.config_parameter':
+        rp = env['ir.config_parameter'].browse(existing.res_id).exists()
+        if rp and rp.key.startswith('depotd.rejected.'):
+            res['rejection'] = rp.value
 elif seq <= applied:
     res.update(status='behind', applied_seq=applied)
 elif seq > applied + 1:
@@ -38,9 +46,15 @@ else:
     param.write({'value': str(seq)})
     param.flush_recordset()
     if req['op'] == 'reject':
+        rp = env['ir.config_parameter'].create({'key': 'depotd.rejected.%s' % req['key'][3:],
+                                                'value': '%s: %s' % (req.get('code') or 'REJECTED', req.get('message') or '')})
+        env['ir.model.data'].create({'module': 'depotd', 'name': req['key'], 'model': 'ir.config_parameter',
+                                     'res_id': rp.id, 'noupdate': True})
+        res.update(status='rejected', applied_seq=seq)
+    elif req['op'] == 'void':
         env['ir.model.data'].create({'module': 'depotd', 'name': req['key'], 'model': 'ir.config_parameter',
                                      'res_id': param.id, 'noupdate': True})
-        res.update(status='rejected', applied_seq=seq)
+        res.update(status='voided', applied_seq=seq)
     elif req.get('type') != 'receipt':
         raise UserError('UNSUPPORTED_TYPE: transactions of type %s are not posted to Odoo yet' % req.get('type'))
     else:
