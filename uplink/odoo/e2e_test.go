@@ -1,0 +1,256 @@
+package odoo_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/depotd/depotd/edge"
+	"github.com/depotd/depotd/uplink"
+	"github.com/depotd/depotd/uplink/erpcore"
+	"github.com/depotd/depotd/uplink/internal/brokertest"
+	"github.com/depotd/depotd/uplink/odoo"
+	"github.com/depotd/depotd/uplink/odoo/odootest"
+)
+
+func e2eLog(t testing.TB, component string) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("component", component)
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// e2eRig is a real depot (journal + uplink) and a real mosquitto, and the connector
+// service (odoo.Service) that can be started and stopped against the real Odoo.
+type e2eRig struct {
+	t        *testing.T
+	env      odootest.Env
+	c        *odoo.Client
+	depot    odoo.Depot
+	sku      string
+	prod     int
+	broker   *brokertest.Mosquitto
+	j        *edge.Journal
+	clientID string
+}
+
+func newE2ERig(t *testing.T) *e2eRig {
+	t.Helper()
+	env := odootest.Need(t)
+	broker := brokertest.StartMosquitto(t)
+	c := env.Client(t)
+	wh := odootest.NewWarehouse(t, c)
+	r := &e2eRig{t: t, env: env, c: c, depot: odoo.Depot{ID: odootest.Unique("D"), Warehouse: wh}, broker: broker,
+		clientID: odootest.Unique("depotd-erp")}
+	if _, err := odoo.Setup(t.Context(), c, []odoo.Depot{r.depot}); err != nil {
+		t.Fatal(err)
+	}
+	r.sku = odootest.Unique("SKU")
+	var ids []int
+	if err := c.Call(t.Context(), "product.product", "create", map[string]any{"vals_list": []any{map[string]any{
+		"name": "depotd e2e " + r.sku, "default_code": r.sku, "type": "consu", "is_storable": true}}}, &ids); err != nil {
+		t.Fatal(err)
+	}
+	r.prod = ids[0]
+	cat, err := edge.NewCatalog([]edge.Location{{Name: wh + "/Stock", Type: edge.LocInternal}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.j, err = edge.Open(filepath.Join(t.TempDir(), "depotd.db"), edge.Options{Depot: r.depot.ID, Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if probs := r.j.Check(); len(probs) > 0 {
+			t.Errorf("journal check: %v", probs)
+		}
+		r.j.Close()
+	})
+	return r
+}
+
+// receipts commits n more receipts of qty each into the depot's journal.
+func (r *e2eRig) receipts(n int, qty string) {
+	r.t.Helper()
+	last, _ := r.j.Positions()
+	for i := int(last); i < int(last)+n; i++ {
+		tx := edge.Transaction{ID: fmt.Sprintf("rcv-%d", i), Type: edge.Receipt, Ref: fmt.Sprintf("PO-%d", i), Station: "RCV-1", Operator: "op7",
+			Lines: []edge.Line{{Item: r.sku, Qty: edge.MustQty(qty), UoM: "Units", To: r.depot.Warehouse + "/Stock"}}}
+		if _, _, err := r.j.Commit(context.Background(), tx); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+}
+
+type stopper struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func (s *stopper) stop(t testing.TB, what string) {
+	t.Helper()
+	if s.cancel == nil {
+		return
+	}
+	s.cancel()
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("%s: %v", what, err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s did not return within 30s of cancel", what)
+	}
+	s.cancel = nil
+}
+
+func goRun(t testing.TB, what string, run func(context.Context) error) *stopper {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &stopper{cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- run(ctx) }()
+	t.Cleanup(func() { s.stop(t, what) })
+	return s
+}
+
+func (r *e2eRig) startUplink() *stopper {
+	r.t.Helper()
+	u, err := uplink.New(uplink.Config{Brokers: []string{r.broker.URL()}, KeepAlive: 2 * time.Second, ResendAfter: 5 * time.Second},
+		r.depot.ID, r.j, nil, e2eLog(r.t, "uplink"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return goRun(r.t, "uplink", u.Run)
+}
+
+// startService runs the connector as `depotd erp` does; core is set once it started.
+func (r *e2eRig) startService() (*stopper, func() *erpcore.Core) {
+	r.t.Helper()
+	mc := uplink.ClientConfig{Brokers: []string{r.broker.URL()}, ClientID: r.clientID, KeepAlive: 2 * time.Second}
+	mc.ApplyDefaults()
+	oc := odoo.Config{URL: r.env.URL, Database: r.env.DB, PostTimeout: 2 * time.Minute, RetryMax: 2 * time.Second}
+	oc.ApplyDefaults()
+	var mu sync.Mutex
+	var core *erpcore.Core
+	svc := &odoo.Service{MQTT: mc, Odoo: oc, Depots: []odoo.Depot{r.depot}, Client: r.c, Log: e2eLog(r.t, "erp"),
+		Started: func(c *erpcore.Core) { mu.Lock(); core = c; mu.Unlock() }}
+	return goRun(r.t, "erp service", svc.Run), func() *erpcore.Core { mu.Lock(); defer mu.Unlock(); return core }
+}
+
+func (r *e2eRig) applied() uint64 {
+	var rows []struct {
+		Value string `json:"value"`
+	}
+	if err := r.c.Call(context.Background(), "ir.config_parameter", "search_read", map[string]any{
+		"domain": []any{[]any{"key", "=", odoo.AppliedSeqParam(r.depot.ID)}}, "fields": []string{"value"}}, &rows); err != nil || len(rows) != 1 {
+		r.t.Fatalf("applied seq: %v %v", rows, err)
+	}
+	var n uint64
+	fmt.Sscan(rows[0].Value, &n)
+	return n
+}
+
+// odooCounts is what Odoo holds for the rig: keys of the depot, stock moves and pickings of
+// the product, and its quantity on hand in <WH>/Stock.
+func (r *e2eRig) odooCounts() (keys, moves, pickings int, onHand decimal.Decimal) {
+	r.t.Helper()
+	ctx := context.Background()
+	var names []struct {
+		Name string `json:"name"`
+	}
+	if err := r.c.Call(ctx, "ir.model.data", "search_read", map[string]any{"domain": []any{
+		[]any{"module", "=", odoo.Module}, []any{"name", "=like", "tx_" + odoo.Slug(r.depot.ID) + "_%"}}, "fields": []string{"name"}}, &names); err != nil {
+		r.t.Fatal(err)
+	}
+	var moveRows []struct {
+		PickingID json.RawMessage `json:"picking_id"`
+	}
+	if err := r.c.Call(ctx, "stock.move", "search_read", map[string]any{"domain": []any{[]any{"product_id", "=", r.prod}}, "fields": []string{"picking_id"}}, &moveRows); err != nil {
+		r.t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, m := range moveRows {
+		seen[string(m.PickingID)] = true
+	}
+	var quants []struct {
+		Quantity decimal.Decimal `json:"quantity"`
+	}
+	if err := r.c.Call(ctx, "stock.quant", "search_read", map[string]any{"domain": []any{
+		[]any{"product_id", "=", r.prod}, []any{"location_id.complete_name", "=", r.depot.Warehouse + "/Stock"}}, "fields": []string{"quantity"}}, &quants); err != nil {
+		r.t.Fatal(err)
+	}
+	for _, q := range quants {
+		onHand = onHand.Add(q.Quantity)
+	}
+	return len(names), len(moveRows), len(seen), onHand
+}
+
+func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A depot's receipts go through the real uplink, real mosquitto and the connector into the
+// real Odoo: each lands once, the depot's watermark reaches its last seq. The connector is
+// then stopped in the middle of a second drain (an Odoo call may be in flight) and
+// started again: still once each, since the key lives in Odoo.
+func TestEveryReceiptLandsInOdooOnceThroughTheBrokerEvenWhenTheConnectorRestartsMidDrain(t *testing.T) {
+	const first, second = 10, 30
+	r := newE2ERig(t)
+	r.receipts(first, "2")
+	r.startUplink()
+	start := time.Now()
+	svc, core := r.startService()
+	waitUntil(t, 3*time.Minute, "the first receipts acked at the depot", func() bool { _, a := r.j.Positions(); return a == first })
+	took := time.Since(start)
+	t.Logf("%d receipts depot→Odoo→ack in %v (%.0f ms each, service start included)", first, took.Round(time.Millisecond), float64(took.Milliseconds())/first)
+
+	r.receipts(second, "2")
+	waitUntil(t, 3*time.Minute, "the second drain under way", func() bool { return core().Stats(r.depot.ID).Applied >= first+8 })
+	svc.stop(t, "erp service")
+	stoppedAt := r.applied()
+	_, acked := r.j.Positions()
+	t.Logf("connector stopped mid-drain: Odoo applied %d, depot acked %d of %d", stoppedAt, acked, first+second)
+	if stoppedAt >= first+second {
+		t.Fatalf("the drain was over before the stop (applied %d): the restart proves nothing", stoppedAt)
+	}
+	if acked > stoppedAt {
+		t.Fatalf("depot acked %d, beyond what Odoo applied (%d)", acked, stoppedAt)
+	}
+
+	restart := time.Now()
+	_, core2 := r.startService()
+	t.Cleanup(func() {
+		if t.Failed() {
+			last, a := r.j.Positions()
+			t.Logf("at the failure: depot last %d acked %d; restarted connector: %+v", last, a, core2().Stats(r.depot.ID))
+		}
+	})
+	waitUntil(t, 3*time.Minute, "every receipt acked after the restart", func() bool {
+		last, a := r.j.Positions()
+		return last == first+second && a == last
+	})
+	t.Logf("restarted connector drained the rest (%d) in %v; its stats: %+v", first+second-int(stoppedAt),
+		time.Since(restart).Round(time.Millisecond), core2().Stats(r.depot.ID))
+
+	keys, moves, pickings, onHand := r.odooCounts()
+	want := decimal.RequireFromString("2").Mul(decimal.NewFromInt(first + second))
+	if keys != first+second || moves != first+second || pickings != first+second || !onHand.Equal(want) || r.applied() != first+second {
+		t.Fatalf("Odoo holds %d keys, %d moves in %d pickings, %s on hand, applied seq %d; want %d each, %s, %d",
+			keys, moves, pickings, onHand, r.applied(), first+second, want, first+second)
+	}
+}
