@@ -99,8 +99,10 @@ func (p *Poster) action(ctx context.Context) (int, error) {
 	return id, nil
 }
 
-// Post applies tx (its Seq set, as sent on the uplink) for depot d exactly once. Only
-// receipts are posted so far; other types return ErrNotImplemented without calling Odoo. Calling it
+// Post applies tx (its Seq set, as sent on the uplink) for depot d exactly once.
+// Receipts (an incoming picking from the vendor location), issues (an outgoing picking to
+// the customer location, lots as scanned) and transfers (an internal picking) are posted;
+// other types return ErrNotImplemented without calling Odoo. Calling it
 // again for the same seq, after a timeout or from another process, never moves stock
 // twice: it answers StatusDuplicate. Errors: a *Rejection when Odoo refused the data;
 // otherwise an *Error (Retryable says whether to try again: the call either committed
@@ -204,7 +206,9 @@ func rejection(e *Error) *Rejection {
 // names (Depot.Location, Depot.StateLocation), quantities as exact decimal strings in the
 // unit the ledger counts in, the scans as evidence on the picking.
 func buildRequest(d Depot, tx edge.Transaction) (map[string]any, error) {
-	if tx.Type != edge.Receipt {
+	switch tx.Type {
+	case edge.Receipt, edge.Issue, edge.Transfer:
+	default:
 		// Not the data's fault: a connector must neither reject nor skip it.
 		return nil, fmt.Errorf("%w: posting %s transactions to Odoo is not implemented yet (depot %s seq %d)", ErrNotImplemented, tx.Type, d.ID, tx.Seq)
 	}
@@ -217,7 +221,19 @@ func buildRequest(d Depot, tx edge.Transaction) (map[string]any, error) {
 		if l.BaseQty != nil {
 			qty, uom = *l.BaseQty, l.BaseUoM
 		}
-		to := d.Location(l.To)
+		// Stock in a state lives in that state's location (quarantine, damaged); available
+		// and reserved stay in the line's own.
+		from := ""
+		if l.From != "" {
+			from = d.Location(l.From)
+		}
+		if loc := d.StateLocation(l.State); loc != "" {
+			from = loc
+		}
+		to := ""
+		if l.To != "" {
+			to = d.Location(l.To)
+		}
 		st := l.State
 		if l.ToState != "" {
 			st = l.ToState
@@ -225,13 +241,32 @@ func buildRequest(d Depot, tx edge.Transaction) (map[string]any, error) {
 		if loc := d.StateLocation(st); loc != "" {
 			to = loc
 		}
-		if l.To == "" && d.StateLocation(st) == "" {
-			return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d has no destination location", i+1)}
+		line := map[string]any{
+			"item": l.Item, "qty": qty.Decimal().String(), "uom": uom, "lot": l.Lot, "serial": l.Serial, "expiry": l.Expiry,
 		}
-		lines = append(lines, map[string]any{
-			"item": l.Item, "qty": qty.Decimal().String(), "uom": uom, "lot": l.Lot, "serial": l.Serial,
-			"expiry": l.Expiry, "to": to,
-		})
+		// A receipt comes from the vendor location and an issue goes to the customer
+		// location (the post action's): only the depot's own side is sent.
+		switch tx.Type {
+		case edge.Receipt:
+			if to == "" {
+				return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d has no destination location", i+1)}
+			}
+			line["to"] = to
+		case edge.Issue:
+			if from == "" {
+				return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d has no source location", i+1)}
+			}
+			line["from"] = from
+		case edge.Transfer:
+			if from == "" || to == "" {
+				return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d needs a source and a destination location", i+1)}
+			}
+			if from == to {
+				return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d moves nothing in Odoo: %s and %s are both %s", i+1, l.From, l.To, to)}
+			}
+			line["from"], line["to"] = from, to
+		}
+		lines = append(lines, line)
 	}
 	return map[string]any{
 		"depot": d.ID, "seq": tx.Seq, "key": TxKey(d.ID, tx.Seq), "param": AppliedSeqParam(d.ID),

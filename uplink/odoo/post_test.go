@@ -330,7 +330,7 @@ func TestTypesNotPostedYetAreRefusedAsNotImplementedNotRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, typ := range []edge.TxType{edge.Issue, edge.Transfer, edge.Adjustment, edge.Count, edge.Return, edge.Scrap, edge.StatusMove} {
+	for _, typ := range []edge.TxType{edge.Adjustment, edge.Count, edge.Return, edge.Scrap, edge.StatusMove} {
 		_, err := odoo.NewPoster(c, time.Second).Post(context.Background(), odoo.Depot{ID: "D1", Warehouse: "WH"},
 			edge.Transaction{Seq: 1, Type: typ, Lines: []edge.Line{{Item: "X", Qty: edge.MustQty("1"), To: "WH/Stock"}}})
 		var rej *odoo.Rejection
