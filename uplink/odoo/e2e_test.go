@@ -254,3 +254,35 @@ func TestEveryReceiptLandsInOdooOnceThroughTheBrokerEvenWhenTheConnectorRestarts
 			keys, moves, pickings, onHand, r.applied(), first+second, want, first+second)
 	}
 }
+
+// A receipt Odoo refuses (an item it does not know) among good ones: the depot's
+// watermark passes it, it becomes an erp_rejected exception at the depot with Odoo's code
+// and message, and every other receipt lands once.
+func TestARefusedReceiptBecomesAnExceptionAtTheDepotAndTheOthersLandOnce(t *testing.T) {
+	r := newE2ERig(t)
+	r.receipts(2, "3")
+	bad := edge.Transaction{ID: "rcv-bad", Type: edge.Receipt, Lines: []edge.Line{{Item: "NO-SUCH-SKU-depotd", Qty: edge.MustQty("1"), UoM: "Units", To: r.depot.Warehouse + "/Stock"}}}
+	if _, _, err := r.j.Commit(context.Background(), bad); err != nil {
+		t.Fatal(err)
+	}
+	r.receipts(2, "3")
+	r.startUplink()
+	start := time.Now()
+	r.startService()
+	waitUntil(t, 3*time.Minute, "all 5 acked at the depot", func() bool { _, a := r.j.Positions(); return a == 5 })
+	t.Logf("5 transactions (one refused) depot→Odoo→ack in %v", time.Since(start).Round(time.Millisecond))
+	exc, ok, err := r.j.Rejection(3)
+	if err != nil || !ok || exc.Kind != edge.ExcERPRejected || exc.Code != "UNKNOWN_ITEM" || exc.Message == "" {
+		t.Fatalf("depot exception for seq 3: %+v ok=%v err=%v; want erp_rejected UNKNOWN_ITEM with a message", exc, ok, err)
+	}
+	t.Logf("the supervisor reads: %s: %s", exc.Code, exc.Message)
+	for _, seq := range []uint64{1, 2, 4, 5} {
+		if _, ok, _ := r.j.Rejection(seq); ok {
+			t.Errorf("seq %d recorded as rejected", seq)
+		}
+	}
+	keys, moves, _, onHand := r.odooCounts()
+	if keys != 5 || moves != 4 || !onHand.Equal(decimal.RequireFromString("12")) {
+		t.Fatalf("Odoo holds %d keys, %d moves, %s on hand; want 5 keys (one a rejection), 4 moves, 12", keys, moves, onHand)
+	}
+}
