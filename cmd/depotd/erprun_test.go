@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,7 +16,10 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/shopspring/decimal"
 
+	"github.com/depotd/depotd/edge"
+	"github.com/depotd/depotd/uplink"
 	"github.com/depotd/depotd/uplink/odoo"
 	"github.com/depotd/depotd/uplink/odoo/odootest"
 )
@@ -146,4 +150,103 @@ func TestERPRunPostsAReceiptAcksItAndStopsCleanlyOnSIGTERM(t *testing.T) {
 func startERPProc(t *testing.T, bin string, args ...string) *daemonProc {
 	t.Helper()
 	return startProcRE(t, bin, nil, regexp.MustCompile(`(msg="erp mqtt online: subscribed")`), args...)
+}
+
+// odooApplied reads a depot's applied seq in Odoo.
+func odooApplied(t *testing.T, c *odoo.Client, depot string) uint64 {
+	t.Helper()
+	var rows []struct {
+		Value string `json:"value"`
+	}
+	if err := c.Call(context.Background(), "ir.config_parameter", "search_read", map[string]any{
+		"domain": []any{[]any{"key", "=", odoo.AppliedSeqParam(depot)}}, "fields": []string{"value"}}, &rows); err != nil || len(rows) != 1 {
+		t.Fatalf("applied seq of %s: %v %v", depot, rows, err)
+	}
+	var n uint64
+	fmt.Sscan(rows[0].Value, &n)
+	return n
+}
+
+// The connector process is SIGKILLed in the middle of a drain, three times: a real depot
+// (journal and uplink) behind a real broker, the real binary, the real Odoo. After the
+// last restart every receipt is in Odoo exactly once and the depot's backlog is 0.
+func TestERPKilledMidDrainSeveralTimesPostsEveryReceiptOnce(t *testing.T) {
+	const n = 30
+	env := odootest.Need(t)
+	c := env.Client(t)
+	wh := odootest.NewWarehouse(t, c)
+	depot := odootest.Unique("D")
+	if _, err := odoo.Setup(t.Context(), c, []odoo.Depot{{ID: depot, Warehouse: wh}}); err != nil {
+		t.Fatal(err)
+	}
+	sku := odootest.Unique("SKU")
+	var ids []int
+	if err := c.Call(t.Context(), "product.product", "create", map[string]any{"vals_list": []any{map[string]any{
+		"name": "depotd test " + sku, "default_code": sku, "type": "consu", "is_storable": true}}}, &ids); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := edge.NewCatalog([]edge.Location{{Name: wh + "/Stock", Type: edge.LocInternal}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := edge.Open(filepath.Join(t.TempDir(), "depotd.db"), edge.Options{Depot: depot, Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	for i := 0; i < n; i++ {
+		if _, _, err := j.Commit(t.Context(), edge.Transaction{ID: fmt.Sprintf("r%d", i), Type: edge.Receipt,
+			Lines: []edge.Line{{Item: sku, Qty: edge.MustQty("2"), UoM: "Units", To: wh + "/Stock"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	broker := startBroker(t)
+	u, err := uplink.New(uplink.Config{Brokers: []string{broker}, KeepAlive: 2 * time.Second, ResendAfter: 3 * time.Second}, depot, j, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uctx, ucancel := context.WithCancel(context.Background())
+	udone := make(chan error, 1)
+	go func() { udone <- u.Run(uctx) }()
+	defer func() { ucancel(); <-udone }()
+
+	bin := depotdBinary(t)
+	path := erpRunConfig(t, broker, env.URL, env.DB, env.APIKey, depot, wh)
+	for kill := 1; kill <= 3; kill++ {
+		before := odooApplied(t, c, depot)
+		p := startERPProc(t, bin, "erp", "--config", path)
+		waitUntil(t, 2*time.Minute, "progress before the kill", func() bool { return odooApplied(t, c, depot) >= before+3 })
+		p.kill(t)
+		_, acked := j.Positions()
+		t.Logf("SIGKILL %d: Odoo applied %d, depot acked %d", kill, odooApplied(t, c, depot), acked)
+	}
+	p := startERPProc(t, bin, "erp", "--config", path)
+	start := time.Now()
+	waitUntil(t, 3*time.Minute, "the depot's backlog back to 0", func() bool { last, a := j.Positions(); return last == n && a == n })
+	t.Logf("after 3 SIGKILLs the last run drained the rest in %v", time.Since(start).Round(time.Millisecond))
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
+
+	var keys, moves json.Number
+	if err := c.Call(t.Context(), "ir.model.data", "search_count", map[string]any{"domain": []any{
+		[]any{"module", "=", odoo.Module}, []any{"name", "=like", "tx_" + odoo.Slug(depot) + "_%"}}}, &keys); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Call(t.Context(), "stock.move", "search_count", map[string]any{"domain": []any{[]any{"product_id", "=", ids[0]}}}, &moves); err != nil {
+		t.Fatal(err)
+	}
+	var quants []struct {
+		Quantity decimal.Decimal `json:"quantity"`
+	}
+	if err := c.Call(t.Context(), "stock.quant", "search_read", map[string]any{"domain": []any{
+		[]any{"product_id", "=", ids[0]}, []any{"location_id.complete_name", "=", wh + "/Stock"}}, "fields": []string{"quantity"}}, &quants); err != nil {
+		t.Fatal(err)
+	}
+	var onHand decimal.Decimal
+	for _, q := range quants {
+		onHand = onHand.Add(q.Quantity)
+	}
+	if keys.String() != fmt.Sprint(n) || moves.String() != fmt.Sprint(n) || !onHand.Equal(decimal.NewFromInt(2*n)) || odooApplied(t, c, depot) != n {
+		t.Fatalf("Odoo holds %s keys, %s moves, %s on hand, applied %d; want %d, %d, %d, %d", keys, moves, onHand, odooApplied(t, c, depot), n, n, 2*n, n)
+	}
 }
