@@ -2,10 +2,18 @@ package odoo_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -41,16 +49,21 @@ type e2eRig struct {
 	broker   *brokertest.Mosquitto
 	j        *edge.Journal
 	clientID string
+	tls      uplink.TLSConfig // of both the depot and the connector
 }
 
 func newE2ERig(t *testing.T) *e2eRig {
 	t.Helper()
 	env := odootest.Need(t)
-	broker := brokertest.StartMosquitto(t)
+	return newE2ERigOn(t, env, brokertest.StartMosquitto(t), uplink.TLSConfig{})
+}
+
+func newE2ERigOn(t *testing.T, env odootest.Env, broker *brokertest.Mosquitto, tls uplink.TLSConfig) *e2eRig {
+	t.Helper()
 	c := env.Client(t)
 	wh := odootest.NewWarehouse(t, c)
 	r := &e2eRig{t: t, env: env, c: c, depot: odoo.Depot{ID: odootest.Unique("D"), Warehouse: wh}, broker: broker,
-		clientID: odootest.Unique("depotd-erp")}
+		clientID: odootest.Unique("depotd-erp"), tls: tls}
 	if _, err := odoo.Setup(t.Context(), c, []odoo.Depot{r.depot}); err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +136,7 @@ func goRun(t testing.TB, what string, run func(context.Context) error) *stopper 
 
 func (r *e2eRig) startUplink() *stopper {
 	r.t.Helper()
-	u, err := uplink.New(uplink.Config{Brokers: []string{r.broker.URL()}, KeepAlive: 2 * time.Second, ResendAfter: 5 * time.Second},
+	u, err := uplink.New(uplink.Config{Brokers: []string{r.broker.URL()}, KeepAlive: 2 * time.Second, ResendAfter: 5 * time.Second, TLS: r.tls},
 		r.depot.ID, r.j, nil, e2eLog(r.t, "uplink"))
 	if err != nil {
 		r.t.Fatal(err)
@@ -134,7 +147,7 @@ func (r *e2eRig) startUplink() *stopper {
 // startService runs the connector as `depotd erp` does; core is set once it started.
 func (r *e2eRig) startService() (*stopper, func() *erpcore.Core) {
 	r.t.Helper()
-	mc := uplink.ClientConfig{Brokers: []string{r.broker.URL()}, ClientID: r.clientID, KeepAlive: 2 * time.Second}
+	mc := uplink.ClientConfig{Brokers: []string{r.broker.URL()}, ClientID: r.clientID, KeepAlive: 2 * time.Second, TLS: r.tls}
 	mc.ApplyDefaults()
 	oc := odoo.Config{URL: r.env.URL, Database: r.env.DB, PostTimeout: 2 * time.Minute, RetryMax: 2 * time.Second}
 	oc.ApplyDefaults()
@@ -284,5 +297,63 @@ func TestARefusedReceiptBecomesAnExceptionAtTheDepotAndTheOthersLandOnce(t *test
 	keys, moves, _, onHand := r.odooCounts()
 	if keys != 5 || moves != 4 || !onHand.Equal(decimal.RequireFromString("12")) {
 		t.Fatalf("Odoo holds %d keys, %d moves, %s on hand; want 5 keys (one a rejection), 4 moves, 12", keys, moves, onHand)
+	}
+}
+
+// writeCert issues a certificate signed by parent (self-signed when parent is nil) and
+// writes dir/name.pem and dir/name.key.
+func writeCert(t *testing.T, dir, name string, tmpl *x509.Certificate, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl.SerialNumber = big.NewInt(time.Now().UnixNano())
+	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	kb, _ := x509.MarshalECPrivateKey(key)
+	if err := os.WriteFile(filepath.Join(dir, name+".pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cert, key
+}
+
+// The connector speaks mutual TLS as configured (mqtt.tls in erp.yaml): against a
+// mosquitto that requires client certificates (both the depot and the connector present
+// one signed by the CA that also signed the broker's), the depot's receipts land in Odoo
+// and are acknowledged. (Refusals of a missing or foreign certificate are the uplink's
+// TestMutualTLS: the connector builds its TLS with the same uplink.ClientTLS.)
+func TestOverMutualTLSTheReceiptsLandInOdooAndAreAcked(t *testing.T) {
+	env := odootest.Need(t)
+	dir := t.TempDir()
+	ca, caKey := writeCert(t, dir, "ca", &x509.Certificate{Subject: pkix.Name{CommonName: "depotd test CA"}, IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}, nil, nil)
+	writeCert(t, dir, "server", &x509.Certificate{Subject: pkix.Name{CommonName: "broker"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, ca, caKey)
+	writeCert(t, dir, "client", &x509.Certificate{Subject: pkix.Name{CommonName: "depotd-erp"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, ca, caKey)
+	file := func(n string) string { return filepath.Join(dir, n) }
+	b := brokertest.StartMosquittoTLS(t, file("ca.pem"), file("server.pem"), file("server.key"))
+	good := uplink.TLSConfig{CAFile: file("ca.pem"), CertFile: file("client.pem"), KeyFile: file("client.key")}
+	r := newE2ERigOn(t, env, b, good)
+	r.receipts(3, "1")
+	r.startUplink()
+
+	start := time.Now()
+	r.startService()
+	waitUntil(t, 2*time.Minute, "3 receipts acked over mutual TLS", func() bool { _, a := r.j.Positions(); return a == 3 })
+	t.Logf("3 receipts over mutual TLS in %v", time.Since(start).Round(time.Millisecond))
+	if keys, moves, _, _ := r.odooCounts(); keys != 3 || moves != 3 {
+		t.Fatalf("Odoo holds %d keys and %d moves, want 3 and 3", keys, moves)
 	}
 }
