@@ -709,6 +709,9 @@ func (c *Core) apply(ctx context.Context, d *depot, tx Tx, log *slog.Logger) boo
 		start := time.Now()
 		res, err := c.cfg.Applier.Apply(ctx, tx)
 		took := time.Since(start)
+		if err == nil && (res.Status < Applied || res.Status > Gap) {
+			err = fmt.Errorf("applier answered an unknown status %d", res.Status)
+		}
 		if err == nil {
 			c.record(d, tx, res, took, log)
 			return true
@@ -763,9 +766,6 @@ func (c *Core) record(d *depot, tx Tx, res Result, took time.Duration, log *slog
 		d.applied = res.AppliedSeq
 		d.buf[tx.Seq] = tx
 		d.resendNow = true
-	default:
-		log.Error("erp applier answered an unknown status: retrying later", "seq", tx.Seq, "status", res.Status)
-		d.buf[tx.Seq] = tx
 	}
 }
 

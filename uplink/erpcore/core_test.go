@@ -456,3 +456,29 @@ func TestWithoutADepotListEveryPublishingDepotIsServed(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// The ERP lost seqs the core had seen applied (a database restored from a backup): at the
+// next seq the Applier says Gap, and the core believes the ERP, steps back and asks the
+// depot to resend from the ERP's applied seq + 1.
+func TestWhenTheERPIsBehindTheCoreStepsBackAndAsksForAResend(t *testing.T) {
+	b := brokertest.StartMochi(t)
+	l := newLedger()
+	d := newFakeDepot(t, b.URL(), "D1")
+	startCore(t, b.URL(), l, func(c *erpcore.Config) { c.Depots = []string{"D1"} })
+	waitFor(t, 10*time.Second, "core subscribed", func() bool { return len(d.resendsFrom()) > 0 })
+	d.send(t, seqs(1, 10)...)
+	waitFor(t, 10*time.Second, "ack of 10", func() bool { return d.watermark() == 10 })
+	l.mu.Lock()
+	l.applied["D1"] = 6 // restored: 7..10 are gone
+	l.mu.Unlock()
+	d.send(t, 11)
+	waitFor(t, 10*time.Second, "resend from 7", func() bool {
+		r := d.resendsFrom()
+		return r[len(r)-1] == 7
+	})
+	d.send(t, seqs(7, 12)...)
+	waitFor(t, 10*time.Second, "ack of 12", func() bool { return d.watermark() == 12 })
+	if _, moves := l.snapshot("D1"); !equal(moves, append(seqs(1, 10), seqs(7, 12)...)) {
+		t.Fatalf("moves %v: want 1..10, then 7..12 again into the restored ERP", moves)
+	}
+}
