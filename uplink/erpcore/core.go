@@ -33,8 +33,9 @@
 //
 // # Concurrency
 //
-// Run owns every goroutine it starts (paho's and one worker per depot) and returns after
-// they stopped. MQTT messages are only filed by paho's router goroutine (a map insert);
+// Run owns every goroutine it starts (paho's, one worker per depot and the acker) and
+// returns after they stopped. When its context ends no new seq is started; an Apply in
+// flight may finish within Config.DrainTimeout and is then acknowledged. MQTT messages are only filed by paho's router goroutine (a map insert);
 // Apply runs on the depot's worker. Stats is safe for concurrent use.
 package erpcore
 
@@ -163,7 +164,10 @@ type Config struct {
 	// GapWait is how long a missing next seq is waited for before asking for a resend
 	// (default 2s).
 	GapWait time.Duration
-	Log     *slog.Logger
+	// DrainTimeout is how long an Apply in flight when Run's context ends may still take
+	// (default 10s); its answer is then acknowledged. After it the call is cancelled.
+	DrainTimeout time.Duration
+	Log          *slog.Logger
 }
 
 // Stats counts what the core saw for one depot.
@@ -253,6 +257,9 @@ func New(cfg Config) (*Core, error) {
 	if cfg.GapWait <= 0 {
 		cfg.GapWait = 2 * time.Second
 	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 10 * time.Second
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -338,12 +345,16 @@ func (c *Core) Run(ctx context.Context) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Apply calls outlive ctx by up to DrainTimeout: a call in flight at shutdown gets to
+	// finish and be acknowledged rather than leave its outcome unknown.
+	applyCtx, cancelApply := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelApply()
 	var wg sync.WaitGroup
 	spawn := func(d *depot) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.work(ctx, d)
+			c.work(ctx, applyCtx, d)
 		}()
 	}
 	opts := mqtt.NewClientOptions().
@@ -412,12 +423,15 @@ func (c *Core) Run(ctx context.Context) error {
 	}()
 
 	<-ctx.Done()
-	// Workers stop first (an Apply in flight ends with the context), then the acker (its
-	// last round acknowledges what they finished), then the client.
+	// Workers stop first (they start no new seq; an Apply in flight may finish within
+	// DrainTimeout), then the acker (its last round acknowledges what they finished), then
+	// the client.
 	c.mu.Lock()
 	c.spawn = nil
 	c.mu.Unlock()
+	drain := time.AfterFunc(c.cfg.DrainTimeout, cancelApply)
 	wg.Wait()
+	drain.Stop()
 	stopAcker()
 	<-ackerDone
 	ct.WaitTimeout(time.Second)
@@ -509,7 +523,7 @@ func fmtV(v *int) string {
 
 // work is a depot's worker: it reads the ERP's applied seq, then applies the next seq
 // whenever it is there, acks, and asks for resends across gaps.
-func (c *Core) work(ctx context.Context, d *depot) {
+func (c *Core) work(ctx, applyCtx context.Context, d *depot) {
 	log := c.log.With("depot", d.id)
 	applied, ok := c.appliedSeq(ctx, d, log)
 	if !ok {
@@ -521,12 +535,12 @@ func (c *Core) work(ctx context.Context, d *depot) {
 	log.Info("erp depot ready", "applied_seq", applied)
 	c.kickAcker()
 	for {
-		for {
+		for ctx.Err() == nil {
 			tx, ok := d.next()
 			if !ok {
 				break
 			}
-			if !c.apply(ctx, d, tx, log) {
+			if !c.apply(ctx, applyCtx, d, tx, log) {
 				return
 			}
 			c.kickAcker()
@@ -703,11 +717,12 @@ func (d *depot) next() (Tx, bool) {
 	return tx, ok
 }
 
-// apply hands tx to the Applier until it answers; false when ctx ended first.
-func (c *Core) apply(ctx context.Context, d *depot, tx Tx, log *slog.Logger) bool {
+// apply hands tx to the Applier (under applyCtx) until it answers; false when ctx ended
+// first without an answer.
+func (c *Core) apply(ctx, applyCtx context.Context, d *depot, tx Tx, log *slog.Logger) bool {
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
-		res, err := c.cfg.Applier.Apply(ctx, tx)
+		res, err := c.cfg.Applier.Apply(applyCtx, tx)
 		took := time.Since(start)
 		if err == nil && (res.Status < Applied || res.Status > Gap) {
 			err = fmt.Errorf("applier answered an unknown status %d", res.Status)

@@ -482,3 +482,61 @@ func TestWhenTheERPIsBehindTheCoreStepsBackAndAsksForAResend(t *testing.T) {
 		t.Fatalf("moves %v: want 1..10, then 7..12 again into the restored ERP", moves)
 	}
 }
+
+// Stopping the core while the Applier is in a call lets that call finish (within
+// DrainTimeout) and acknowledges it; no further seq is started.
+func TestAnApplyInFlightAtShutdownFinishesAndIsAcked(t *testing.T) {
+	b := brokertest.StartMochi(t)
+	l := newLedger()
+	release := make(chan struct{})
+	l.hold = func(tx erpcore.Tx) chan struct{} {
+		if tx.Seq == 2 {
+			return release
+		}
+		return nil
+	}
+	d := newFakeDepot(t, b.URL(), "D1")
+	_, stop := startCore(t, b.URL(), l, func(c *erpcore.Config) { c.Depots = []string{"D1"}; c.DrainTimeout = 20 * time.Second })
+	waitFor(t, 10*time.Second, "core subscribed", func() bool { return len(d.resendsFrom()) > 0 })
+	d.send(t, 1, 2, 3)
+	waitFor(t, 10*time.Second, "seq 2 in the applier", func() bool { c, _ := l.snapshot("D1"); return len(c) == 2 })
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Fatal("Run returned while an Apply was in flight")
+	case <-time.After(100 * time.Millisecond): // the stop must be waiting on the call, not done
+	}
+	close(release)
+	<-stopped
+	waitFor(t, 10*time.Second, "ack of the drained seq 2", func() bool { return d.watermark() == 2 })
+	if calls, moves := l.snapshot("D1"); !equal(calls, []uint64{1, 2}) || !equal(moves, []uint64{1, 2}) {
+		t.Fatalf("calls %v moves %v: want 1 and 2 only (no new seq after the stop)", calls, moves)
+	}
+}
+
+// An Apply still running DrainTimeout after the stop is cancelled and not acknowledged.
+func TestAnApplyOutlivingTheDrainTimeoutIsCancelledAndNotAcked(t *testing.T) {
+	b := brokertest.StartMochi(t)
+	l := newLedger()
+	never := make(chan struct{})
+	l.hold = func(tx erpcore.Tx) chan struct{} {
+		if tx.Seq == 2 {
+			return never
+		}
+		return nil
+	}
+	d := newFakeDepot(t, b.URL(), "D1")
+	_, stop := startCore(t, b.URL(), l, func(c *erpcore.Config) { c.Depots = []string{"D1"}; c.DrainTimeout = 200 * time.Millisecond })
+	waitFor(t, 10*time.Second, "core subscribed", func() bool { return len(d.resendsFrom()) > 0 })
+	d.send(t, 1, 2)
+	waitFor(t, 10*time.Second, "ack of 1 and seq 2 in the applier", func() bool { c, _ := l.snapshot("D1"); return len(c) == 2 && d.watermark() == 1 })
+	start := time.Now()
+	stop()
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("stop took %v with a 200ms drain timeout", took)
+	}
+	if w := d.watermark(); w != 1 {
+		t.Fatalf("watermark %d: a cancelled Apply was acknowledged", w)
+	}
+}

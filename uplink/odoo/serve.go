@@ -36,8 +36,9 @@ func (e *StartError) Unwrap() error { return e.Err }
 
 // Run checks that Odoo answers (its version, 19.x) and knows every depot (the applied
 // seq setup makes), then consumes until ctx ends. It returns nil after a clean stop
-// (every goroutine ended; an Apply in flight is cancelled and, its outcome being kept by
-// Odoo's key, safely retried by the next run) and a *StartError when it could not start.
+// (every goroutine ended; a posting in flight was given up to 30s to finish and be
+// acknowledged, or cancelled, its outcome then kept by Odoo's key for the next run) and a
+// *StartError when it could not start.
 func (s *Service) Run(ctx context.Context) error {
 	log := s.Log
 	if log == nil {
@@ -79,6 +80,10 @@ func (s *Service) Run(ctx context.Context) error {
 		Brokers: s.MQTT.Brokers, ClientID: s.MQTT.ClientID, Username: s.MQTT.Username, Password: s.MQTT.Password,
 		TLS: tlsCfg, KeepAlive: s.MQTT.KeepAlive, TopicPrefix: s.MQTT.TopicPrefix, Depots: ids,
 		Applier: a, Retryable: Retryable, RetryMax: s.Odoo.RetryMax, Log: log,
+		// SIGTERM lets a posting in flight finish and be acknowledged (well within
+		// systemd's default 90s stop timeout); one still running then is cancelled, and
+		// the next run finds its key if Odoo committed it.
+		DrainTimeout: min(s.Odoo.PostTimeout, 30*time.Second),
 	}
 	if s.Tune != nil {
 		s.Tune(&cfg)
