@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 
+	sddaemon "github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/depotd/depotd/uplink/erpcore"
 	"github.com/depotd/depotd/uplink/odoo"
 )
 
@@ -38,7 +41,11 @@ func erpRunCmd(ctx context.Context, args []string, stderr io.Writer) int {
 	if !ok {
 		return 1
 	}
-	svc := &odoo.Service{MQTT: cfg.MQTT, Odoo: cfg.Odoo, Depots: cfg.Depots, Log: log.With("component", "erp")}
+	elog := log.With("component", "erp")
+	svc := &odoo.Service{MQTT: cfg.MQTT, Odoo: cfg.Odoo, Depots: cfg.Depots, Log: elog,
+		// Under systemd (Type=notify, depotd-erp.service): ready once Odoo answered and
+		// knows every depot; a no-op elsewhere.
+		Started: func(*erpcore.Core) { sdNotify(elog, sddaemon.SdNotifyReady) }}
 	if err := svc.Run(ctx); err != nil {
 		if ctx.Err() != nil {
 			return 0 // stopped while starting

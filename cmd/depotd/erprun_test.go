@@ -80,9 +80,9 @@ func TestERPRunRefusesADepotOdooWasNotSetUpFor(t *testing.T) {
 	}
 }
 
-// The real binary: a receipt published on the depot's tx topic lands in Odoo and is
-// acknowledged; SIGTERM stops the service with exit 0.
-func TestERPRunPostsAReceiptAcksItAndStopsCleanlyOnSIGTERM(t *testing.T) {
+// The real binary: it tells systemd READY=1 once Odoo answered, a receipt published on
+// the depot's tx topic lands in Odoo and is acknowledged, SIGTERM stops it with exit 0.
+func TestERPRunIsReadyPostsAReceiptAcksItAndStopsCleanlyOnSIGTERM(t *testing.T) {
 	env := odootest.Need(t)
 	c := env.Client(t)
 	wh := odootest.NewWarehouse(t, c)
@@ -97,7 +97,9 @@ func TestERPRunPostsAReceiptAcksItAndStopsCleanlyOnSIGTERM(t *testing.T) {
 	}
 	broker := startBroker(t)
 	path := erpRunConfig(t, broker, env.URL, env.DB, env.APIKey, depot, wh)
-	p := startERPProc(t, depotdBinary(t), "erp", "--config", path)
+	sock, msgs := notifySocket(t)
+	p := startProcRE(t, depotdBinary(t), []string{"NOTIFY_SOCKET=" + sock}, regexp.MustCompile(`(msg="erp mqtt online: subscribed")`), "erp", "--config", path)
+	waitMsg(t, msgs, "READY=1", 10*time.Second)
 
 	acks := make(chan uint64, 16)
 	mc := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID(odootest.Unique("depot")))
