@@ -397,3 +397,66 @@ func TestOdooUnreachableAndLostAnswersMidDrainStillLandEachReceiptOnce(t *testin
 		t.Fatalf("Odoo holds %d keys, %d moves in %d pickings, %s on hand; want %d each and %d", keys, moves, pickings, onHand, n, n)
 	}
 }
+
+// Two depots on one connector and one real Odoo: depot A's first transaction is a type not
+// posted yet (an adjustment: never rejected, never skipped, retried), which holds up
+// depot A only; depot B's receipts all land and are acknowledged meanwhile.
+func TestADepotStuckOnATransactionOdooCannotTakeYetHoldsUpNoOtherDepot(t *testing.T) {
+	const n = 8
+	b := newE2ERig(t) // depot B, and the broker, warehouse and product both use
+	a := odoo.Depot{ID: odootest.Unique("A"), Warehouse: b.depot.Warehouse}
+	if _, err := odoo.Setup(t.Context(), b.c, []odoo.Depot{a}); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := edge.NewCatalog([]edge.Location{{Name: a.Warehouse + "/Stock", Type: edge.LocInternal}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ja, err := edge.Open(filepath.Join(t.TempDir(), "a.db"), edge.Options{Depot: a.ID, Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ja.Close()
+	for _, tx := range []edge.Transaction{
+		{ID: "adj-1", Type: edge.Adjustment, Reason: "FOUND", Lines: []edge.Line{{Item: b.sku, Qty: edge.MustQty("1"), UoM: "Units", To: a.Warehouse + "/Stock"}}},
+		{ID: "rcv-1", Type: edge.Receipt, Lines: []edge.Line{{Item: b.sku, Qty: edge.MustQty("1"), UoM: "Units", To: a.Warehouse + "/Stock"}}},
+	} {
+		if _, _, err := ja.Commit(t.Context(), tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ua, err := uplink.New(uplink.Config{Brokers: []string{b.broker.URL()}, KeepAlive: 2 * time.Second}, a.ID, ja, nil, e2eLog(t, "uplink-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopA := goRun(t, "uplink A", ua.Run)
+	defer stopA.stop(t, "uplink A")
+	b.receipts(n, "1")
+	b.startUplink()
+
+	mc := uplink.ClientConfig{Brokers: []string{b.broker.URL()}, ClientID: b.clientID, KeepAlive: 2 * time.Second}
+	mc.ApplyDefaults()
+	oc := odoo.Config{URL: b.env.URL, Database: b.env.DB, PostTimeout: 2 * time.Minute, RetryMax: time.Second}
+	oc.ApplyDefaults()
+	var mu sync.Mutex
+	var core *erpcore.Core
+	svc := &odoo.Service{MQTT: mc, Odoo: oc, Depots: []odoo.Depot{a, b.depot}, Client: b.c, Log: e2eLog(t, "erp"),
+		Started: func(c *erpcore.Core) { mu.Lock(); core = c; mu.Unlock() }}
+	goRun(t, "erp service", svc.Run)
+	start := time.Now()
+	waitUntil(t, 3*time.Minute, "depot B drained", func() bool { _, acked := b.j.Positions(); return acked == n })
+	t.Logf("depot B's %d receipts acked in %v while depot A is stuck", n, time.Since(start).Round(time.Millisecond))
+	mu.Lock()
+	c := core
+	mu.Unlock()
+	waitUntil(t, time.Minute, "depot A retrying its adjustment", func() bool { return c.Stats(a.ID).Errors >= 2 })
+	if _, acked := ja.Positions(); acked != 0 {
+		t.Fatalf("depot A acked %d: an adjustment Odoo cannot take yet was acknowledged or skipped", acked)
+	}
+	if exc, ok, _ := ja.Rejection(1); ok {
+		t.Fatalf("the adjustment was rejected: %+v", exc)
+	}
+	if st := c.Stats(a.ID); st.Applied != 0 || st.Processed != 0 {
+		t.Fatalf("depot A: %+v; want nothing processed", st)
+	}
+}
