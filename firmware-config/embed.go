@@ -30,6 +30,11 @@ var UdevRules []byte
 //go:embed README.md
 var InstallGuide []byte
 
+// ERPUnit is depotd-erp.service, the systemd unit of `depotd erp` (the Odoo connector).
+//
+//go:embed depotd-erp.service
+var ERPUnit []byte
+
 // ERPConfig is erp.yaml, the documented default config of `depotd erp` (the Odoo connector).
 //
 //go:embed erp.yaml

@@ -79,6 +79,25 @@ func TestUnit(t *testing.T) {
 	}
 }
 
+func TestERPUnitRunsTheConnectorAsANotifyService(t *testing.T) {
+	u := unitFile(t, firmwareconfig.ERPUnit)
+	for _, kv := range []struct{ sec, key, want string }{
+		{"Service", "Type", "notify"},
+		{"Service", "ExecStart", "/usr/local/bin/depotd erp --config /etc/depotd/erp.yaml --log-format json"},
+		{"Service", "KillSignal", "SIGTERM"},
+		{"Service", "TimeoutStopSec", "45s"},
+		{"Service", "Restart", "always"},
+		{"Service", "User", "depotd"},
+		{"Service", "StateDirectory", "depotd-erp"},
+		{"Unit", "StartLimitIntervalSec", "0"},
+		{"Install", "WantedBy", "multi-user.target"},
+	} {
+		if got := u[kv.sec][kv.key]; len(got) != 1 || got[0] != kv.want {
+			t.Errorf("[%s] %s = %q, want %q", kv.sec, kv.key, got, kv.want)
+		}
+	}
+}
+
 // TestUnitVerifies runs systemd-analyze verify where it exists: unknown keys or sections
 // fail. A missing /usr/local/bin/depotd is expected on a build machine.
 func TestUnitVerifies(t *testing.T) {
@@ -86,17 +105,19 @@ func TestUnitVerifies(t *testing.T) {
 		t.Skip("systemd-analyze not installed; TestUnit checks the keys")
 	}
 	dir := t.TempDir()
-	p := filepath.Join(dir, "depotd.service")
-	if err := os.WriteFile(p, firmwareconfig.Unit, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, _ := exec.Command("systemd-analyze", "verify", p).CombinedOutput()
-	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if l == "" || strings.Contains(l, "is not executable") || strings.Contains(l, "/usr/local/bin/depotd") {
-			continue
+	for name, unit := range map[string][]byte{"depotd.service": firmwareconfig.Unit, "depotd-erp.service": firmwareconfig.ERPUnit} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, unit, 0o644); err != nil {
+			t.Fatal(err)
 		}
-		if strings.Contains(l, "depotd.service") {
-			t.Errorf("systemd-analyze: %s", l)
+		out, _ := exec.Command("systemd-analyze", "verify", p).CombinedOutput()
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if l == "" || strings.Contains(l, "is not executable") || strings.Contains(l, "/usr/local/bin/depotd") {
+				continue
+			}
+			if strings.Contains(l, name) {
+				t.Errorf("systemd-analyze: %s", l)
+			}
 		}
 	}
 }

@@ -74,6 +74,13 @@ func startProc(t *testing.T, bin string, args ...string) *daemonProc {
 // startProcEnv is startProc with extra environment (NOTIFY_SOCKET, WATCHDOG_USEC).
 func startProcEnv(t *testing.T, bin string, env []string, args ...string) *daemonProc {
 	t.Helper()
+	return startProcRE(t, bin, env, listenRE, args...)
+}
+
+// startProcRE runs depotd with args and waits until a log line matches re, whose first
+// group becomes the process's addr.
+func startProcRE(t *testing.T, bin string, env []string, re *regexp.Regexp, args ...string) *daemonProc {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
@@ -92,7 +99,7 @@ func startProcEnv(t *testing.T, bin string, env []string, args ...string) *daemo
 			p.mu.Lock()
 			p.log.WriteString(line + "\n")
 			p.mu.Unlock()
-			if m := listenRE.FindStringSubmatch(line); m != nil {
+			if m := re.FindStringSubmatch(line); m != nil {
 				select {
 				case addrc <- m[1]:
 				default:

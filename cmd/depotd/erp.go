@@ -6,18 +6,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 )
 
 func init() {
-	register("erp", "the ERP end of the uplink (Odoo): depotd erp config check|setup --config PATH", erpCmd)
+	register("erp", "the ERP end of the uplink (Odoo): depotd erp [run] --config PATH; erp config check|setup --config PATH", erpCmd)
 }
 
 const erpUsage = `usage:
+  depotd erp [run] --config PATH [--log-level info] [--log-format text]
+                                          the connector: consume the depots' transactions, post
+                                          them into Odoo exactly once, ack; SIGTERM stops it
   depotd erp config check --config PATH   check erp.yaml; every problem with its key path
   depotd erp setup --config PATH          prepare the Odoo database (idempotent; says what it did)
 
-erp.yaml is documented in firmware-config/erp.yaml. The long-running connector
-(depotd erp --config PATH) is not implemented yet.`
+erp.yaml is documented in firmware-config/erp.yaml.`
 
 func erpCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch {
@@ -28,6 +31,10 @@ func erpCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help"):
 		fmt.Fprintln(stdout, erpUsage)
 		return 0
+	case len(args) >= 1 && args[0] == "run":
+		return erpRunCmd(ctx, args[1:], stderr)
+	case len(args) >= 1 && strings.HasPrefix(args[0], "-"):
+		return erpRunCmd(ctx, args, stderr)
 	}
 	fmt.Fprintln(stderr, erpUsage)
 	return 2

@@ -49,14 +49,28 @@
 // seq beyond applied+1 answers "gap"; the next seq writes the applied seq first (the row
 // lock serializes a depot's postings: a concurrent retry of the same seq waits, fails
 // with a serialization error once the first commits, and Odoo re-runs it, so it finds
-// the key), then posts all the lines (for a receipt: an incoming picking from the vendor
-// location, confirmed, lots and expiry written on the move lines, validated) and creates
-// the key. Any failure rolls all of it back. A refusal that is the data's fault comes
+// the key), then posts all the lines and creates the key: a receipt is an incoming
+// picking from the vendor location (lots and expiry written on the move lines), an issue
+// an outgoing picking from the mapped location to the customer location (lots as
+// scanned, which must exist in Odoo: UNKNOWN_LOT otherwise), a transfer an internal
+// picking between the mapped locations (a line's state or to_state picks the state's
+// location, so a move into quarantine is a transfer into <WH>/Quarantine); each is
+// confirmed, its move lines written with the depot's quantities, and validated. Any failure rolls all of it back. A refusal that is the data's fault comes
 // back as a *Rejection with a code (UNKNOWN_ITEM, UNKNOWN_LOCATION, LOT_REQUIRED,
 // BAD_QTY, ...) and a message for a supervisor; Poster.Reject then records the seq as
-// processed without a movement so that the next one can be applied. So a timeout, a
-// retry, a restart or a second connector never doubles a movement, and nothing is
-// skipped. Only receipts (from the vendor location) are posted so far.
+// processed without a movement (keeping the code and message in Odoo, so a duplicate
+// tells them again) so that the next one can be applied; Poster.Void records a void
+// entry (a seq a depot restore skipped) the same way. So a timeout, a retry, a restart or
+// a second connector never doubles a movement, and nothing is skipped. Receipts, issues
+// and transfers are posted; the other types are ErrNotImplemented (never rejected).
+//
+// # The connector
+//
+// Applier is the uplink/erpcore Applier over a Poster; Service (`depotd erp`) checks that
+// Odoo is 19.x and knows every configured depot, then runs the consumer core with it.
+// Caveat, observed against Odoo 19: a receipt of an expiry-tracked product without an
+// expiry date does not validate (Odoo answers with a confirmation step instead) and is
+// rejected as NOT_VALIDATED.
 //
 // # Concurrency
 //

@@ -20,6 +20,7 @@ import (
 const (
 	StatusApplied   = "applied"     // the movement is now in Odoo, with its key
 	StatusRejected  = "rejected"    // recorded as processed without a movement (Reject)
+	StatusVoided    = "voided"      // a void entry recorded as processed without a movement (Void)
 	StatusDuplicate = "duplicate"   // the key already exists: applied (or rejected) before
 	StatusGap       = "gap"         // seq is beyond the depot's applied seq + 1: nothing done
 	StatusBehind    = "behind"      // seq is at or below the applied seq but has no key
@@ -35,6 +36,9 @@ type Result struct {
 	Picking    string
 	Model      string // duplicate: the key's model (stock.picking, or ir.config_parameter for a rejection)
 	Moves      []Move // applied: one per depot line, in order of product and destination
+	// Rejection is set on a duplicate of a seq that was rejected: the code and message
+	// recorded then (nil when recorded by a depotd that did not keep them).
+	Rejection *Rejection
 }
 
 // Move is one depot line as Odoo stored it (a move line of the picking; lines of one
@@ -95,8 +99,10 @@ func (p *Poster) action(ctx context.Context) (int, error) {
 	return id, nil
 }
 
-// Post applies tx (its Seq set, as sent on the uplink) for depot d exactly once. Only
-// receipts are posted so far; other types return ErrNotImplemented without calling Odoo. Calling it
+// Post applies tx (its Seq set, as sent on the uplink) for depot d exactly once.
+// Receipts (an incoming picking from the vendor location), issues (an outgoing picking to
+// the customer location, lots as scanned) and transfers (an internal picking) are posted;
+// other types return ErrNotImplemented without calling Odoo. Calling it
 // again for the same seq, after a timeout or from another process, never moves stock
 // twice: it answers StatusDuplicate. Errors: a *Rejection when Odoo refused the data;
 // otherwise an *Error (Retryable says whether to try again: the call either committed
@@ -111,10 +117,22 @@ func (p *Poster) Post(ctx context.Context, d Depot, tx edge.Transaction) (Result
 }
 
 // Reject records (depot, seq) as processed without a movement, in order and exactly once,
-// so that the depot's next seq can be applied.
-func (p *Poster) Reject(ctx context.Context, d Depot, seq uint64) (Result, error) {
-	return p.run(ctx, map[string]any{"op": "reject", "depot": d.ID, "seq": seq,
-		"key": TxKey(d.ID, seq), "param": AppliedSeqParam(d.ID)})
+// so that the depot's next seq can be applied. The rejection's code and message are kept
+// in Odoo (ir.config_parameter depotd.rejected.<depot>_<seq>, which the key points at), so
+// a connector that restarts before its ack went out still tells the depot why (a
+// duplicate's Result.Rejection). why may be nil.
+func (p *Poster) Reject(ctx context.Context, d Depot, seq uint64, why *Rejection) (Result, error) {
+	req := map[string]any{"op": "reject", "depot": d.ID, "seq": seq, "key": TxKey(d.ID, seq), "param": AppliedSeqParam(d.ID)}
+	if why != nil {
+		req["code"], req["message"] = why.Code, why.Message
+	}
+	return p.run(ctx, req)
+}
+
+// Void records (depot, seq), a void entry (a seq a depot restore skipped), as processed
+// without a movement, in order and exactly once.
+func (p *Poster) Void(ctx context.Context, d Depot, seq uint64) (Result, error) {
+	return p.run(ctx, map[string]any{"op": "void", "depot": d.ID, "seq": seq, "key": TxKey(d.ID, seq), "param": AppliedSeqParam(d.ID)})
 }
 
 func (p *Poster) run(ctx context.Context, req map[string]any) (Result, error) {
@@ -130,6 +148,7 @@ func (p *Poster) run(ctx context.Context, req map[string]any) (Result, error) {
 			Picking    string `json:"picking"`
 			Model      string `json:"model"`
 			ResID      int    `json:"res_id"`
+			Rejection  string `json:"rejection"`
 			Moves      []struct {
 				ProductID int             `json:"product_id"`
 				Quantity  decimal.Decimal `json:"quantity"`
@@ -156,6 +175,10 @@ func (p *Poster) run(ctx context.Context, req map[string]any) (Result, error) {
 		Picking: out.Depotd.Picking, Model: out.Depotd.Model}
 	if r.Status == StatusDuplicate {
 		r.PickingID = out.Depotd.ResID
+		if out.Depotd.Rejection != "" {
+			code, msg, _ := strings.Cut(out.Depotd.Rejection, ": ")
+			r.Rejection = &Rejection{Code: code, Message: msg}
+		}
 	}
 	for _, m := range out.Depotd.Moves {
 		r.Moves = append(r.Moves, Move{ProductID: m.ProductID, Quantity: m.Quantity, State: m.State, Lot: m.Lot})
@@ -183,7 +206,9 @@ func rejection(e *Error) *Rejection {
 // names (Depot.Location, Depot.StateLocation), quantities as exact decimal strings in the
 // unit the ledger counts in, the scans as evidence on the picking.
 func buildRequest(d Depot, tx edge.Transaction) (map[string]any, error) {
-	if tx.Type != edge.Receipt {
+	switch tx.Type {
+	case edge.Receipt, edge.Issue, edge.Transfer:
+	default:
 		// Not the data's fault: a connector must neither reject nor skip it.
 		return nil, fmt.Errorf("%w: posting %s transactions to Odoo is not implemented yet (depot %s seq %d)", ErrNotImplemented, tx.Type, d.ID, tx.Seq)
 	}
@@ -196,7 +221,19 @@ func buildRequest(d Depot, tx edge.Transaction) (map[string]any, error) {
 		if l.BaseQty != nil {
 			qty, uom = *l.BaseQty, l.BaseUoM
 		}
-		to := d.Location(l.To)
+		// Stock in a state lives in that state's location (quarantine, damaged); available
+		// and reserved stay in the line's own.
+		from := ""
+		if l.From != "" {
+			from = d.Location(l.From)
+		}
+		if loc := d.StateLocation(l.State); loc != "" {
+			from = loc
+		}
+		to := ""
+		if l.To != "" {
+			to = d.Location(l.To)
+		}
 		st := l.State
 		if l.ToState != "" {
 			st = l.ToState
@@ -204,13 +241,32 @@ func buildRequest(d Depot, tx edge.Transaction) (map[string]any, error) {
 		if loc := d.StateLocation(st); loc != "" {
 			to = loc
 		}
-		if l.To == "" && d.StateLocation(st) == "" {
-			return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d has no destination location", i+1)}
+		line := map[string]any{
+			"item": l.Item, "qty": qty.Decimal().String(), "uom": uom, "lot": l.Lot, "serial": l.Serial, "expiry": l.Expiry,
 		}
-		lines = append(lines, map[string]any{
-			"item": l.Item, "qty": qty.Decimal().String(), "uom": uom, "lot": l.Lot, "serial": l.Serial,
-			"expiry": l.Expiry, "to": to,
-		})
+		// A receipt comes from the vendor location and an issue goes to the customer
+		// location (the post action's): only the depot's own side is sent.
+		switch tx.Type {
+		case edge.Receipt:
+			if to == "" {
+				return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d has no destination location", i+1)}
+			}
+			line["to"] = to
+		case edge.Issue:
+			if from == "" {
+				return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d has no source location", i+1)}
+			}
+			line["from"] = from
+		case edge.Transfer:
+			if from == "" || to == "" {
+				return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d needs a source and a destination location", i+1)}
+			}
+			if from == to {
+				return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d moves nothing in Odoo: %s and %s are both %s", i+1, l.From, l.To, to)}
+			}
+			line["from"], line["to"] = from, to
+		}
+		lines = append(lines, line)
 	}
 	return map[string]any{
 		"depot": d.ID, "seq": tx.Seq, "key": TxKey(d.ID, tx.Seq), "param": AppliedSeqParam(d.ID),

@@ -215,11 +215,20 @@ func TestPostingKeepsSeqOrderAndRefusesBadDataWithoutChangingOdoo(t *testing.T) 
 		t.Fatalf("after refusals Odoo holds %d moves, %s on hand, %d keys; want nothing", s.moves, s.onHand, s.keys)
 	}
 	// A rejected seq is recorded once, so the next one can be applied.
-	if r, err := p.Reject(ctx, f.depot, 1); err != nil || r.Status != odoo.StatusRejected || r.AppliedSeq != 1 {
+	why := &odoo.Rejection{Code: "UNKNOWN_ITEM", Message: "line 1: no Odoo product has the internal reference NO-SUCH"}
+	if r, err := p.Reject(ctx, f.depot, 1, why); err != nil || r.Status != odoo.StatusRejected || r.AppliedSeq != 1 {
 		t.Fatalf("reject 1: %+v, %v", r, err)
 	}
-	if r, err := p.Reject(ctx, f.depot, 1); err != nil || r.Status != odoo.StatusDuplicate || r.Model != "ir.config_parameter" {
-		t.Fatalf("reject 1 again: %+v, %v", r, err)
+	// Odoo keeps why: a connector that lost its memory still tells the depot.
+	for _, again := range []func() (odoo.Result, error){
+		func() (odoo.Result, error) { return p.Reject(ctx, f.depot, 1, nil) },
+		func() (odoo.Result, error) { return p.Post(ctx, f.depot, f.receipt(1, "1", "G1")) },
+	} {
+		r, err := again()
+		if err != nil || r.Status != odoo.StatusDuplicate || r.Model != "ir.config_parameter" ||
+			r.Rejection == nil || r.Rejection.Code != why.Code || r.Rejection.Message != why.Message {
+			t.Fatalf("seq 1 again: %+v (rejection %+v), %v", r, r.Rejection, err)
+		}
 	}
 	if r, err := p.Post(ctx, f.depot, f.receipt(2, "3.25", "G2")); err != nil || r.Status != odoo.StatusApplied || r.AppliedSeq != 2 {
 		t.Fatalf("seq 2 after 1: %+v, %v", r, err)
@@ -321,7 +330,7 @@ func TestTypesNotPostedYetAreRefusedAsNotImplementedNotRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, typ := range []edge.TxType{edge.Issue, edge.Transfer, edge.Adjustment, edge.Count, edge.Return, edge.Scrap, edge.StatusMove} {
+	for _, typ := range []edge.TxType{edge.Adjustment, edge.Count, edge.Return, edge.Scrap, edge.StatusMove} {
 		_, err := odoo.NewPoster(c, time.Second).Post(context.Background(), odoo.Depot{ID: "D1", Warehouse: "WH"},
 			edge.Transaction{Seq: 1, Type: typ, Lines: []edge.Line{{Item: "X", Qty: edge.MustQty("1"), To: "WH/Stock"}}})
 		var rej *odoo.Rejection

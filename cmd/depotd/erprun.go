@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	sddaemon "github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/depotd/depotd/uplink/erpcore"
+	"github.com/depotd/depotd/uplink/odoo"
+)
+
+// erpRunCmd is `depotd erp [run] --config PATH`: the long-running connector. Exit 0 after
+// SIGTERM/SIGINT (the context), 1 when it cannot start (a bad config, Odoo unreachable or
+// not set up), 2 on bad flags.
+func erpRunCmd(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("depotd erp run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "/etc/depotd/erp.yaml", "erp.yaml")
+	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	format := fs.String("log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "depotd erp run: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	log, err := newLogger(stderr, *level, *format)
+	if err != nil {
+		fmt.Fprintln(stderr, "depotd erp run:", err)
+		return 2
+	}
+	cfg, ok := loadERPConfigReport(*path, stderr)
+	if !ok {
+		return 1
+	}
+	elog := log.With("component", "erp")
+	svc := &odoo.Service{MQTT: cfg.MQTT, Odoo: cfg.Odoo, Depots: cfg.Depots, Log: elog,
+		// Under systemd (Type=notify, depotd-erp.service): ready once Odoo answered and
+		// knows every depot; a no-op elsewhere.
+		Started: func(*erpcore.Core) { sdNotify(elog, sddaemon.SdNotifyReady) }}
+	if err := svc.Run(ctx); err != nil {
+		if ctx.Err() != nil {
+			return 0 // stopped while starting
+		}
+		var se *odoo.SetupError
+		if errors.As(err, &se) {
+			fmt.Fprintln(stderr, "depotd erp run: cannot start:", se.Msg)
+		} else {
+			fmt.Fprintln(stderr, "depotd erp run: cannot start:", err)
+		}
+		return 1
+	}
+	return 0
+}

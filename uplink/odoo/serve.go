@@ -1,0 +1,99 @@
+package odoo
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/depotd/depotd/uplink"
+	"github.com/depotd/depotd/uplink/erpcore"
+)
+
+// Service is the long-running connector (`depotd erp --config erp.yaml`): the consumer
+// core (uplink/erpcore) on the MQTT side, an Applier posting into Odoo on the other.
+type Service struct {
+	MQTT   uplink.ClientConfig // defaults applied, checked
+	Odoo   Config              // defaults applied, checked
+	Depots []Depot
+	Log    *slog.Logger
+
+	// Client replaces the one Odoo.Client() would make (tests).
+	Client *Client
+	// Tune, when set, adjusts the core's configuration before it starts (tests).
+	Tune func(*erpcore.Config)
+	// Started, when set, is called with the core once the checks passed (tests read its
+	// Stats).
+	Started func(*erpcore.Core)
+}
+
+// StartError is a reason the service refused to start: Odoo unreachable or not set up,
+// a bad TLS file. Nothing was consumed.
+type StartError struct{ Err error }
+
+func (e *StartError) Error() string { return e.Err.Error() }
+func (e *StartError) Unwrap() error { return e.Err }
+
+// Run checks that Odoo answers (its version, 19.x) and knows every depot (the applied
+// seq setup makes), then consumes until ctx ends. It returns nil after a clean stop
+// (every goroutine ended; a posting in flight was given up to 30s to finish and be
+// acknowledged, or cancelled, its outcome then kept by Odoo's key for the next run) and a
+// *StartError when it could not start.
+func (s *Service) Run(ctx context.Context) error {
+	log := s.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := s.Client
+	if c == nil {
+		var err error
+		if c, err = s.Odoo.Client(); err != nil {
+			return &StartError{err}
+		}
+	}
+	start := time.Now()
+	v, err := c.Version(ctx)
+	if err != nil {
+		return &StartError{fmt.Errorf("odoo at %s is not reachable: %w", s.Odoo.URL, err)}
+	}
+	if v.Major != 19 {
+		return &StartError{fmt.Errorf("odoo at %s is version %s: depotd posts to Odoo 19.x only", s.Odoo.URL, v.Text)}
+	}
+	a := NewApplier(c, s.Odoo.PostTimeout, s.Depots)
+	ids := make([]string, 0, len(s.Depots))
+	for _, d := range s.Depots {
+		seq, err := a.AppliedSeq(ctx, d.ID)
+		if err != nil {
+			return &StartError{err}
+		}
+		log.Info("erp depot known to odoo", "depot", d.ID, "warehouse", d.Warehouse, "applied_seq", seq)
+		ids = append(ids, d.ID)
+	}
+	log.Info("erp odoo reachable", "url", s.Odoo.URL, "database", c.Database(), "version", v.Text,
+		"depots", len(ids), "took", time.Since(start).Round(time.Millisecond))
+	mc := s.MQTT.Config()
+	tlsCfg, err := uplink.ClientTLS(mc)
+	if err != nil {
+		return &StartError{fmt.Errorf("mqtt.tls: %w", err)}
+	}
+	cfg := erpcore.Config{
+		Brokers: s.MQTT.Brokers, ClientID: s.MQTT.ClientID, Username: s.MQTT.Username, Password: s.MQTT.Password,
+		TLS: tlsCfg, KeepAlive: s.MQTT.KeepAlive, TopicPrefix: s.MQTT.TopicPrefix, Depots: ids,
+		Applier: a, Retryable: Retryable, RetryMax: s.Odoo.RetryMax, Log: log,
+		// SIGTERM lets a posting in flight finish and be acknowledged (well within
+		// systemd's default 90s stop timeout); one still running then is cancelled, and
+		// the next run finds its key if Odoo committed it.
+		DrainTimeout: min(s.Odoo.PostTimeout, 30*time.Second),
+	}
+	if s.Tune != nil {
+		s.Tune(&cfg)
+	}
+	core, err := erpcore.New(cfg)
+	if err != nil {
+		return &StartError{err}
+	}
+	if s.Started != nil {
+		s.Started(core)
+	}
+	return core.Run(ctx)
+}
