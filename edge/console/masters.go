@@ -116,14 +116,20 @@ var secretKey = regexp.MustCompile(`(?i)(^|_)(tokens?|password|passwd|passphrase
 
 const masked = "•••••• (hidden)"
 
+// settingsSource is the running configuration to show: the whole of it when the daemon
+// gave it, else the console's own section.
+func (s *Server) settingsSource() any {
+	if s.opts.Settings != nil {
+		return s.opts.Settings
+	}
+	return struct {
+		Console Config `yaml:"console"`
+	}{s.cfg}
+}
+
 // settingsYAML renders the running configuration with every secret value masked.
 func (s *Server) settingsYAML() string {
-	var src any = s.opts.Settings
-	if src == nil {
-		src = struct {
-			Console Config `yaml:"console"`
-		}{s.cfg}
-	}
+	src := s.settingsSource()
 	var n yaml.Node
 	if err := n.Encode(src); err != nil {
 		return "(settings could not be shown: " + err.Error() + ")"
@@ -147,12 +153,7 @@ type settingsSummary struct {
 // summarise reads the summary from the running configuration (the same the full YAML
 // shows), falling back on what the console itself knows.
 func (s *Server) summarise() settingsSummary {
-	var src any = s.opts.Settings
-	if src == nil {
-		src = struct {
-			Console Config `yaml:"console"`
-		}{s.cfg}
-	}
+	src := s.settingsSource()
 	var n yaml.Node
 	_ = n.Encode(src) // on error n is empty: every value falls back
 	sum := settingsSummary{Listen: s.cfg.Listen}
