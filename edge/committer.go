@@ -32,6 +32,7 @@ type commitReq struct {
 
 type commitRes struct {
 	tx       Transaction
+	raw      []byte // tx as stored (json.Marshal's bytes), for a new commit; never modified
 	existing bool
 	err      error
 	pruned   PruneResult
@@ -427,7 +428,7 @@ func (j *Journal) apply(rec redo, batch []*commitReq) ([]commitRes, uint64, erro
 				return nil, 0, err
 			}
 		}
-		results[i].tx = tx
+		results[i].tx, results[i].raw = tx, raw
 	}
 	if len(rec.Ops()) == 0 {
 		return results, last, nil

@@ -287,11 +287,20 @@ func (j *Journal) Commit(ctx context.Context, tx Transaction) (Transaction, bool
 // master data does not know) cannot lose it in a crash. A retry of a committed id raises
 // nothing again.
 func (j *Journal) CommitRaising(ctx context.Context, tx Transaction, excs []Exception) (Transaction, bool, error) {
+	stored, _, existing, err := j.CommitRaisingJSON(ctx, tx, excs)
+	return stored, existing, err
+}
+
+// CommitRaisingJSON is CommitRaising that also returns, for a new commit, the committed
+// transaction encoded as json.Marshal encodes it: the bytes the journal stored, so that a
+// caller answering in JSON need not encode it again. They are shared with the journal
+// and must not be modified. For an existing transaction (or an error) they are nil.
+func (j *Journal) CommitRaisingJSON(ctx context.Context, tx Transaction, excs []Exception) (Transaction, []byte, bool, error) {
 	if err := j.cat.Prepare(&tx); err != nil {
-		return Transaction{}, false, err
+		return Transaction{}, nil, false, err
 	}
 	if orig, existing, err := j.admit(tx); err != nil || existing {
-		return orig, existing, err
+		return orig, nil, existing, err
 	}
 	// Encoded here, in parallel with other callers, rather than by the single committer.
 	tx.Seq, tx.At = 0, nil
@@ -300,14 +309,17 @@ func (j *Journal) CommitRaising(ctx context.Context, tx Transaction, excs []Exce
 	select {
 	case j.reqs <- r:
 	case <-j.closed:
-		return Transaction{}, false, ErrClosed
+		return Transaction{}, nil, false, ErrClosed
 	case <-ctx.Done():
-		return Transaction{}, false, ctx.Err()
+		return Transaction{}, nil, false, ctx.Err()
 	}
 	// Once handed over, wait for the outcome whatever ctx says: the caller must learn whether
 	// its transaction was committed.
 	res := <-r.done
-	return res.tx, res.existing, res.err
+	if res.err != nil || res.existing {
+		res.raw = nil
+	}
+	return res.tx, res.raw, res.existing, res.err
 }
 
 // BaseQtyOrQty returns the line's quantity in the ledger's unit.

@@ -116,7 +116,7 @@ func (s *Server) postTransaction(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.RequestTimeout)
 	defer cancel()
-	stored, existing, err := s.j.CommitRaising(ctx, tx, s.unknownItemExceptions(tx))
+	stored, raw, existing, err := s.j.CommitRaisingJSON(ctx, tx, s.unknownItemExceptions(tx))
 	if err != nil {
 		return s.commitError(c, err)
 	}
@@ -124,7 +124,13 @@ func (s *Server) postTransaction(c *fiber.Ctx) error {
 		return c.Status(fiber.StatusOK).JSON(stored)
 	}
 	s.log.Debug("transaction committed", "seq", stored.Seq, "id", stored.ID, "type", stored.Type)
-	return c.Status(fiber.StatusCreated).JSON(stored)
+	if raw == nil {
+		return c.Status(fiber.StatusCreated).JSON(stored)
+	}
+	// raw is c.JSON(stored)'s body, encoded once by the journal; fasthttp only reads it.
+	c.Status(fiber.StatusCreated).Response().SetBodyRaw(raw)
+	c.Response().Header.SetContentType(fiber.MIMEApplicationJSON)
+	return nil
 }
 
 func (s *Server) commitError(c *fiber.Ctx, err error) error {
