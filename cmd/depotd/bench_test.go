@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,14 +13,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/depotd/depotd/edge"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/sys/unix"
 )
 
-const benchToken = "bench-operator-token-0001"
+const (
+	benchToken = "bench-operator-token-0001"
+	benchItems = 5000
+)
 
 // BenchmarkHTTPIngest measures the whole HTTP path: a depotd wired as `depotd run` wires it
-// (openDaemon, d.run, info-level text log to a file) on a temporary data dir, and 1 or 16
+// (openDaemon, d.run, info-level text log to a file) on a temporary data dir holding the
+// item master data of a mid-sized depot (5,000 SKUs), and 1 or 16
 // keep-alive HTTP clients on loopback, each posting one transaction per request to
 // POST /api/v1/transactions and waiting for its durable answer. Rounds of requests are
 // interleaved with raw rounds on the same disk, so that other load on the machine slows
@@ -69,6 +75,21 @@ locations:
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The item master data of a mid-sized depot (benchItems SKUs, each with a barcode), as
+	// the ERP sends it: every posted item is known, so no transaction raises an exception.
+	var mi edge.MasterItems
+	mi.V, mi.Version = 1, "bench"
+	for i := 0; i < benchItems; i++ {
+		mi.Items = append(mi.Items, edge.Item{SKU: fmt.Sprintf("SKU-%04d", i), Name: fmt.Sprintf("Article %d, carton", i),
+			UoM: "Units", Barcodes: []string{fmt.Sprintf("0400000%06d", i)}})
+	}
+	payload, err := json.Marshal(mi)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := d.journal.PutMaster(edge.MasterKindItems, payload); err != nil {
+		b.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.run(ctx) }()
@@ -114,7 +135,7 @@ locations:
 					req.Header.SetMethod(fasthttp.MethodPost)
 					req.Header.SetContentType("application/json")
 					req.Header.Set("Authorization", "Bearer "+benchToken)
-					req.SetBodyString(fmt.Sprintf(`{"id":"bench-%d","type":"receipt","ref":"PO%06d","lines":[{"item":"SKU-%04d","qty":"12","lot":"L1","expiry":"2027-01-31","to":"WH/Stock"}]}`, i, i/20, i%1000))
+					req.SetBodyString(fmt.Sprintf(`{"id":"bench-%d","type":"receipt","ref":"PO%06d","lines":[{"item":"SKU-%04d","qty":"12","lot":"L1","expiry":"2027-01-31","to":"WH/Stock"}]}`, i, i/20, i%benchItems))
 					t0 := time.Now()
 					if err := hc.Do(req, resp); err != nil {
 						b.Error(err)
