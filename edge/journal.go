@@ -56,6 +56,11 @@ type Journal struct {
 	now   func() time.Time
 	max   int
 
+	// digests caches MasterDigest per kind (stations.go): a reader asks on every request
+	// and scan, and a CRC over megabytes of master data each time would be most of the
+	// cost of a posting.
+	digests masterDigests
+
 	reqs   chan *commitReq
 	closed chan struct{}
 	done   chan struct{}

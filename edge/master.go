@@ -143,6 +143,9 @@ func (j *Journal) PutMaster(kind string, payload []byte) (string, error) {
 	err = j.update(func(btx *bolt.Tx) error {
 		return btx.Bucket(bucketMaster).Put([]byte(kind), bytes.Clone(payload))
 	})
+	// Moved even after an error: whether the write took is then unknown, and a digest
+	// recomputed once costs nothing wrong.
+	j.digests.gen.Add(1)
 	if err != nil {
 		return "", fmt.Errorf("store master %s: %w", kind, err)
 	}
