@@ -105,9 +105,34 @@ func (q Qty) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + q.d.String() + `"`), nil
 }
 
+// plainQtyString returns the content of a JSON string made only of the characters
+// ParseQty accepts (no escapes, nothing json.Unmarshal would change), and false otherwise.
+func plainQtyString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	for _, c := range in {
+		if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E') {
+			return "", false
+		}
+	}
+	return string(in), true
+}
+
 // UnmarshalJSON accepts a decimal string or a JSON number; both are parsed exactly.
 func (q *Qty) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
+	if s, ok := plainQtyString(b); ok {
+		// What json.Unmarshal would give, without it: the common case, on every line
+		// posted and every ledger row read.
+		v, err := ParseQty(s)
+		if err != nil {
+			return err
+		}
+		*q = v
+		return nil
+	}
 	if len(b) > 0 && b[0] == '"' {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
