@@ -112,21 +112,32 @@ type stockGroup struct {
 	Item, Location, Lot string
 	// Cells has one entry per edge.StockStates, formatted once here: a page of hundreds of
 	// rows renders in a few milliseconds only without per-cell template logic.
-	Cells               []stockCell
-	ERP, Pending        string
-	HasPending          bool
-	erp, pending, total edge.Qty
+	Cells []stockCell
+	// Unacked is the net effect of the transactions the ERP has not acknowledged yet, and
+	// HasUnacked whether any touches this line (even netting to zero): the only figure
+	// here that needs attention.
+	Unacked    string
+	HasUnacked bool
+	// SnapDiff is the local quantity minus the ERP's last snapshot: transactions the ERP
+	// has not counted into a snapshot yet, acknowledged or not. Informative, not an alarm.
+	SnapDiff             string
+	unacked, diff, total edge.Qty
 }
 
 type stockCell struct {
-	Label             string // the state, named where a narrow screen stacks the row
-	Has               bool
-	Qty, ERP, Pending string
-	HasPending        bool
+	Label      string // the state, named where a narrow screen stacks the row
+	Has        bool
+	Qty        string
+	Unacked    string
+	UnackedTxs int
 }
 
 type stockData struct {
-	Q         stockQuery
+	Q stockQuery
+	// Snapshot describes the ERP's last stock snapshot: Has false means none yet, SnapAge
+	// its age ("" when the time is unknown).
+	Snapshot  edge.SnapshotInfo
+	SnapAge   string
 	Groups    []stockGroup
 	Locations []edge.Location
 	NextURL   string
@@ -162,6 +173,14 @@ func (s *Server) stockPage(c *fiber.Ctx) error {
 	q := readStockQuery(c)
 	d := stockData{Q: q, Locations: s.j.Catalog().Locations(),
 		CSVQuery: fmt.Sprintf("item=%s&barcode=%s&location=%s&lot=%s", qe(q.Item), qe(q.Barcode), qe(q.Location), qe(q.Lot))}
+	snap, err := s.j.StockSnapshotInfo()
+	if err != nil {
+		return err
+	}
+	d.Snapshot = snap
+	if snap.At != nil {
+		d.SnapAge = fmtSeconds(s.now().Sub(*snap.At).Seconds()) + " ago"
+	}
 	f, msg, ok := s.stockFilter(q)
 	d.Message = msg
 	if ok {
@@ -202,12 +221,21 @@ func groupStock(rows []edge.StockRow) []stockGroup {
 		}
 		g := &out[n-1]
 		if i, ok := col[r.State]; ok {
-			g.Cells[i] = stockCell{Label: g.Cells[i].Label, Has: true, Qty: r.Qty.String(), ERP: r.ERPQty.String(), Pending: r.Pending.String(), HasPending: !r.Pending.IsZero()}
+			g.Cells[i] = stockCell{Label: g.Cells[i].Label, Has: true, Qty: r.Qty.String(), Unacked: signed(r.Unacked), UnackedTxs: r.UnackedTxs}
 		}
-		g.erp, g.pending, g.total = g.erp.Add(r.ERPQty), g.pending.Add(r.Pending), g.total.Add(r.Qty)
-		g.ERP, g.Pending, g.HasPending = g.erp.String(), g.pending.String(), !g.pending.IsZero()
+		g.unacked, g.diff, g.total = g.unacked.Add(r.Unacked), g.diff.Add(r.Pending), g.total.Add(r.Qty)
+		g.HasUnacked = g.HasUnacked || r.UnackedTxs > 0
+		g.Unacked, g.SnapDiff = signed(g.unacked), signed(g.diff)
 	}
 	return out
+}
+
+// signed prints a change with its sign (+5, −3, 0).
+func signed(q edge.Qty) string {
+	if q.Sign() > 0 {
+		return "+" + q.String()
+	}
+	return q.String()
 }
 
 // stockCSV exports every matching ledger row (not only one page).
