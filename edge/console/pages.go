@@ -17,9 +17,23 @@ import (
 // --- dashboard
 
 type dashData struct {
-	Status       edge.Status
-	Uplink       *UplinkView
-	Chart        any
+	Status edge.Status
+	Uplink *UplinkView
+	Chart  any
+	// Window is the charts' window (1h, 8h, 24h) and Windows the choices.
+	Window     string
+	WindowName string
+	Windows    []windowLink
+	Throughput any
+	Stations2  []stationLegend
+	TputTotal  int
+	TputBucket string
+	TputErr    bool
+	TputShort  bool
+	// ClearsIn estimates when the backlog is cleared at the recent (or last seen) drain
+	// rate; ClearRate is that rate in tx/min, 0 when none was seen.
+	ClearsIn     string
+	ClearRate    float64
 	Devices      []DeviceView
 	DevicesSet   bool
 	Stations     []StationView
@@ -34,8 +48,21 @@ type dashData struct {
 
 type demoView struct{ Down bool }
 
-func (s *Server) dashData() dashData {
+type windowLink struct {
+	Key, Label string
+	On         bool
+}
+
+func (s *Server) dashData(window string) dashData {
 	d := dashData{Now: s.now()}
+	var span time.Duration
+	d.Window, span = chartWindow(window)
+	for _, w := range chartWindows {
+		d.Windows = append(d.Windows, windowLink{Key: w.Key, Label: w.Label, On: w.Key == d.Window})
+		if w.Key == d.Window {
+			d.WindowName = w.Label
+		}
+	}
 	st, err := s.j.Status()
 	if err != nil {
 		s.log.Error("dashboard status", "err", err)
@@ -43,7 +70,16 @@ func (s *Server) dashData() dashData {
 	}
 	d.Status = st
 	d.Uplink = s.uplinkView()
-	d.Chart = backlogSVG(s.hist.samples(), d.Now, st.Backlog)
+	d.Chart = backlogSVG(s.hist.samples(), d.Now, st.Backlog, span)
+	if t, err := s.throughput(d.Now, span); err != nil {
+		s.log.Error("dashboard throughput", "err", err)
+		d.TputErr = true
+	} else {
+		d.Throughput, d.Stations2 = throughputSVG(t)
+		d.TputTotal, d.TputBucket, d.TputShort = t.Total, fmtSeconds(t.Bucket.Seconds()), t.Truncated
+	}
+	rate := s.hist.seenDrainRate()
+	d.ClearsIn, d.ClearRate = clearEstimate(st.Backlog, rate), rate*60
 	d.DevicesSet, d.Devices = s.deviceViews()
 	if s.opts.Stations != nil {
 		d.StationsSet, d.Stations = true, s.opts.Stations.Stations()
@@ -65,7 +101,7 @@ func (s *Server) demoUplink(c *fiber.Ctx) error {
 }
 
 func (s *Server) dashboard(c *fiber.Ctx) error {
-	return s.render(c, "dashboard", fiber.StatusOK, pageData{Title: "Dashboard", Data: s.dashData()})
+	return s.render(c, "dashboard", fiber.StatusOK, pageData{Title: "Dashboard", Data: s.dashData(strings.Clone(c.Query("window")))})
 }
 
 // --- stations
