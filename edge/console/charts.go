@@ -94,12 +94,18 @@ type throughput struct {
 }
 
 // throughputCache keeps the last computation: the dashboard re-renders on every commit and
-// heartbeat, and the journal only changes when last seq does.
+// heartbeat, for every open console. It is recomputed when last seq changed and the last
+// computation is older than throughputFresh (a bar a few seconds behind is fine; reading
+// a day of journal on every commit is not), or when the window or its buckets moved.
 type throughputCache struct {
 	mu   sync.Mutex
-	key  string
+	key  string // window and bucket start
+	last uint64 // last seq counted
+	at   time.Time
 	data throughput
 }
+
+const throughputFresh = 10 * time.Second
 
 const throughputMaxScan = 50_000
 
@@ -112,10 +118,10 @@ func (s *Server) throughput(now time.Time, window time.Duration) (throughput, er
 	end := now.Truncate(bucket).Add(bucket)
 	n := int(window / bucket)
 	start := end.Add(-time.Duration(n) * bucket)
-	key := fmt.Sprintf("%d/%d/%d", last, start.UnixNano(), window)
+	key := fmt.Sprintf("%d/%d", start.UnixNano(), window)
 	s.tput.mu.Lock()
 	defer s.tput.mu.Unlock()
-	if s.tput.key == key {
+	if s.tput.key == key && (s.tput.last == last || now.Sub(s.tput.at) < throughputFresh) {
 		return s.tput.data, nil
 	}
 	t := throughput{Bucket: bucket, Start: start, Counts: make([][]int, n)}
@@ -163,7 +169,7 @@ func (s *Server) throughput(now time.Time, window time.Duration) (throughput, er
 			t.Counts[i][k] = perStation[st][i]
 		}
 	}
-	s.tput.key, s.tput.data = key, t
+	s.tput.key, s.tput.last, s.tput.at, s.tput.data = key, last, now, t
 	return t, nil
 }
 
