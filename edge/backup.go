@@ -3,6 +3,7 @@ package edge
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -241,6 +242,10 @@ type RestoreOptions struct {
 	// known ack is forwarded again, and the ERP ignores what it already applied.
 	Floor uint64
 	Now   func() time.Time
+	// Force replaces a database holding transactions the ERP never acknowledged that the
+	// backup does not hold (refused with *UnackedDropError otherwise): they are exported
+	// first (RestoreResult.DroppedFile) and summarised in the restore exception.
+	Force bool
 	// Step, when set, is called after each step that leaves something on disk: "voids"
 	// (after each batch of voids), "copied" (the restored copy is complete), "kept" (the
 	// replaced database is kept aside) and "switched" (the restored database is in place).
@@ -258,6 +263,51 @@ type RestoreResult struct {
 	// Unreadable is why the replaced database could not be read ("" if it could, or if
 	// there was none): its seqs were not counted, the floor is the operator's.
 	Unreadable string
+	// Dropped are the replaced database's unacknowledged transactions the backup does not
+	// hold (only with Force), and DroppedFile the JSON-lines file they were exported to.
+	Dropped     []Transaction
+	DroppedFile string
+}
+
+// UnackedDropError refuses a restore that would drop transactions the ERP never
+// acknowledged. It wraps ErrUnackedDropped. Nothing was changed.
+type UnackedDropError struct {
+	Path   string
+	Backup uint64   // the backup's last seq
+	Acked  uint64   // the replaced database's ack watermark
+	Seqs   []uint64 // the transactions the restore would drop
+}
+
+func (e *UnackedDropError) Error() string {
+	return fmt.Sprintf("%v: %s holds %d transaction(s) newer than the backup (seq %d) that the ERP never acknowledged (acked up to %d): seqs %s. "+
+		"Start depotd and let the uplink deliver them first (watch acked_seq reach %d in `depotd fleet`), then take a new backup or "+
+		"restore again; or, to drop them anyway, run the restore with --force: they are exported to a file beside the database "+
+		"and listed in the restore exception, to be re-entered. Nothing was changed",
+		ErrUnackedDropped, e.Path, len(e.Seqs), e.Backup, e.Acked, seqList(e.Seqs), e.Seqs[len(e.Seqs)-1])
+}
+
+func (e *UnackedDropError) Unwrap() error { return ErrUnackedDropped }
+
+// seqList prints seqs compactly: runs as a..b, at most 20 items.
+func seqList(seqs []uint64) string {
+	var parts []string
+	for i := 0; i < len(seqs); {
+		k := i
+		for k+1 < len(seqs) && seqs[k+1] == seqs[k]+1 {
+			k++
+		}
+		if k > i {
+			parts = append(parts, fmt.Sprintf("%d..%d", seqs[i], seqs[k]))
+		} else {
+			parts = append(parts, fmt.Sprint(seqs[i]))
+		}
+		i = k + 1
+		if len(parts) == 20 && i < len(seqs) {
+			parts = append(parts, "…")
+			break
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // FloorUnknownError refuses a restore over a database that cannot be read without a floor
@@ -322,6 +372,12 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 		}
 		res.Unreadable = old.unreadable.Error()
 	}
+	var dropped []Transaction
+	for _, tx := range old.unacked {
+		if tx.Seq > info.LastSeq {
+			dropped = append(dropped, tx)
+		}
+	}
 	floor := max(info.LastSeq, old.info.LastSeq, old.info.AckedSeq, opts.Floor)
 	acked := max(info.AckedSeq, old.info.AckedSeq)
 	if n := floor - info.LastSeq; n > MaxRestoreVoids {
@@ -330,7 +386,23 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 			"last_seq in `depotd fleet --json`), or restore a more recent backup. Nothing was changed",
 			ErrTooManyVoids, floor, n, info.LastSeq, MaxRestoreVoids)
 	}
+	if len(dropped) > 0 && !opts.Force {
+		seqs := make([]uint64, len(dropped))
+		for i, tx := range dropped {
+			seqs[i] = tx.Seq
+		}
+		return res, &UnackedDropError{Path: dbPath, Backup: info.LastSeq, Acked: old.info.AckedSeq, Seqs: seqs}
+	}
 	stamp := opts.Now().UTC().Format("20060102T150405Z")
+	dropNote := ""
+	if len(dropped) > 0 {
+		// Exported before anything else is written: whatever happens next, they are on disk.
+		if res.DroppedFile, err = exportDropped(dbPath, stamp, dropped); err != nil {
+			return res, err
+		}
+		res.Dropped = dropped
+		dropNote = droppedSummary(dropped, res.DroppedFile)
+	}
 	tmp := dbPath + ".restore.tmp"
 	os.Remove(tmp)
 	os.Remove(WALPath(tmp))
@@ -348,7 +420,7 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 		return res, fmt.Errorf("%w: after migration: %s", ErrBadBackup, probs[0])
 	}
 	res.Floor, res.Acked = floor, acked
-	if err := j.recordRestore("restore-"+stamp, info, floor, acked, old.info, res.Unreadable, opts.Step); err != nil {
+	if err := j.recordRestore("restore-"+stamp, info, floor, acked, old.info, res.Unreadable, dropNote, opts.Step); err != nil {
 		j.Close()
 		return res, err
 	}
@@ -394,8 +466,11 @@ type replaced struct {
 	exists     bool // a database or a WAL is at dbPath
 	info       BackupInfo
 	unreadable error // why it could not be read (exists and nothing counted)
-	db         *bolt.DB
-	lock       *os.File // the flock on a database bbolt cannot open
+	// unacked are its transactions above its ack watermark (voids left out: they apply
+	// nothing), the WAL's included, in seq order.
+	unacked []Transaction
+	db      *bolt.DB
+	lock    *os.File // the flock on a database bbolt cannot open
 }
 
 func (r *replaced) release() {
@@ -455,10 +530,20 @@ func readReplaced(dbPath, depot string) (r replaced, err error) {
 			}
 		}
 		r.info = describe(btx)
+		c := btx.Bucket(bucketTx).Cursor()
+		for k, v := c.Seek(u64(r.info.AckedSeq + 1)); k != nil; k, v = c.Next() {
+			tx, err := decodeTx(v)
+			if err != nil {
+				return fmt.Errorf("seq %d: %w", getU64(k), err)
+			}
+			if tx.Type != Void {
+				r.unacked = append(r.unacked, tx)
+			}
+		}
 		return errRollback
 	})
 	if err != errRollback {
-		r.unreadable, r.info = err, BackupInfo{}
+		r.unreadable, r.info, r.unacked = err, BackupInfo{}, nil
 		return r, nil
 	}
 	if r.info.Schema == 0 {
@@ -527,7 +612,7 @@ func linkOrCopy(src, dst string) error {
 // recordRestore writes what a restore decided into the restored copy: a void at every seq
 // from the backup's last to floor (in batches: the copy is thrown away if the restore
 // fails), then last_seq, acked_seq, a WAL identity of its own and the restore exception.
-func (j *Journal) recordRestore(id string, b BackupInfo, floor, acked uint64, old BackupInfo, unreadable string, step func(string)) error {
+func (j *Journal) recordRestore(id string, b BackupInfo, floor, acked uint64, old BackupInfo, unreadable, dropped string, step func(string)) error {
 	walID, err := newWALID()
 	if err != nil {
 		return err
@@ -568,6 +653,9 @@ func (j *Journal) recordRestore(id string, b BackupInfo, floor, acked uint64, ol
 		if old.LastSeq > 0 {
 			msg += fmt.Sprintf("; the replaced database was at seq %d (acked %d)", old.LastSeq, old.AckedSeq)
 		}
+		if dropped != "" {
+			msg += "; " + dropped
+		}
 		if unreadable != "" {
 			msg += fmt.Sprintf("; the replaced database could not be read (%s): the floor %d was given by the operator", unreadable, floor)
 		}
@@ -578,6 +666,76 @@ func (j *Journal) recordRestore(id string, b BackupInfo, floor, acked uint64, ol
 		}
 		return putException(btx, direct{btx}, e)
 	})
+}
+
+// exportDropped writes the transactions a restore drops to dbPath.dropped-<stamp>.jsonl,
+// one JSON transaction a line (items, quantities, lots, refs, operator, station, time),
+// fsynced with its directory, and returns its path.
+func exportDropped(dbPath, stamp string, txs []Transaction) (string, error) {
+	path := fmt.Sprintf("%s.dropped-%s.jsonl", dbPath, stamp)
+	var b strings.Builder
+	for _, tx := range txs {
+		raw, err := json.Marshal(tx)
+		if err != nil {
+			return "", err
+		}
+		b.Write(raw)
+		b.WriteByte('\n')
+	}
+	if err := writeFileSync(path, []byte(b.String())); err != nil {
+		return "", fmt.Errorf("export the dropped transactions to %s: %w", path, err)
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// droppedSummary says, for the restore exception, what was dropped: each transaction on
+// one line of text (at most 20, the rest are in the file).
+func droppedSummary(txs []Transaction, file string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d transaction(s) the ERP never acknowledged were dropped (forced) and exported to %s, to be re-entered:", len(txs), file)
+	for i, tx := range txs {
+		if i == 20 {
+			fmt.Fprintf(&b, " … and %d more in the file", len(txs)-i)
+			break
+		}
+		fmt.Fprintf(&b, " #%d %s", tx.Seq, tx.Type)
+		if tx.Ref != "" {
+			fmt.Fprintf(&b, " ref %s", tx.Ref)
+		}
+		if tx.At != nil {
+			fmt.Fprintf(&b, " at %s", tx.At.UTC().Format(time.RFC3339))
+		}
+		if tx.Operator != "" {
+			fmt.Fprintf(&b, " by %s", tx.Operator)
+		}
+		if tx.Station != "" {
+			fmt.Fprintf(&b, " at station %s", tx.Station)
+		}
+		b.WriteString(" (")
+		for k, l := range tx.Lines {
+			if k > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s %s", l.Qty, l.Item)
+			if l.UoM != "" {
+				fmt.Fprintf(&b, " %s", l.UoM)
+			}
+			if l.Lot != "" {
+				fmt.Fprintf(&b, " lot %s", l.Lot)
+			}
+			if l.From != "" {
+				fmt.Fprintf(&b, " from %s", l.From)
+			}
+			if l.To != "" {
+				fmt.Fprintf(&b, " to %s", l.To)
+			}
+		}
+		b.WriteString(");")
+	}
+	return strings.TrimSuffix(b.String(), ";")
 }
 
 func copyFileSync(src, dst string) error {

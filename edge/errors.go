@@ -49,6 +49,11 @@ var (
 	// MaxRestoreVoids seqs above the backup: each skipped seq would become a void
 	// transaction to forward. Nothing was changed.
 	ErrTooManyVoids = errors.New("restore refused: too many seqs to void")
+	// ErrUnackedDropped means a restore was refused because the database it would replace
+	// holds transactions the ERP never acknowledged that the backup does not hold: the
+	// restore would drop them (RestoreOptions.Force exports them and goes ahead). Nothing
+	// was changed.
+	ErrUnackedDropped = errors.New("restore refused: it would drop transactions the ERP never acknowledged")
 )
 
 // FieldError is a validation error that names the offending field by its JSON path

@@ -43,9 +43,10 @@ var (
 	keySession    = []byte("session")
 	keyAppliedSeq = []byte("applied_seq")
 	keyExcSeq     = []byte("exception_seq")
-	keyPrunedSeq  = []byte("pruned_seq") // every seq ≤ this was pruned by retention
-	keyWALID      = []byte("wal_id")     // random, set at creation: the WAL records of this database
-	keyWALLSN     = []byte("wal_lsn")    // the last WAL record whose writes bbolt holds (wal.go)
+	keySnapshotAt = []byte("snapshot_at") // RFC 3339 time of the ERP's last stock snapshot
+	keyPrunedSeq  = []byte("pruned_seq")  // every seq ≤ this was pruned by retention
+	keyWALID      = []byte("wal_id")      // random, set at creation: the WAL records of this database
+	keyWALLSN     = []byte("wal_lsn")     // the last WAL record whose writes bbolt holds (wal.go)
 )
 
 // SchemaVersion is the layout this depotd writes. Older layouts are migrated forward at

@@ -173,7 +173,13 @@ type StockRow struct {
 	State    StockState `json:"state"`
 	Qty      Qty        `json:"qty"`
 	ERPQty   Qty        `json:"erp_qty"`
-	Pending  Qty        `json:"pending_qty"`
+	// Pending is the local quantity minus the ERP's last snapshot: what the ERP has not
+	// counted into a snapshot yet, acknowledged or not. It is not a backlog.
+	Pending Qty `json:"pending_qty"`
+	// Unacked is the net effect of the transactions the ERP has not acknowledged yet
+	// (seq above the ack watermark) on this row, and UnackedTxs how many touch it.
+	Unacked    Qty `json:"unacked_qty"`
+	UnackedTxs int `json:"unacked_txs"`
 }
 
 // StockFilter selects ledger rows; empty fields match everything.

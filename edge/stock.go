@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -43,7 +44,7 @@ func (j *Journal) Stock(f StockFilter) ([]StockRow, error) {
 			out = append(out, StockRow{Item: sk.Item, Location: sk.Location, Lot: sk.Lot, State: sk.State,
 				Qty: r.Qty, ERPQty: r.ERP, Pending: r.Qty.Sub(r.ERP)})
 		}
-		return nil
+		return fillUnacked(j.cat, btx, out)
 	})
 	return out, err
 }
@@ -102,6 +103,13 @@ func (j *Journal) ApplyStockSnapshot(s StockSnapshot) error {
 			}
 		}
 		if err := replayOnto(j.cat, btx, s.AppliedSeq, led); err != nil {
+			return err
+		}
+		at := j.now()
+		if s.At != nil {
+			at = *s.At
+		}
+		if err := m.Put(keySnapshotAt, []byte(at.UTC().Format(time.RFC3339Nano))); err != nil {
 			return err
 		}
 		return m.Put(keyAppliedSeq, u64(s.AppliedSeq))

@@ -59,7 +59,7 @@ func (j *Journal) StockQuery(f StockFilter, after string) (StockPage, error) {
 			g := k[:len(k)-len(state)]
 			if len(page.Rows) >= f.Limit && !bytes.Equal(g, group) {
 				page.Next = string(page.lastKey())
-				return nil
+				break
 			}
 			var r stockRec
 			if err := json.Unmarshal(v, &r); err != nil {
@@ -69,7 +69,7 @@ func (j *Journal) StockQuery(f StockFilter, after string) (StockPage, error) {
 				State: StockState(state), Qty: r.Qty, ERPQty: r.ERP, Pending: r.Qty.Sub(r.ERP)})
 			group = append(group[:0], g...)
 		}
-		return nil
+		return fillUnacked(j.cat, btx, page.Rows)
 	})
 	return page, err
 }

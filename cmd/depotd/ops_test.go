@@ -233,7 +233,12 @@ func TestBackupRestoreBinary(t *testing.T) {
 	}
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	<-p.done
-	out, err = exec.Command(bin, "restore", "--config", cfgPath, "--from", bak).CombinedOutput()
+	// 41..60 were never acknowledged (no uplink here): refused without --force.
+	if out, err = exec.Command(bin, "restore", "--config", cfgPath, "--from", bak).CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "seqs 41..60") {
+		t.Fatalf("restore over unacknowledged transactions without --force: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "restore", "--config", cfgPath, "--from", bak, "--force").CombinedOutput()
 	if err != nil {
 		t.Fatalf("depotd restore: %v\n%s", err, out)
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	register("restore", "restore a backup (depotd stopped): depotd restore --config PATH --from FILE [--floor N]", restoreCmd)
+	register("restore", "restore a backup (depotd stopped): depotd restore --config PATH --from FILE [--floor N] [--force]", restoreCmd)
 }
 
 func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -26,6 +26,8 @@ func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	floor := fs.Uint64("floor", 0, "the highest seq `N` this depot may have used (the ERP's last applied seq, or last_seq in\n"+
 		"depotd fleet --json or the retained status, whichever is higher): new seqs continue above it.\n"+
 		"Required when the database in place cannot be read")
+	force := fs.Bool("force", false, "replace a database holding transactions the ERP never acknowledged that the backup lacks:\n"+
+		"they are exported to a JSON-lines file beside the database and listed in the restore exception")
 	fs.Func("erp-acked-seq", "renamed: use --floor N", func(string) error {
 		return errors.New("renamed: use --floor N (the highest seq this depot may have used; it no longer moves the ack watermark)")
 	})
@@ -52,7 +54,7 @@ func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return 2
 	}
 	db := filepath.Join(cfg.DataDir, dbFile)
-	opts := edge.RestoreOptions{Depot: cfg.Depot.ID, Catalog: cfg.catalog(), SHA256: want, Floor: *floor}
+	opts := edge.RestoreOptions{Depot: cfg.Depot.ID, Catalog: cfg.catalog(), SHA256: want, Floor: *floor, Force: *force}
 	if at := os.Getenv(restorePauseEnv); at != "" {
 		opts.Step = func(step string) { pauseAt(ctx, at, step, stderr) }
 	}
@@ -64,6 +66,10 @@ func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		fmt.Fprintln(stderr, "depotd restore:", err)
 		return 1
+	}
+	if res.DroppedFile != "" {
+		fmt.Fprintf(stdout, "dropped %d transaction(s) the ERP never acknowledged (--force): exported to %s; re-enter them (the restore exception lists them)\n",
+			len(res.Dropped), res.DroppedFile)
 	}
 	if res.Unreadable != "" {
 		fmt.Fprintf(stdout, "the replaced database could not be read (%s): the floor is the one given\n", res.Unreadable)

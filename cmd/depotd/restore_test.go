@@ -91,7 +91,8 @@ func TestRestoreKilledMidwayCompletesOnRerun(t *testing.T) {
 			db := filepath.Join(dir, "data", dbFile)
 			bak := replacedWithBackup(t, dir, db)
 
-			cmd := exec.Command(bin, "restore", "--config", cfg, "--from", bak)
+			// 11..30 were never acknowledged: --force (TestRestoreRefusesUnacknowledgedWithoutForceAndExportsThemWithForce).
+			cmd := exec.Command(bin, "restore", "--config", cfg, "--from", bak, "--force")
 			cmd.Env = append(os.Environ(), "DEPOTD_TEST_RESTORE_PAUSE_AT="+step)
 			stderr, err := cmd.StderrPipe()
 			if err != nil {
@@ -130,7 +131,7 @@ func TestRestoreKilledMidwayCompletesOnRerun(t *testing.T) {
 			}
 			cmd.Wait()
 
-			out, err := exec.Command(bin, "restore", "--config", cfg, "--from", bak).CombinedOutput()
+			out, err := exec.Command(bin, "restore", "--config", cfg, "--from", bak, "--force").CombinedOutput()
 			if err != nil || !strings.Contains(string(out), fmt.Sprintf("continue at seq %d", floor+1)) {
 				t.Fatalf("restore again after SIGKILL at %s: %v\n%s", step, err, out)
 			}

@@ -24,7 +24,8 @@ func (s *Server) events(c *fiber.Ctx) error {
 	var render func() ([]byte, error)
 	switch view {
 	case "dashboard":
-		render = func() ([]byte, error) { return s.renderFragment("dashboard", "live", s.dashData()) }
+		window := strings.Clone(c.Query("window"))
+		render = func() ([]byte, error) { return s.renderFragment("dashboard", "live", s.dashData(window)) }
 	case "station":
 		if _, ok := s.findStation(name); !ok {
 			return s.renderError(c, fiber.StatusNotFound, fmt.Sprintf("No station named %q.", name))

@@ -2,9 +2,6 @@ package console
 
 import (
 	"context"
-	"fmt"
-	"html/template"
-	"strings"
 	"sync"
 	"time"
 )
@@ -19,6 +16,11 @@ type history struct {
 	next   int
 	full   bool
 	rate   []sample // every rateEvery, the last rateWindow
+	// seenDrain is the drain rate (tx/s) over the rate window as of the last sample in
+	// which the ack watermark moved: while the uplink is down the current rate decays to
+	// 0, and the estimate of when the backlog clears once it is back needs the rate it
+	// drained at while it drained.
+	seenDrain float64
 }
 
 type sample struct {
@@ -52,10 +54,21 @@ func (h *history) add(x sample) {
 func (h *history) addRate(x sample) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	moved := len(h.rate) > 0 && x.Acked > h.rate[len(h.rate)-1].Acked
 	h.rate = append(h.rate, x)
 	if len(h.rate) > rateWindow {
 		h.rate = h.rate[len(h.rate)-rateWindow:]
 	}
+	if r := h.rateLocked(); moved && r > 0 {
+		h.seenDrain = r
+	}
+}
+
+// seenDrainRate is the drain rate when the watermark last moved (0: never seen it move).
+func (h *history) seenDrainRate() float64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seenDrain
 }
 
 // samples returns the ring oldest first.
@@ -74,6 +87,10 @@ func (h *history) samples() []sample {
 func (h *history) drainRate() float64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	return h.rateLocked()
+}
+
+func (h *history) rateLocked() float64 {
 	if len(h.rate) < 2 {
 		return 0
 	}
@@ -111,46 +128,4 @@ func (s *Server) sample(ctx context.Context) {
 			}
 		}
 	}
-}
-
-// backlogSVG draws the backlog over the last 24 h ending now, with the current backlog as
-// the last point. It uses presentation attributes only: the CSP allows no inline styles.
-func backlogSVG(samples []sample, now time.Time, current uint64) template.HTML {
-	const w, h, padL, padB, padT = 600.0, 140.0, 48.0, 20.0, 10.0
-	pts := append([]sample(nil), samples...)
-	pts = append(pts, sample{At: now, Backlog: current})
-	start := now.Add(-24 * time.Hour)
-	var maxB uint64 = 1
-	for _, p := range pts {
-		maxB = max(maxB, p.Backlog)
-	}
-	x := func(t time.Time) float64 {
-		f := t.Sub(start).Seconds() / (24 * time.Hour).Seconds()
-		f = min(max(f, 0), 1)
-		return padL + f*(w-padL-4)
-	}
-	y := func(v uint64) float64 { return padT + (h-padT-padB)*(1-float64(v)/float64(maxB)) }
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %g %g" role="img" aria-label="backlog over the last 24 hours, now %d" xmlns="http://www.w3.org/2000/svg">`, w, h, current)
-	fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="#888" stroke-width="1"/>`, padL, h-padB, w-4, h-padB)
-	fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="#888" stroke-width="1"/>`, padL, padT, padL, h-padB)
-	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="11" text-anchor="end" fill="#555">%d</text>`, padL-4, padT+8, maxB)
-	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="11" text-anchor="end" fill="#555">0</text>`, padL-4, h-padB)
-	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="11" fill="#555">24 h ago</text>`, padL, h-4)
-	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="11" text-anchor="end" fill="#555">now</text>`, w-4, h-4)
-	b.WriteString(`<polyline fill="none" stroke="#1f6feb" stroke-width="2" points="`)
-	for i, p := range pts {
-		if p.At.Before(start) {
-			continue
-		}
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		fmt.Fprintf(&b, "%.1f,%.1f", x(p.At), y(p.Backlog))
-	}
-	b.WriteString(`"/>`)
-	last := pts[len(pts)-1]
-	fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="#1f6feb"/>`, x(last.At), y(last.Backlog))
-	b.WriteString(`</svg>`)
-	return template.HTML(b.String()) // built from numbers only
 }

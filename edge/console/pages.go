@@ -17,9 +17,23 @@ import (
 // --- dashboard
 
 type dashData struct {
-	Status       edge.Status
-	Uplink       *UplinkView
-	Chart        any
+	Status edge.Status
+	Uplink *UplinkView
+	Chart  any
+	// Window is the charts' window (1h, 8h, 24h) and Windows the choices.
+	Window     string
+	WindowName string
+	Windows    []windowLink
+	Throughput any
+	Stations2  []stationLegend
+	TputTotal  int
+	TputBucket string
+	TputErr    bool
+	TputShort  bool
+	// ClearsIn estimates when the backlog is cleared at the recent (or last seen) drain
+	// rate; ClearRate is that rate in tx/min, 0 when none was seen.
+	ClearsIn     string
+	ClearRate    float64
 	Devices      []DeviceView
 	DevicesSet   bool
 	Stations     []StationView
@@ -34,8 +48,21 @@ type dashData struct {
 
 type demoView struct{ Down bool }
 
-func (s *Server) dashData() dashData {
+type windowLink struct {
+	Key, Label string
+	On         bool
+}
+
+func (s *Server) dashData(window string) dashData {
 	d := dashData{Now: s.now()}
+	var span time.Duration
+	d.Window, span = chartWindow(window)
+	for _, w := range chartWindows {
+		d.Windows = append(d.Windows, windowLink{Key: w.Key, Label: w.Label, On: w.Key == d.Window})
+		if w.Key == d.Window {
+			d.WindowName = w.Label
+		}
+	}
 	st, err := s.j.Status()
 	if err != nil {
 		s.log.Error("dashboard status", "err", err)
@@ -43,7 +70,16 @@ func (s *Server) dashData() dashData {
 	}
 	d.Status = st
 	d.Uplink = s.uplinkView()
-	d.Chart = backlogSVG(s.hist.samples(), d.Now, st.Backlog)
+	d.Chart = backlogSVG(s.hist.samples(), d.Now, st.Backlog, span)
+	if t, err := s.throughput(d.Now, span); err != nil {
+		s.log.Error("dashboard throughput", "err", err)
+		d.TputErr = true
+	} else {
+		d.Throughput, d.Stations2 = throughputSVG(t)
+		d.TputTotal, d.TputBucket, d.TputShort = t.Total, fmtSeconds(t.Bucket.Seconds()), t.Truncated
+	}
+	rate := s.hist.seenDrainRate()
+	d.ClearsIn, d.ClearRate = clearEstimate(st.Backlog, rate), rate*60
 	d.DevicesSet, d.Devices = s.deviceViews()
 	if s.opts.Stations != nil {
 		d.StationsSet, d.Stations = true, s.opts.Stations.Stations()
@@ -65,7 +101,7 @@ func (s *Server) demoUplink(c *fiber.Ctx) error {
 }
 
 func (s *Server) dashboard(c *fiber.Ctx) error {
-	return s.render(c, "dashboard", fiber.StatusOK, pageData{Title: "Dashboard", Data: s.dashData()})
+	return s.render(c, "dashboard", fiber.StatusOK, pageData{Title: "Dashboard", Data: s.dashData(strings.Clone(c.Query("window")))})
 }
 
 // --- stations
@@ -112,21 +148,32 @@ type stockGroup struct {
 	Item, Location, Lot string
 	// Cells has one entry per edge.StockStates, formatted once here: a page of hundreds of
 	// rows renders in a few milliseconds only without per-cell template logic.
-	Cells               []stockCell
-	ERP, Pending        string
-	HasPending          bool
-	erp, pending, total edge.Qty
+	Cells []stockCell
+	// Unacked is the net effect of the transactions the ERP has not acknowledged yet, and
+	// HasUnacked whether any touches this line (even netting to zero): the only figure
+	// here that needs attention.
+	Unacked    string
+	HasUnacked bool
+	// SnapDiff is the local quantity minus the ERP's last snapshot: transactions the ERP
+	// has not counted into a snapshot yet, acknowledged or not. Informative, not an alarm.
+	SnapDiff             string
+	unacked, diff, total edge.Qty
 }
 
 type stockCell struct {
-	Label             string // the state, named where a narrow screen stacks the row
-	Has               bool
-	Qty, ERP, Pending string
-	HasPending        bool
+	Label      string // the state, named where a narrow screen stacks the row
+	Has        bool
+	Qty        string
+	Unacked    string
+	UnackedTxs int
 }
 
 type stockData struct {
-	Q         stockQuery
+	Q stockQuery
+	// Snapshot describes the ERP's last stock snapshot: Has false means none yet, SnapAge
+	// its age ("" when the time is unknown).
+	Snapshot  edge.SnapshotInfo
+	SnapAge   string
 	Groups    []stockGroup
 	Locations []edge.Location
 	NextURL   string
@@ -162,6 +209,14 @@ func (s *Server) stockPage(c *fiber.Ctx) error {
 	q := readStockQuery(c)
 	d := stockData{Q: q, Locations: s.j.Catalog().Locations(),
 		CSVQuery: fmt.Sprintf("item=%s&barcode=%s&location=%s&lot=%s", qe(q.Item), qe(q.Barcode), qe(q.Location), qe(q.Lot))}
+	snap, err := s.j.StockSnapshotInfo()
+	if err != nil {
+		return err
+	}
+	d.Snapshot = snap
+	if snap.At != nil {
+		d.SnapAge = fmtSeconds(s.now().Sub(*snap.At).Seconds()) + " ago"
+	}
 	f, msg, ok := s.stockFilter(q)
 	d.Message = msg
 	if ok {
@@ -202,12 +257,21 @@ func groupStock(rows []edge.StockRow) []stockGroup {
 		}
 		g := &out[n-1]
 		if i, ok := col[r.State]; ok {
-			g.Cells[i] = stockCell{Label: g.Cells[i].Label, Has: true, Qty: r.Qty.String(), ERP: r.ERPQty.String(), Pending: r.Pending.String(), HasPending: !r.Pending.IsZero()}
+			g.Cells[i] = stockCell{Label: g.Cells[i].Label, Has: true, Qty: r.Qty.String(), Unacked: signed(r.Unacked), UnackedTxs: r.UnackedTxs}
 		}
-		g.erp, g.pending, g.total = g.erp.Add(r.ERPQty), g.pending.Add(r.Pending), g.total.Add(r.Qty)
-		g.ERP, g.Pending, g.HasPending = g.erp.String(), g.pending.String(), !g.pending.IsZero()
+		g.unacked, g.diff, g.total = g.unacked.Add(r.Unacked), g.diff.Add(r.Pending), g.total.Add(r.Qty)
+		g.HasUnacked = g.HasUnacked || r.UnackedTxs > 0
+		g.Unacked, g.SnapDiff = signed(g.unacked), signed(g.diff)
 	}
 	return out
+}
+
+// signed prints a change with its sign (+5, −3, 0).
+func signed(q edge.Qty) string {
+	if q.Sign() > 0 {
+		return "+" + q.String()
+	}
+	return q.String()
 }
 
 // stockCSV exports every matching ledger row (not only one page).

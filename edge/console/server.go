@@ -71,6 +71,7 @@ type Server struct {
 	cancel context.CancelFunc
 
 	hist    *history
+	tput    throughputCache
 	masters masterCache
 	runOnce sync.Once
 }

@@ -376,7 +376,7 @@ func TestPostFormJournalAndStock(t *testing.T) {
 		t.Errorf("journal filter by another item shows #1")
 	}
 	b.get("/stock?item=SKU-9")
-	if !strings.Contains(b.last, `<td data-label="Item">SKU-9</td><td data-label="Location">WH/Stock</td><td data-label="Lot">L7</td>`) || !strings.Contains(b.last, "12 pending") {
+	if !strings.Contains(b.last, `<td data-label="Item">SKU-9</td><td data-label="Location">WH/Stock</td><td data-label="Lot">L7</td>`) || !strings.Contains(b.last, "&#43;12 not yet acknowledged") {
 		t.Errorf("stock page:\n%s", b.last)
 	}
 	r = b.get("/stock.csv?location=Van-1")
