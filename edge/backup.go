@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/depotd/depotd/edge/engine"
+
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 )
@@ -432,7 +434,7 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 	}
 	os.Remove(WALPath(tmp))
 	dir := filepath.Dir(dbPath)
-	if err := syncDir(dir); err != nil {
+	if err := engine.SyncDir(dir); err != nil {
 		return res, err
 	}
 	opts.Step("copied")
@@ -445,7 +447,7 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 	if err := os.Rename(tmp, dbPath); err != nil {
 		return res, fmt.Errorf("put the restored database in place: %w", err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := engine.SyncDir(dir); err != nil {
 		return res, err
 	}
 	opts.Step("switched")
@@ -455,7 +457,7 @@ func Restore(from, dbPath string, opts RestoreOptions) (RestoreResult, error) {
 	if err := os.Remove(WALPath(dbPath)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return res, fmt.Errorf("remove the replaced database's write-ahead log (kept as %s.wal): %w", res.Previous, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := engine.SyncDir(dir); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -592,7 +594,7 @@ func keepAside(dbPath, stamp string) (string, error) {
 			return "", fmt.Errorf("keep the replaced database as %s: %w", p[1], err)
 		}
 	}
-	if err := syncDir(filepath.Dir(dbPath)); err != nil {
+	if err := engine.SyncDir(filepath.Dir(dbPath)); err != nil {
 		return "", err
 	}
 	return prev, nil
@@ -685,7 +687,7 @@ func exportDropped(dbPath, stamp string, txs []Transaction) (string, error) {
 	if err := writeFileSync(path, []byte(b.String())); err != nil {
 		return "", fmt.Errorf("export the dropped transactions to %s: %w", path, err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := engine.SyncDir(filepath.Dir(path)); err != nil {
 		return "", err
 	}
 	return path, nil

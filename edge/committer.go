@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/depotd/depotd/edge/engine"
 	"strconv"
 	"time"
+
+	"github.com/depotd/depotd/edge/engine"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -363,11 +364,7 @@ func (j *Journal) apply(rec redo, batch []*commitReq) ([]commitRes, uint64, erro
 			if err != nil {
 				return nil, 0, err
 			}
-			if !sameRequest(r.tx, orig) {
-				results[i].err = &IDConflictError{ID: orig.ID, Seq: orig.Seq}
-				continue
-			}
-			results[i] = commitRes{tx: orig, existing: true}
+			results[i].tx, results[i].existing, results[i].err = retryOf(r.tx, orig)
 			continue
 		}
 		tx := r.tx

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/depotd/depotd/edge/engine"
+
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 )
@@ -89,7 +91,7 @@ func Compact(path string, opts Options) (CompactResult, error) {
 	if err := os.Rename(tmp, path); err != nil {
 		return res, fmt.Errorf("compact %s: %w", path, err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := engine.SyncDir(filepath.Dir(path)); err != nil {
 		return res, err
 	}
 	if st, err := os.Stat(path); err == nil {

@@ -3,6 +3,7 @@ package edge
 import (
 	"errors"
 	"fmt"
+
 	"github.com/depotd/depotd/edge/engine"
 )
 

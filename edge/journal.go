@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/depotd/depotd/edge/engine"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/depotd/depotd/edge/engine"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -142,7 +143,7 @@ func Open(path string, opts Options) (*Journal, error) {
 	if creating {
 		// bbolt fsyncs the file but not the directory entry: without this a power cut right
 		// after the first commits could lose the whole file.
-		if err := syncDir(filepath.Dir(path)); err != nil {
+		if err := engine.SyncDir(filepath.Dir(path)); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open journal %s: %w", path, err)
 		}
@@ -202,18 +203,6 @@ func Open(path string, opts Options) (*Journal, error) {
 // checkpoint that grows the file past the mapping must remap, copying every node of its
 // transaction out of the old mapping first, and waits for every reader.
 const initialMmap = 256<<20*(strconv.IntSize/64) + 64<<20*(1-strconv.IntSize/64)
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
-}
 
 // init creates what is missing and returns the WAL identity and position.
 func (j *Journal) init() (walID, walLSN uint64, err error) {

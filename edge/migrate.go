@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/depotd/depotd/edge/engine"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -162,5 +164,5 @@ func copyDB(db *bolt.DB, dst string) error {
 		os.Remove(tmp)
 		return err
 	}
-	return syncDir(filepath.Dir(dst))
+	return engine.SyncDir(filepath.Dir(dst))
 }

@@ -116,10 +116,7 @@ func (j *Journal) admit(tx Transaction) (Transaction, bool, error) {
 		return Transaction{}, false, nil
 	}
 	if orig, err := j.GetByID(tx.ID); err == nil {
-		if !sameRequest(tx, orig) {
-			return Transaction{}, false, &IDConflictError{ID: orig.ID, Seq: orig.Seq}
-		}
-		return orig, true, nil
+		return retryOf(tx, orig)
 	}
 	return Transaction{}, false, fmt.Errorf("%w: the database holds %s of journal.max_db_size %s (%.0f %% reached); "+
 		"it accepts transactions again once the ERP acknowledges the backlog and old ones are pruned",

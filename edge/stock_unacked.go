@@ -93,7 +93,9 @@ func (j *Journal) StockSnapshotInfo() (SnapshotInfo, error) {
 			s.Has, s.At = true, &t
 		}
 		if !s.Has {
-			s.Has = s.AppliedSeq > 0 || btx.Bucket(bucketSnapshot).Stats().KeyN > 0
+			// Any key at all: Stats would walk every page of the snapshot to count them.
+			first, _ := btx.Bucket(bucketSnapshot).Cursor().First()
+			s.Has = s.AppliedSeq > 0 || first != nil
 		}
 		return nil
 	})

@@ -171,6 +171,15 @@ var DefaultUoMs = []UoM{
 // DefaultUoM is the unit of a line that names none.
 const DefaultUoM = "Units"
 
+// retryOf answers posted, whose id is stored's: the original if it is a retry of it,
+// refused with *IDConflictError if it asks for something else.
+func retryOf(posted, stored Transaction) (Transaction, bool, error) {
+	if !sameRequest(posted, stored) {
+		return Transaction{}, false, &IDConflictError{ID: stored.ID, Seq: stored.Seq}
+	}
+	return stored, true, nil
+}
+
 // sameRequest says whether posted (prepared) asks for what stored holds, which makes it a
 // retry. What the journal fills at commit (seq, time, base quantities, a count's
 // expected and delta), who relayed it (source) and the scan evidence do not count;

@@ -5,9 +5,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"github.com/depotd/depotd/edge/engine"
 	"os"
 	"sync/atomic"
+
+	"github.com/depotd/depotd/edge/engine"
 
 	bolt "go.etcd.io/bbolt"
 )

@@ -86,7 +86,7 @@ func OpenLog(path string, size int64, id, lsn uint64, hooks Hooks) (*Log, error)
 	}
 	dir := filepath.Dir(path)
 	l.synced(dir)
-	if err := syncDir(dir); err != nil {
+	if err := SyncDir(dir); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -113,7 +113,8 @@ func zeroFill(f *os.File, off, size int64) error {
 	return nil
 }
 
-func syncDir(dir string) error {
+// SyncDir fsyncs a directory, making the names created, renamed or removed in it durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("sync dir %s: %w", dir, err)
@@ -124,12 +125,6 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
-
-// Path is the log file's path.
-func (l *Log) Path() string { return l.path }
-
-// Size is the log file's fixed size.
-func (l *Log) Size() int64 { return l.size }
 
 // Reserve takes the place of the next record, of n payload bytes: its offset and lsn.
 // ErrFull says it does not fit before the next checkpoint.
