@@ -330,12 +330,7 @@ func (s Status) MarshalJSON() ([]byte, error) {
 		Data   string    `json:"data"`
 		RawHex string    `json:"raw_hex"`
 	}
-	type badJSON struct {
-		At     time.Time `json:"at"`
-		Reason string    `json:"reason"`
-		RawHex string    `json:"raw_hex"`
-	}
-	type frameErrJSON struct {
+	type badJSON struct { // a bad scan or a frame error
 		At     time.Time `json:"at"`
 		Reason string    `json:"reason"`
 		RawHex string    `json:"raw_hex"`
@@ -351,21 +346,21 @@ func (s Status) MarshalJSON() ([]byte, error) {
 		RawHex string       `json:"raw_hex"`
 	}
 	v := struct {
-		Name           string        `json:"name"`
-		Kind           Kind          `json:"kind"`
-		Port           string        `json:"port"`
-		State          State         `json:"state"`
-		Reason         string        `json:"reason,omitempty"`
-		Since          time.Time     `json:"since"`
-		Failures       int           `json:"failures"`
-		FrameErrors    int           `json:"frame_errors"`
-		NextRetry      time.Time     `json:"next_retry,omitzero"`
-		LastScan       *scanJSON     `json:"last_scan,omitempty"`
-		LastBadScan    *badJSON      `json:"last_bad_scan,omitempty"`
-		LastFrameError *frameErrJSON `json:"last_frame_error,omitempty"`
-		LastWeight     *weightJSON   `json:"last_weight,omitempty"`
-		LastRawHex     string        `json:"last_raw_hex,omitempty"`
-		LastAt         time.Time     `json:"last_at,omitzero"`
+		Name           string      `json:"name"`
+		Kind           Kind        `json:"kind"`
+		Port           string      `json:"port"`
+		State          State       `json:"state"`
+		Reason         string      `json:"reason,omitempty"`
+		Since          time.Time   `json:"since"`
+		Failures       int         `json:"failures"`
+		FrameErrors    int         `json:"frame_errors"`
+		NextRetry      time.Time   `json:"next_retry,omitzero"`
+		LastScan       *scanJSON   `json:"last_scan,omitempty"`
+		LastBadScan    *badJSON    `json:"last_bad_scan,omitempty"`
+		LastFrameError *badJSON    `json:"last_frame_error,omitempty"`
+		LastWeight     *weightJSON `json:"last_weight,omitempty"`
+		LastRawHex     string      `json:"last_raw_hex,omitempty"`
+		LastAt         time.Time   `json:"last_at,omitzero"`
 	}{Name: s.Name, Kind: s.Kind, Port: s.Port, State: s.State, Reason: s.Reason, Since: s.Since,
 		Failures: s.Failures, FrameErrors: s.FrameErrors, NextRetry: s.NextRetry, LastRawHex: hex.EncodeToString(s.LastRaw), LastAt: s.LastAt}
 	if x := s.LastScan; x != nil {
@@ -375,7 +370,7 @@ func (s Status) MarshalJSON() ([]byte, error) {
 		v.LastBadScan = &badJSON{At: x.At, Reason: x.Reason, RawHex: hex.EncodeToString(x.Raw)}
 	}
 	if x := s.LastFrameError; x != nil {
-		v.LastFrameError = &frameErrJSON{At: x.At, Reason: x.Reason, RawHex: hex.EncodeToString(x.Raw)}
+		v.LastFrameError = &badJSON{At: x.At, Reason: x.Reason, RawHex: hex.EncodeToString(x.Raw)}
 	}
 	if x := s.LastWeight; x != nil {
 		v.LastWeight = &weightJSON{At: x.At, Value: x.Value.String(), Unit: x.Unit, Kg: x.Kg.String(),

@@ -35,14 +35,14 @@ type daemon struct {
 // dbFile is the journal's file name inside data_dir.
 const dbFile = "depotd.db"
 
-// openDaemon opens the journal and binds the console's listener, so that every start-up
-// error (data dir not writable, database locked, port taken, bad TLS files) is reported
-// before anything runs.
 // withDemoLink gives the console the demo's link switch.
 func withDemoLink(l *demoLink) func(*console.Options) {
 	return func(o *console.Options) { o.DemoLink = l }
 }
 
+// openDaemon opens the journal and binds the console's listener, so that every start-up
+// error (data dir not writable, database locked, port taken, bad TLS files) is reported
+// before anything runs.
 func openDaemon(cfg *Config, log *slog.Logger, consoleOpts ...func(*console.Options)) (d *daemon, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)

@@ -200,9 +200,11 @@ func badAIMIdentifier(b []byte) (int, string) {
 }
 
 func isAIMIdentifier(b []byte) bool {
-	return len(b) >= 3 && b[0] == ']' &&
-		(b[1] >= 'A' && b[1] <= 'Z' || b[1] >= 'a' && b[1] <= 'z') &&
-		(isDigit(b[2]) || b[2] >= 'A' && b[2] <= 'Z' || b[2] >= 'a' && b[2] <= 'z')
+	if len(b) == 0 || b[0] != ']' {
+		return false
+	}
+	pos, _ := badAIMIdentifier(b)
+	return pos < 0
 }
 
 // Decode classifies and decodes one scan. aim is the AIM identifier the driver split off

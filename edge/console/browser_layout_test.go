@@ -46,6 +46,20 @@ func doIn(t *testing.T, bctx context.Context, what string, steps ...chromedp.Act
 	}
 }
 
+// screenshot writes the whole page, within 20 s, to dir/name.png.
+func screenshot(t *testing.T, bctx context.Context, dir, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(bctx, 20*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func evalIn[T any](t *testing.T, bctx context.Context, js string) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(bctx, 10*time.Second)
@@ -199,15 +213,7 @@ func TestEveryPageFitsLaptopAndTabletWithTouchSizedControls(t *testing.T) {
 			t.Errorf("%s at %dx%d has %d controls under 44 px tall: %s", name, vp.w, vp.h, len(small), strings.Join(small, "; "))
 		}
 		if vp.name == "tablet" {
-			ctx, cancel := context.WithTimeout(bctx, 20*time.Second)
-			defer cancel()
-			buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-			if err != nil {
-				t.Fatalf("screenshot %s: %v", name, err)
-			}
-			if err := os.WriteFile(filepath.Join(shots, "tablet-"+name+".png"), buf, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			screenshot(t, bctx, shots, "tablet-"+name)
 		}
 	}
 	for _, vp := range viewports {

@@ -28,12 +28,30 @@ func chartWindow(key string) (string, time.Duration) {
 	return "24h", 24 * time.Hour
 }
 
+// The dashboard's charts share one geometry: a viewBox of chartW × chartH with room for
+// the value axis's labels on the left (chartPadL), the time labels below (chartPadB).
+const chartW, chartH, chartPadL, chartPadB, chartPadT = 600.0, 140.0, 48.0, 20.0, 10.0
+
+// chartFrame writes a chart's axes and labels: the time axis (and the value axis when
+// yAxis), top on the value axis with 0 below it, and left and right under the time axis.
+func chartFrame(b *strings.Builder, yAxis bool, top uint64, left, right string) {
+	const w, h, padL, padB, padT = chartW, chartH, chartPadL, chartPadB, chartPadT
+	fmt.Fprintf(b, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="#888" stroke-width="1"/>`, padL, h-padB, w-4, h-padB)
+	if yAxis {
+		fmt.Fprintf(b, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="#888" stroke-width="1"/>`, padL, padT, padL, h-padB)
+	}
+	fmt.Fprintf(b, `<text x="%g" y="%g" font-size="11" text-anchor="end" fill="#555">%d</text>`, padL-4, padT+8, top)
+	fmt.Fprintf(b, `<text x="%g" y="%g" font-size="11" text-anchor="end" fill="#555">0</text>`, padL-4, h-padB)
+	fmt.Fprintf(b, `<text x="%g" y="%g" font-size="11" fill="#555">%s</text>`, padL, h-4, left)
+	fmt.Fprintf(b, `<text x="%g" y="%g" font-size="11" text-anchor="end" fill="#555">%s</text>`, w-4, h-4, right)
+}
+
 // backlogSVG draws the backlog over window ending now, the current backlog as the last
 // point. The time axis spans the data held (a depot up for 10 minutes gets a 10-minute
 // axis, labelled so), at most window. Presentation attributes only: the CSP allows no
 // inline styles.
 func backlogSVG(samples []sample, now time.Time, current uint64, window time.Duration) template.HTML {
-	const w, h, padL, padB, padT = 600.0, 140.0, 48.0, 20.0, 10.0
+	const w, h, padL, padB, padT = chartW, chartH, chartPadL, chartPadB, chartPadT
 	start := now.Add(-window)
 	var pts []sample
 	for _, p := range samples {
@@ -62,12 +80,7 @@ func backlogSVG(samples []sample, now time.Time, current uint64, window time.Dur
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" id="backlog-chart" data-span-s="%.0f" viewBox="0 0 %g %g" role="img" aria-label="backlog over the last %s, now %d" xmlns="http://www.w3.org/2000/svg">`,
 		span.Seconds(), w, h, fmtSeconds(span.Seconds()), current)
-	fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="#888" stroke-width="1"/>`, padL, h-padB, w-4, h-padB)
-	fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="#888" stroke-width="1"/>`, padL, padT, padL, h-padB)
-	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="11" text-anchor="end" fill="#555">%d</text>`, padL-4, padT+8, maxB)
-	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="11" text-anchor="end" fill="#555">0</text>`, padL-4, h-padB)
-	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="11" fill="#555">%s ago</text>`, padL, h-4, fmtSeconds(span.Seconds()))
-	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="11" text-anchor="end" fill="#555">now</text>`, w-4, h-4)
+	chartFrame(&b, true, maxB, fmtSeconds(span.Seconds())+" ago", "now")
 	b.WriteString(`<polyline fill="none" stroke="#1f6feb" stroke-width="2" points="`)
 	for i, p := range pts {
 		if i > 0 {
@@ -191,7 +204,7 @@ func stationName(st string) string {
 
 // throughputSVG draws one stacked bar per bucket, a colour per station.
 func throughputSVG(t throughput) (template.HTML, []stationLegend) {
-	const w, h, padL, padB, padT = 600.0, 140.0, 48.0, 20.0, 10.0
+	const w, h, padL, padB, padT = chartW, chartH, chartPadL, chartPadB, chartPadT
 	maxC := 1
 	for _, row := range t.Counts {
 		sum := 0
@@ -205,11 +218,7 @@ func throughputSVG(t throughput) (template.HTML, []stationLegend) {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" id="throughput-chart" viewBox="0 0 %g %g" role="img" aria-label="transactions per %s, %d in all" xmlns="http://www.w3.org/2000/svg">`,
 		w, h, fmtSeconds(t.Bucket.Seconds()), t.Total)
-	fmt.Fprintf(&b, `<line x1="%g" y1="%g" x2="%g" y2="%g" stroke="#888" stroke-width="1"/>`, padL, h-padB, w-4, h-padB)
-	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="11" text-anchor="end" fill="#555">%d</text>`, padL-4, padT+8, maxC)
-	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="11" text-anchor="end" fill="#555">0</text>`, padL-4, h-padB)
-	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="11" fill="#555">%s</text>`, padL, h-4, t.Start.Format("15:04"))
-	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="11" text-anchor="end" fill="#555">%s</text>`, w-4, h-4, t.Start.Add(time.Duration(n)*t.Bucket).Format("15:04"))
+	chartFrame(&b, false, uint64(maxC), t.Start.Format("15:04"), t.Start.Add(time.Duration(n)*t.Bucket).Format("15:04"))
 	legend := make([]stationLegend, len(t.Stations))
 	for k, st := range t.Stations {
 		legend[k] = stationLegend{Name: stationName(st), Colour: stationColours[k%len(stationColours)]}

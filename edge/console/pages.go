@@ -241,16 +241,18 @@ func (s *Server) stockPage(c *fiber.Ctx) error {
 // the rows come ordered by item, location, lot, state.
 func groupStock(rows []edge.StockRow) []stockGroup {
 	col := map[edge.StockState]int{}
+	labels := make([]string, len(edge.StockStates))
 	for i, st := range edge.StockStates {
 		col[st] = i
+		labels[i] = strings.ReplaceAll(string(st), "_", " ")
 	}
 	var out []stockGroup
 	for _, r := range rows {
 		n := len(out)
 		if n == 0 || out[n-1].Item != r.Item || out[n-1].Location != r.Location || out[n-1].Lot != r.Lot {
 			cells := make([]stockCell, len(edge.StockStates))
-			for i, st := range edge.StockStates {
-				cells[i].Label = strings.ReplaceAll(string(st), "_", " ")
+			for i := range cells {
+				cells[i].Label = labels[i]
 			}
 			out = append(out, stockGroup{Item: r.Item, Location: r.Location, Lot: r.Lot, Cells: cells})
 			n++
@@ -261,7 +263,9 @@ func groupStock(rows []edge.StockRow) []stockGroup {
 		}
 		g.unacked, g.diff, g.total = g.unacked.Add(r.Unacked), g.diff.Add(r.Pending), g.total.Add(r.Qty)
 		g.HasUnacked = g.HasUnacked || r.UnackedTxs > 0
-		g.Unacked, g.SnapDiff = signed(g.unacked), signed(g.diff)
+	}
+	for i := range out {
+		out[i].Unacked, out[i].SnapDiff = signed(out[i].unacked), signed(out[i].diff)
 	}
 	return out
 }
