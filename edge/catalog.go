@@ -280,10 +280,10 @@ func (c *Catalog) prepareLine(t TxType, l *Line, p string) error {
 			l.State = Quarantine
 		}
 	}
-	if !l.State.valid() {
+	if !l.State.Valid() {
 		return fieldErr(p+".state", "unknown state %q (one of %s)", l.State, joinStates())
 	}
-	if l.ToState != "" && !l.ToState.valid() {
+	if l.ToState != "" && !l.ToState.Valid() {
 		return fieldErr(p+".to_state", "unknown state %q (one of %s)", l.ToState, joinStates())
 	}
 

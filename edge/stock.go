@@ -66,7 +66,7 @@ func (j *Journal) ApplyStockSnapshot(s StockSnapshot) error {
 		}
 		if r.State == "" {
 			s.Rows[i].State = Available
-		} else if !r.State.valid() {
+		} else if !r.State.Valid() {
 			return fieldErr(p+".state", "unknown state %q", r.State)
 		}
 	}

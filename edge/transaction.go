@@ -45,7 +45,8 @@ const (
 // StockStates lists every stock state.
 var StockStates = []StockState{Available, Reserved, Quarantine, Damaged, InTransit}
 
-func (s StockState) valid() bool {
+// Valid reports whether s is one of StockStates.
+func (s StockState) Valid() bool {
 	for _, v := range StockStates {
 		if s == v {
 			return true

@@ -357,6 +357,7 @@ func (c *Core) Run(ctx context.Context) error {
 			c.work(ctx, applyCtx, d)
 		}()
 	}
+	filters := c.filters() // fixed by cfg: made once, not on every (re)subscribe
 	opts := mqtt.NewClientOptions().
 		SetClientID(c.cfg.ClientID).
 		SetUsername(c.cfg.Username).
@@ -380,7 +381,7 @@ func (c *Core) Run(ctx context.Context) error {
 			// Without the subscription nothing arrives: try until it works or the
 			// connection ends (paho then connects again and calls this again).
 			for {
-				t := cl.SubscribeMultiple(c.filters(), c.onMessage)
+				t := cl.SubscribeMultiple(filters, c.onMessage)
 				if t.WaitTimeout(30*time.Second) && t.Error() == nil {
 					break
 				}
@@ -390,7 +391,7 @@ func (c *Core) Run(ctx context.Context) error {
 					return
 				}
 			}
-			c.log.Info("erp mqtt online: subscribed", "filters", len(c.filters()))
+			c.log.Info("erp mqtt online: subscribed", "filters", len(filters))
 			c.mu.Lock()
 			for _, d := range c.depots {
 				d.mu.Lock()

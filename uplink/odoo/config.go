@@ -219,7 +219,7 @@ func CheckDepots(path string, depots []Depot, report func(key, msg string)) {
 		sort.Strings(states)
 		for _, s := range states {
 			st := edge.StockState(s)
-			if !knownState(st) {
+			if !st.Valid() {
 				report(p+".states."+s, fmt.Sprintf("unknown stock state (known: %s)", stateNames()))
 			} else if strings.TrimSpace(d.States[st]) == "" {
 				report(p+".states."+s, "an Odoo location complete name is required, e.g. WH/Quarantine")
@@ -255,15 +255,6 @@ func validDepotID(s string) bool {
 		}
 	}
 	return true
-}
-
-func knownState(st edge.StockState) bool {
-	for _, s := range edge.StockStates {
-		if s == st {
-			return true
-		}
-	}
-	return false
 }
 
 func stateNames() string {

@@ -2,17 +2,12 @@ package odoo_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -300,34 +295,6 @@ func TestARefusedReceiptBecomesAnExceptionAtTheDepotAndTheOthersLandOnce(t *test
 	}
 }
 
-// writeCert issues a certificate signed by parent (self-signed when parent is nil) and
-// writes dir/name.pem and dir/name.key.
-func writeCert(t *testing.T, dir, name string, tmpl *x509.Certificate, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl.SerialNumber = big.NewInt(time.Now().UnixNano())
-	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	kb, _ := x509.MarshalECPrivateKey(key)
-	if err := os.WriteFile(filepath.Join(dir, name+".pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".key"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
-}
-
 // The connector speaks mutual TLS as configured (mqtt.tls in erp.yaml): against a
 // mosquitto that requires client certificates (both the depot and the connector present
 // one signed by the CA that also signed the broker's), the depot's receipts land in Odoo
@@ -336,11 +303,11 @@ func writeCert(t *testing.T, dir, name string, tmpl *x509.Certificate, parent *x
 func TestOverMutualTLSTheReceiptsLandInOdooAndAreAcked(t *testing.T) {
 	env := odootest.Need(t)
 	dir := t.TempDir()
-	ca, caKey := writeCert(t, dir, "ca", &x509.Certificate{Subject: pkix.Name{CommonName: "depotd test CA"}, IsCA: true,
+	ca, caKey := brokertest.WriteCert(t, dir, "ca", &x509.Certificate{Subject: pkix.Name{CommonName: "depotd test CA"}, IsCA: true,
 		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}, nil, nil)
-	writeCert(t, dir, "server", &x509.Certificate{Subject: pkix.Name{CommonName: "broker"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+	brokertest.WriteCert(t, dir, "server", &x509.Certificate{Subject: pkix.Name{CommonName: "broker"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, ca, caKey)
-	writeCert(t, dir, "client", &x509.Certificate{Subject: pkix.Name{CommonName: "depotd-erp"},
+	brokertest.WriteCert(t, dir, "client", &x509.Certificate{Subject: pkix.Name{CommonName: "depotd-erp"},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, ca, caKey)
 	file := func(n string) string { return filepath.Join(dir, n) }
 	b := brokertest.StartMosquittoTLS(t, file("ca.pem"), file("server.pem"), file("server.key"))

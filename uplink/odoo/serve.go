@@ -56,8 +56,8 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return &StartError{fmt.Errorf("odoo at %s is not reachable: %w", s.Odoo.URL, err)}
 	}
-	if v.Major != 19 {
-		return &StartError{fmt.Errorf("odoo at %s is version %s: depotd posts to Odoo 19.x only", s.Odoo.URL, v.Text)}
+	if err := CheckVersion(v); err != nil {
+		return &StartError{fmt.Errorf("odoo at %s: %w", s.Odoo.URL, err)}
 	}
 	a := NewApplier(c, s.Odoo.PostTimeout, s.Depots)
 	ids := make([]string, 0, len(s.Depots))

@@ -240,19 +240,19 @@ func (s *setup) depot(ctx context.Context, d Depot) error {
 	wh := whs[0]
 	s.ok("depot %s: warehouse %s (%s), stock location %s", d.ID, wh.Code, wh.Name, wh.Stock.name())
 	// Quarantine and damaged: created when missing and directly under the warehouse.
-	for _, st := range []struct{ state, label string }{{"quarantine", "Quarantine"}, {"damaged", "Damaged"}} {
-		name := d.StateLocation(stockState(st.state))
+	for _, st := range []edge.StockState{edge.Quarantine, edge.Damaged} {
+		name := d.StateLocation(st)
 		id, err := s.locationID(ctx, name)
 		if err != nil {
 			return err
 		}
 		if id != 0 {
-			s.ok("depot %s: %s stock goes to %s (stock.location %d)", d.ID, st.state, name, id)
+			s.ok("depot %s: %s stock goes to %s (stock.location %d)", d.ID, st, name, id)
 			continue
 		}
 		parent, leaf, found := strings.Cut(name, "/")
 		if !found || parent != d.Warehouse || strings.Contains(leaf, "/") || leaf == "" {
-			return &SetupError{Msg: fmt.Sprintf("depot %s: the %s location %s does not exist in Odoo; setup only creates one directly under the warehouse (%s/<name>): create it in Odoo or change states.%s in erp.yaml", d.ID, st.state, name, d.Warehouse, st.state)}
+			return &SetupError{Msg: fmt.Sprintf("depot %s: the %s location %s does not exist in Odoo; setup only creates one directly under the warehouse (%s/<name>): create it in Odoo or change states.%s in erp.yaml", d.ID, st, name, d.Warehouse, st)}
 		}
 		var ids []int
 		if err := s.call(ctx, "stock.location", "create", map[string]any{"vals_list": []any{map[string]any{
@@ -260,7 +260,7 @@ func (s *setup) depot(ctx context.Context, d Depot) error {
 		}}}, &ids); err != nil {
 			return err
 		}
-		s.changed("depot %s: created the %s location %s (stock.location %d)", d.ID, st.state, name, ids[0])
+		s.changed("depot %s: created the %s location %s (stock.location %d)", d.ID, st, name, ids[0])
 	}
 	// Mapped locations must exist; setup does not invent a warehouse's layout.
 	for _, name := range sortedKeys(d.Locations) {
@@ -279,8 +279,6 @@ func (s *setup) depot(ctx context.Context, d Depot) error {
 	}
 	return s.appliedSeq(ctx, d)
 }
-
-func stockState(s string) edge.StockState { return edge.StockState(s) }
 
 // locationID is the id of the active internal location with that complete name, or 0.
 func (s *setup) locationID(ctx context.Context, completeName string) (int, error) {
