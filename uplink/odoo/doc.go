@@ -35,7 +35,8 @@
 // and mapped locations, creates a missing Quarantine/Damaged location directly under the
 // warehouse, makes each depot's applied-seq record (ir.config_parameter
 // depotd.applied_seq.<depot>) and installs the post action (ir.actions.server with the
-// xml id depotd.action_post, its code embedded from post_action.py). Each step says
+// xml id depotd.action_post_<digest of its code>, embedded from post_action.py, so two depotd
+// versions sharing a database each run their own). Each step says
 // whether it changed anything; a second run changes nothing. Run one setup at a time:
 // two at once can both create a missing location (the action and the applied-seq record
 // are protected by unique keys and survive the race).

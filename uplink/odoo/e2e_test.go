@@ -365,11 +365,13 @@ func TestOdooUnreachableAndLostAnswersMidDrainStillLandEachReceiptOnce(t *testin
 	}
 }
 
-// Two depots on one connector and one real Odoo: depot A's first transaction is a type not
-// posted yet (an adjustment: never rejected, never skipped, retried), which holds up
-// depot A only; depot B's receipts all land and are acknowledged meanwhile.
+// Two depots on one connector and one real Odoo: depot A's applied-seq record vanishes from
+// Odoo while the connector runs (a database restored from an old backup, a record deleted
+// by hand), so Odoo cannot take its next transaction (a setup error: never rejected, never
+// skipped, retried). That holds up depot A only: depot B's receipts land and are
+// acknowledged meanwhile.
 func TestADepotStuckOnATransactionOdooCannotTakeYetHoldsUpNoOtherDepot(t *testing.T) {
-	const n = 8
+	const n = 4
 	b := newE2ERig(t) // depot B, and the broker, warehouse and product both use
 	a := odoo.Depot{ID: odootest.Unique("A"), Warehouse: b.depot.Warehouse}
 	if _, err := odoo.Setup(t.Context(), b.c, []odoo.Depot{a}); err != nil {
@@ -392,12 +394,6 @@ func TestADepotStuckOnATransactionOdooCannotTakeYetHoldsUpNoOtherDepot(t *testin
 			t.Fatal(err)
 		}
 	}
-	ua, err := uplink.New(uplink.Config{Brokers: []string{b.broker.URL()}, KeepAlive: 2 * time.Second}, a.ID, ja, nil, e2eLog(t, "uplink-a"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopA := goRun(t, "uplink A", ua.Run)
-	defer stopA.stop(t, "uplink A")
 	b.receipts(n, "1")
 	b.startUplink()
 
@@ -410,15 +406,33 @@ func TestADepotStuckOnATransactionOdooCannotTakeYetHoldsUpNoOtherDepot(t *testin
 	svc := &odoo.Service{MQTT: mc, Odoo: oc, Depots: []odoo.Depot{a, b.depot}, Client: b.c, Log: e2eLog(t, "erp"),
 		Started: func(c *erpcore.Core) { mu.Lock(); core = c; mu.Unlock() }}
 	goRun(t, "erp service", svc.Run)
-	start := time.Now()
+	// Both depots' workers read their applied seq when the service starts; depot B
+	// draining says it runs.
 	waitUntil(t, 3*time.Minute, "depot B drained", func() bool { _, acked := b.j.Positions(); return acked == n })
-	t.Logf("depot B's %d receipts acked in %v while depot A is stuck", n, time.Since(start).Round(time.Millisecond))
+	var params []int
+	if err := b.c.Call(t.Context(), "ir.config_parameter", "search", map[string]any{
+		"domain": []any{[]any{"key", "=", odoo.AppliedSeqParam(a.ID)}}}, &params); err != nil || len(params) != 1 {
+		t.Fatalf("depot A's applied seq record: %v %v", params, err)
+	}
+	if err := b.c.Call(t.Context(), "ir.config_parameter", "unlink", map[string]any{"ids": params}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ua, err := uplink.New(uplink.Config{Brokers: []string{b.broker.URL()}, KeepAlive: 2 * time.Second}, a.ID, ja, nil, e2eLog(t, "uplink-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopA := goRun(t, "uplink A", ua.Run)
+	defer stopA.stop(t, "uplink A")
 	mu.Lock()
 	c := core
 	mu.Unlock()
 	waitUntil(t, time.Minute, "depot A retrying its adjustment", func() bool { return c.Stats(a.ID).Errors >= 2 })
+	start := time.Now()
+	b.receipts(n, "1")
+	waitUntil(t, 3*time.Minute, "depot B drained again", func() bool { _, acked := b.j.Positions(); return acked == 2*n })
+	t.Logf("depot B's %d receipts acked in %v while depot A is stuck", n, time.Since(start).Round(time.Millisecond))
 	if _, acked := ja.Positions(); acked != 0 {
-		t.Fatalf("depot A acked %d: an adjustment Odoo cannot take yet was acknowledged or skipped", acked)
+		t.Fatalf("depot A acked %d: a transaction Odoo cannot take was acknowledged or skipped", acked)
 	}
 	if exc, ok, _ := ja.Rejection(1); ok {
 		t.Fatalf("the adjustment was rejected: %+v", exc)

@@ -93,16 +93,21 @@ func (p *Poster) action(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	if id == 0 {
-		return 0, &SetupError{Msg: "the post action (depotd.action_post) is not installed in Odoo: run depotd erp setup"}
+		return 0, &SetupError{Msg: fmt.Sprintf("this depotd's post action (%s.%s) is not installed in Odoo: run depotd erp setup", Module, PostActionXMLID)}
 	}
 	p.actionID = id
 	return id, nil
 }
 
-// Post applies tx (its Seq set, as sent on the uplink) for depot d exactly once.
-// Receipts (an incoming picking from the vendor location), issues (an outgoing picking to
-// the customer location, lots as scanned) and transfers (an internal picking) are posted;
-// other types return ErrNotImplemented without calling Odoo. Calling it
+// Post applies tx (its Seq set, as sent on the uplink) for depot d exactly once: receipts
+// (an incoming picking from the vendor location), issues (an outgoing picking to the
+// customer location, lots as scanned), transfers and status changes (an internal picking
+// between the mapped locations; a state change moves into or out of the state's
+// location), returns (an incoming picking from the customer location into the state's
+// location, quarantine by default, pointing at the delivery named by ref), scraps (a
+// stock.scrap per line, tagged with the reason), adjustments and counts (an inventory
+// adjustment on stock.quant by the depot's delta). A type depotd does not know returns
+// ErrNotImplemented without calling Odoo. Calling it
 // again for the same seq, after a timeout or from another process, never moves stock
 // twice: it answers StatusDuplicate. Errors: a *Rejection when Odoo refused the data;
 // otherwise an *Error (Retryable says whether to try again: the call either committed
@@ -203,91 +208,161 @@ func rejection(e *Error) *Rejection {
 }
 
 // buildRequest maps a depot transaction onto the post action's input: depot names to Odoo
-// names (Depot.Location, Depot.StateLocation), quantities as exact decimal strings in the
-// unit the ledger counts in, the scans as evidence on the picking.
+// names (Depot.Location, and the state's location: stateLocation), quantities as exact
+// decimal strings in the unit the ledger counts in, the scans and weights as evidence.
 func buildRequest(d Depot, tx edge.Transaction) (map[string]any, error) {
-	switch tx.Type {
-	case edge.Receipt, edge.Issue, edge.Transfer:
-	default:
+	if !postable(tx.Type) {
 		// Not the data's fault: a connector must neither reject nor skip it.
-		return nil, fmt.Errorf("%w: posting %s transactions to Odoo is not implemented yet (depot %s seq %d)", ErrNotImplemented, tx.Type, d.ID, tx.Seq)
+		return nil, fmt.Errorf("%w: posting %s transactions to Odoo is not implemented (depot %s seq %d)", ErrNotImplemented, tx.Type, d.ID, tx.Seq)
 	}
 	if tx.Seq == 0 {
 		return nil, &Rejection{Code: "BAD_TX", Message: "transaction without seq"}
 	}
 	lines := make([]map[string]any, 0, len(tx.Lines))
 	for i, l := range tx.Lines {
-		qty, uom := l.Qty, l.UoM
-		if l.BaseQty != nil {
-			qty, uom = *l.BaseQty, l.BaseUoM
-		}
-		// Stock in a state lives in that state's location (quarantine, damaged); available
-		// and reserved stay in the line's own.
-		from := ""
-		if l.From != "" {
-			from = d.Location(l.From)
-		}
-		if loc := d.StateLocation(l.State); loc != "" {
-			from = loc
-		}
-		to := ""
-		if l.To != "" {
-			to = d.Location(l.To)
-		}
-		st := l.State
-		if l.ToState != "" {
-			st = l.ToState
-		}
-		if loc := d.StateLocation(st); loc != "" {
-			to = loc
-		}
-		line := map[string]any{
-			"item": l.Item, "qty": qty.Decimal().String(), "uom": uom, "lot": l.Lot, "serial": l.Serial, "expiry": l.Expiry,
-		}
-		// A receipt comes from the vendor location and an issue goes to the customer
-		// location (the post action's): only the depot's own side is sent.
-		switch tx.Type {
-		case edge.Receipt:
-			if to == "" {
-				return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d has no destination location", i+1)}
-			}
-			line["to"] = to
-		case edge.Issue:
-			if from == "" {
-				return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d has no source location", i+1)}
-			}
-			line["from"] = from
-		case edge.Transfer:
-			if from == "" || to == "" {
-				return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d needs a source and a destination location", i+1)}
-			}
-			if from == to {
-				return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d moves nothing in Odoo: %s and %s are both %s", i+1, l.From, l.To, to)}
-			}
-			line["from"], line["to"] = from, to
+		line, err := requestLine(d, tx.Type, i+1, l)
+		if err != nil {
+			return nil, err
 		}
 		lines = append(lines, line)
 	}
 	return map[string]any{
 		"depot": d.ID, "seq": tx.Seq, "key": TxKey(d.ID, tx.Seq), "param": AppliedSeqParam(d.ID),
-		"type": string(tx.Type), "warehouse": d.Warehouse, "ref": tx.Ref, "note": evidence(d, tx), "lines": lines,
+		"type": string(tx.Type), "warehouse": d.Warehouse, "ref": tx.Ref, "reason": tx.Reason,
+		"note": evidence(d, tx), "lines": lines,
 	}, nil
 }
 
-// evidence is the picking's note: where the transaction came from and the raw scans, so a
-// dispute can be traced to the scan.
+func postable(t edge.TxType) bool {
+	switch t {
+	case edge.Receipt, edge.Issue, edge.Transfer, edge.StatusMove, edge.Return, edge.Scrap, edge.Adjustment, edge.Count:
+		return true
+	}
+	return false
+}
+
+// odooPlace is where a line's stock is in Odoo: a location's complete name, or the
+// warehouse company's transit location (Transit), which the action resolves.
+type odooPlace struct {
+	Name    string
+	Transit bool
+}
+
+func (p odooPlace) none() bool { return p.Name == "" && !p.Transit }
+
+// place is where stock of state st at depot location loc is in Odoo: the state's own
+// location when it has one (quarantine, damaged, in_transit), otherwise loc's mapping.
+func place(d Depot, loc string, st edge.StockState) odooPlace {
+	if name := d.StateLocation(st); name != "" {
+		return odooPlace{Name: name}
+	}
+	if st == edge.InTransit {
+		return odooPlace{Transit: true}
+	}
+	if loc == "" {
+		return odooPlace{}
+	}
+	return odooPlace{Name: d.Location(loc)}
+}
+
+// requestLine maps line n of a transaction of type t. Per type, only the depot's own side
+// is sent: a receipt comes from the vendor location, an issue goes to the customer
+// location, a return comes from the customer location (the post action's), a scrap goes
+// to the company's scrap location (Odoo's).
+func requestLine(d Depot, t edge.TxType, n int, l edge.Line) (map[string]any, error) {
+	qty, uom := l.Qty, l.UoM
+	if l.BaseQty != nil {
+		qty, uom = *l.BaseQty, l.BaseUoM
+	}
+	line := map[string]any{
+		"item": l.Item, "qty": qty.Decimal().String(), "uom": uom, "lot": l.Lot, "serial": l.Serial, "expiry": l.Expiry,
+	}
+	toState := l.State
+	if l.ToState != "" {
+		toState = l.ToState
+	}
+	var from, to odooPlace
+	switch t {
+	case edge.Receipt, edge.Return:
+		// A return lands in its state's location: quarantine unless the depot said otherwise.
+		to = place(d, l.To, toState)
+		if to.none() {
+			return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d has no destination location", n)}
+		}
+	case edge.Issue, edge.Scrap:
+		from = place(d, l.From, l.State)
+		if from.none() {
+			return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d has no source location", n)}
+		}
+	case edge.Transfer, edge.StatusMove:
+		dest := l.To
+		if t == edge.StatusMove {
+			// A state change stays at its location: into or out of the state's location.
+			dest = l.From
+		}
+		from, to = place(d, l.From, l.State), place(d, dest, toState)
+		if from.none() || to.none() {
+			return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d needs a source and a destination location", n)}
+		}
+		// from == to: a change between states Odoo keeps in one location (available and
+		// reserved); the action posts no movement for it.
+	case edge.Adjustment, edge.Count:
+		to = place(d, l.To, l.State)
+		if to.none() {
+			return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d has no location", n)}
+		}
+		if t == edge.Adjustment {
+			line["delta"] = line["qty"]
+			break
+		}
+		// The depot's delta, not its counted total: Odoo may have moved stock since.
+		if l.Expected == nil || l.Delta == nil {
+			return nil, &Rejection{Code: "BAD_TX", Message: fmt.Sprintf("line %d of the count has no expected quantity (the depot's journal records it at commit)", n)}
+		}
+		line["expected"], line["delta"] = l.Expected.Decimal().String(), l.Delta.Decimal().String()
+	}
+	if !from.none() {
+		line["from"], line["from_transit"] = from.Name, from.Transit
+	}
+	if !to.none() {
+		line["to"], line["to_transit"] = to.Name, to.Transit
+	}
+	return line, nil
+}
+
+// evidence is the picking's note (and, for moves without a picking, an attachment): where
+// the transaction came from, each line's weight, packaging and counted figures, and the
+// raw scans, so a dispute can be traced to the scan and the scale.
 func evidence(d Depot, tx edge.Transaction) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "<p>depotd %s seq %d, id %s", html.EscapeString(d.ID), tx.Seq, html.EscapeString(tx.ID))
+	fmt.Fprintf(&b, "<p>depotd %s seq %d, id %s, %s", html.EscapeString(d.ID), tx.Seq, html.EscapeString(tx.ID), html.EscapeString(string(tx.Type)))
 	if tx.At != nil {
 		fmt.Fprintf(&b, ", at %s", tx.At.Format(time.RFC3339Nano))
 	}
-	for _, kv := range [][2]string{{"station", tx.Station}, {"operator", tx.Operator}, {"source", tx.Source}, {"note", tx.Note}} {
+	for _, kv := range [][2]string{{"ref", tx.Ref}, {"reason", tx.Reason}, {"station", tx.Station}, {"operator", tx.Operator}, {"source", tx.Source}, {"note", tx.Note}} {
 		if kv[1] != "" {
 			fmt.Fprintf(&b, ", %s %s", kv[0], html.EscapeString(kv[1]))
 		}
 	}
 	b.WriteString("</p>")
+	for i, l := range tx.Lines {
+		var parts []string
+		if l.WeightKg != "" {
+			parts = append(parts, "weighed "+l.WeightKg+" kg")
+		}
+		if l.Packaging != "" {
+			parts = append(parts, "packaging "+l.Packaging)
+		}
+		if l.BaseQty != nil && l.BaseUoM != "" && l.BaseUoM != l.UoM {
+			parts = append(parts, fmt.Sprintf("scanned %s %s", l.Qty, l.UoM))
+		}
+		if l.Expected != nil {
+			parts = append(parts, fmt.Sprintf("counted %s, expected %s", l.Qty, *l.Expected))
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(&b, "<p>line %d (%s): %s</p>", i+1, html.EscapeString(l.Item), html.EscapeString(strings.Join(parts, ", ")))
+		}
+	}
 	if len(tx.Scans) > 0 {
 		raw, err := json.Marshal(tx.Scans)
 		if err == nil {

@@ -2,7 +2,9 @@ package odoo
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,10 +23,20 @@ var PostAction string
 
 // Names of what setup installs in Odoo.
 const (
-	Module          = "depotd"      // ir.model.data module of every depotd key
-	PostActionXMLID = "action_post" // ir.model.data name of the post action
-	PostActionName  = "depotd: post a depot transaction"
-	paramPrefix     = "depotd.applied_seq." // + Slug(depot): the depot's applied seq
+	Module      = "depotd"              // ir.model.data module of every depotd key
+	paramPrefix = "depotd.applied_seq." // + Slug(depot): the depot's applied seq
+)
+
+// The post action is installed under a name and xml id carrying a digest of its code, so
+// connectors of two depotd versions sharing one database (a rolling upgrade) each run the
+// action they were built with instead of rewriting one action back and forth; their
+// postings still serialize on the same applied-seq rows and keys.
+var (
+	postActionDigest = func() string { h := sha256.Sum256([]byte(PostAction)); return hex.EncodeToString(h[:6]) }()
+	// PostActionXMLID is the ir.model.data name (module depotd) of this depotd's post action.
+	PostActionXMLID = "action_post_" + postActionDigest
+	// PostActionName is the ir.actions.server name of this depotd's post action.
+	PostActionName = "depotd: post a depot transaction (" + postActionDigest + ")"
 )
 
 // AppliedSeqParam is the ir.config_parameter key holding a depot's applied seq.
@@ -365,7 +377,7 @@ func (s *setup) appliedSeq(ctx context.Context, d Depot) error {
 	return nil
 }
 
-// postAction installs the server action under the xml id depotd.action_post, or rewrites
+// postAction installs the server action under the xml id depotd.<PostActionXMLID>, or rewrites
 // its code when it differs from PostAction.
 func (s *setup) postAction(ctx context.Context) error {
 	id, err := s.postActionID(ctx)
