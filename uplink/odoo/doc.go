@@ -50,28 +50,49 @@
 // seq beyond applied+1 answers "gap"; the next seq writes the applied seq first (the row
 // lock serializes a depot's postings: a concurrent retry of the same seq waits, fails
 // with a serialization error once the first commits, and Odoo re-runs it, so it finds
-// the key), then posts all the lines and creates the key: a receipt is an incoming
-// picking from the vendor location (lots and expiry written on the move lines), an issue
-// an outgoing picking from the mapped location to the customer location (lots as
-// scanned, which must exist in Odoo: UNKNOWN_LOT otherwise), a transfer an internal
-// picking between the mapped locations (a line's state or to_state picks the state's
-// location, so a move into quarantine is a transfer into <WH>/Quarantine); each is
-// confirmed, its move lines written with the depot's quantities, and validated. Any failure rolls all of it back. A refusal that is the data's fault comes
-// back as a *Rejection with a code (UNKNOWN_ITEM, UNKNOWN_LOCATION, LOT_REQUIRED,
-// BAD_QTY, ...) and a message for a supervisor; Poster.Reject then records the seq as
+// the key), then posts all the lines and creates the key. Per type:
+//
+//   - receipt: an incoming picking from the vendor location, origin = ref (lots and expiry
+//     on the move lines);
+//   - issue: an outgoing picking to the customer location, lots as scanned (they must
+//     exist in Odoo: UNKNOWN_LOT otherwise);
+//   - transfer and status: an internal picking between the mapped locations. A line's
+//     state picks the state's location (Depot.StateLocation; in_transit is the warehouse
+//     company's transit location), so a state change is a move into or out of it; one
+//     between states Odoo keeps in one location (available, reserved) moves nothing;
+//   - return: an incoming picking from the customer location into the line's state's
+//     location (quarantine, as the depot stores returns), the return of the done delivery
+//     named by ref when there is one (return_id, and each move's origin_returned_move_id);
+//   - scrap: one stock.scrap per line, tagged with the reason (stock.scrap.reason.tag,
+//     made when missing), the evidence posted on its chatter;
+//   - adjustment and count: an inventory adjustment on the stock.quant (inventory mode,
+//     inventory_quantity, action_apply_inventory, as Odoo's Physical Inventory does) by the
+//     depot's delta (the adjustment's signed quantity; counted minus expected at the depot
+//     for a count), added to what the quant holds now, so moves Odoo made since the depot
+//     counted are not undone. The move's reference names the depot, the seq, the type and
+//     reason and, for a count, the counted and expected quantities; its origin is ref; the
+//     evidence is attached to it (ir.attachment), having no picking to carry a note. A lot
+//     Odoo lacks is created for stock that appears (UNKNOWN_LOT for stock that goes).
+//
+// Pickings are confirmed, their move lines written with the depot's quantities, and
+// validated; the picking's note is the evidence: the raw scans and each line's weight,
+// packaging and scanned unit. Moving expired lots inside the warehouse or taking them
+// back from a customer needs no confirmation; receiving or shipping one is LOT_EXPIRED. A
+// new lot of a product managed by expiration date without its date (and no expiration
+// time in Odoo to derive one) is EXPIRY_REQUIRED, decided from the data before Odoo
+// validates. Any failure rolls all of it back. A refusal that is the data's fault comes
+// back as a *Rejection with a code (uplink/PROTOCOL.md lists them) and a message for a
+// supervisor; Poster.Reject then records the seq as
 // processed without a movement (keeping the code and message in Odoo, so a duplicate
 // tells them again) so that the next one can be applied; Poster.Void records a void
 // entry (a seq a depot restore skipped) the same way. So a timeout, a retry, a restart or
-// a second connector never doubles a movement, and nothing is skipped. Receipts, issues
-// and transfers are posted; the other types are ErrNotImplemented (never rejected).
+// a second connector never doubles a movement, and nothing is skipped. A type depotd does
+// not know is ErrNotImplemented (never rejected).
 //
 // # The connector
 //
 // Applier is the uplink/erpcore Applier over a Poster; Service (`depotd erp`) checks that
 // Odoo is 19.x and knows every configured depot, then runs the consumer core with it.
-// Caveat, observed against Odoo 19: a receipt of an expiry-tracked product without an
-// expiry date does not validate (Odoo answers with a confirmation step instead) and is
-// rejected as NOT_VALIDATED.
 //
 // # Concurrency
 //
