@@ -36,6 +36,9 @@ type Result struct {
 	Picking    string
 	Model      string // duplicate: the key's model (stock.picking, or ir.config_parameter for a rejection)
 	Moves      []Move // applied: one per depot line, in order of product and destination
+	// Backorder is the picking Odoo made for what is still due when a receipt or an issue
+	// was posted against the open picking its ref names ("" when nothing is left).
+	Backorder string
 	// Rejection is set on a duplicate of a seq that was rejected: the code and message
 	// recorded then (nil when recorded by a depotd that did not keep them).
 	Rejection *Rejection
@@ -101,7 +104,8 @@ func (p *Poster) action(ctx context.Context) (int, error) {
 
 // Post applies tx (its Seq set, as sent on the uplink) for depot d exactly once: receipts
 // (an incoming picking from the vendor location), issues (an outgoing picking to the
-// customer location, lots as scanned), transfers and status changes (an internal picking
+// customer location, lots as scanned), each against the open picking of the warehouse
+// that ref names when there is one (leaving a backorder for what is still due), transfers and status changes (an internal picking
 // between the mapped locations; a state change moves into or out of the state's
 // location), returns (an incoming picking from the customer location into the state's
 // location, quarantine by default, pointing at the delivery named by ref), scraps (a
@@ -154,6 +158,7 @@ func (p *Poster) run(ctx context.Context, req map[string]any) (Result, error) {
 			Model      string `json:"model"`
 			ResID      int    `json:"res_id"`
 			Rejection  string `json:"rejection"`
+			Backorder  string `json:"backorder"`
 			Moves      []struct {
 				ProductID int             `json:"product_id"`
 				Quantity  decimal.Decimal `json:"quantity"`
@@ -177,7 +182,7 @@ func (p *Poster) run(ctx context.Context, req map[string]any) (Result, error) {
 		return Result{}, err
 	}
 	r := Result{Status: out.Depotd.Status, AppliedSeq: out.Depotd.AppliedSeq, PickingID: out.Depotd.PickingID,
-		Picking: out.Depotd.Picking, Model: out.Depotd.Model}
+		Picking: out.Depotd.Picking, Model: out.Depotd.Model, Backorder: out.Depotd.Backorder}
 	if r.Status == StatusDuplicate {
 		r.PickingID = out.Depotd.ResID
 		if out.Depotd.Rejection != "" {

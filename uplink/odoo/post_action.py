@@ -294,52 +294,102 @@ else:
                     groups[k] = []
                     order.append(k)
                 groups[k].append(p)
-            moves = []
-            for k in order:
-                ps = groups[k]
-                total = 0
-                for p in ps:
-                    total += p['units']
-                mvals = {'product_id': ps[0]['product'].id, 'product_uom': ps[0]['product'].uom_id.id,
-                         'product_uom_qty': total / 10 ** digits, 'location_id': ps[0]['src'].id, 'location_dest_id': ps[0]['dest'].id}
+            # A receipt or an issue whose ref names an open picking of this warehouse (by name
+            # or origin: a purchase's receipt, a sale's delivery) is received or shipped
+            # against it: the depot's lines replace what Odoo reserved or proposed, a product
+            # the picking lacks is added to it, and what is still due stays on a backorder.
+            target = env['stock.picking']
+            if typ in ('receipt', 'issue') and req.get('ref'):
+                target = env['stock.picking'].search([('picking_type_id.warehouse_id', '=', wh.id),
+                                                      ('picking_type_code', '=', 'incoming' if typ == 'receipt' else 'outgoing'),
+                                                      ('state', 'in', ('draft', 'waiting', 'confirmed', 'assigned')),
+                                                      '|', ('name', '=', req['ref']), ('origin', '=', req['ref'])], order='id', limit=1)
+            if target:
+                picking = target
+                extra = []
+                for k in order:
+                    if not picking.move_ids.filtered(lambda mv: mv.product_id.id == k[0] and mv.state not in ('done', 'cancel')):
+                        total = 0
+                        for p in groups[k]:
+                            total += p['units']
+                        extra.append(Command.create({'product_id': k[0], 'product_uom': groups[k][0]['product'].uom_id.id,
+                                                     'product_uom_qty': total / 10 ** digits, 'location_id': picking.location_id.id,
+                                                     'location_dest_id': picking.location_dest_id.id, 'additional': True}))
+                if extra:
+                    picking.write({'move_ids': extra})
+                picking.action_confirm()
+                picking.move_line_ids.unlink()
+                if req.get('note'):
+                    picking.write({'note': (picking.note or '') + req['note']})
+                ordered = picking.move_ids.browse()
+                for k in order:
+                    m = picking.move_ids.filtered(lambda mv: mv.product_id.id == k[0] and mv.state not in ('done', 'cancel'))[:1]
+                    if not m:
+                        fail('NOT_POSTED', 'Odoo did not add a move for a product to %s' % picking.name)
+                    if m not in ordered:
+                        ordered |= m
+                    for p in groups[k]:
+                        vals = {'move_id': m.id, 'picking_id': picking.id, 'product_id': m.product_id.id,
+                                'product_uom_id': m.product_uom.id, 'quantity': p['units'] / 10 ** digits,
+                                'location_id': p['src'].id if typ == 'issue' else m.location_id.id,
+                                'location_dest_id': p['dest'].id if typ == 'receipt' else m.location_dest_id.id}
+                        if p['lot_rec']:
+                            vals['lot_id'] = p['lot_rec'].id
+                        elif p['lot']:
+                            vals['lot_name'] = p['lot']
+                        if p['expiry'] and typ == 'receipt' and not p['lot_rec']:
+                            vals['expiration_date'] = p['expiry'] + ' 00:00:00'
+                        env['stock.move.line'].create(vals)
+                    m.write({'picked': True})
+                vctx = {'skip_backorder': True}
+            else:
+                moves = []
+                for k in order:
+                    ps = groups[k]
+                    total = 0
+                    for p in ps:
+                        total += p['units']
+                    mvals = {'product_id': ps[0]['product'].id, 'product_uom': ps[0]['product'].uom_id.id,
+                             'product_uom_qty': total / 10 ** digits, 'location_id': ps[0]['src'].id, 'location_dest_id': ps[0]['dest'].id}
+                    if delivery:
+                        orig = delivery.move_ids.filtered(lambda mv: mv.product_id.id == k[0] and mv.state == 'done')
+                        if orig:
+                            mvals['origin_returned_move_id'] = orig[0].id
+                    moves.append(Command.create(mvals))
+                pvals = {'picking_type_id': ptype.id, 'location_id': plan[0]['src'].id, 'location_dest_id': plan[0]['dest'].id,
+                         'origin': req.get('ref') or req['key'], 'note': req.get('note') or False, 'move_ids': moves}
                 if delivery:
-                    orig = delivery.move_ids.filtered(lambda mv: mv.product_id.id == k[0] and mv.state == 'done')
-                    if orig:
-                        mvals['origin_returned_move_id'] = orig[0].id
-                moves.append(Command.create(mvals))
-            pvals = {'picking_type_id': ptype.id, 'location_id': plan[0]['src'].id, 'location_dest_id': plan[0]['dest'].id,
-                     'origin': req.get('ref') or req['key'], 'note': req.get('note') or False, 'move_ids': moves}
-            if delivery:
-                pvals['return_id'] = delivery.id
-                if delivery.partner_id:
-                    pvals['partner_id'] = delivery.partner_id.id
-            picking = env['stock.picking'].create(pvals)
-            picking.action_confirm()
-            if len(picking.move_ids) != len(order):
-                fail('NOT_POSTED', 'Odoo made %d moves for %d products and destinations' % (len(picking.move_ids), len(order)))
-            ordered = picking.move_ids.browse()
-            for k in order:
-                m = picking.move_ids.filtered(lambda mv: mv.product_id.id == k[0] and mv.location_id.id == k[1] and mv.location_dest_id.id == k[2])
-                if len(m) != 1:
-                    fail('NOT_POSTED', 'Odoo did not make one move for a product and destination')
-                ordered |= m
-                m.move_line_ids.unlink()
-                for p in groups[k]:
-                    vals = {'move_id': m.id, 'picking_id': picking.id, 'product_id': m.product_id.id,
-                            'product_uom_id': m.product_uom.id, 'location_id': p['src'].id,
-                            'location_dest_id': p['dest'].id, 'quantity': p['units'] / 10 ** digits}
-                    if p['lot_rec']:
-                        vals['lot_id'] = p['lot_rec'].id
-                    elif p['lot']:
-                        vals['lot_name'] = p['lot']
-                    if p['expiry'] and typ in ('receipt', 'return') and not p['lot_rec']:
-                        vals['expiration_date'] = p['expiry'] + ' 00:00:00'
-                    env['stock.move.line'].create(vals)
+                    pvals['return_id'] = delivery.id
+                    if delivery.partner_id:
+                        pvals['partner_id'] = delivery.partner_id.id
+                picking = env['stock.picking'].create(pvals)
+                picking.action_confirm()
+                if len(picking.move_ids) != len(order):
+                    fail('NOT_POSTED', 'Odoo made %d moves for %d products and destinations' % (len(picking.move_ids), len(order)))
+                ordered = picking.move_ids.browse()
+                for k in order:
+                    m = picking.move_ids.filtered(lambda mv: mv.product_id.id == k[0] and mv.location_id.id == k[1] and mv.location_dest_id.id == k[2])
+                    if len(m) != 1:
+                        fail('NOT_POSTED', 'Odoo did not make one move for a product and destination')
+                    ordered |= m
+                    m.move_line_ids.unlink()
+                    for p in groups[k]:
+                        vals = {'move_id': m.id, 'picking_id': picking.id, 'product_id': m.product_id.id,
+                                'product_uom_id': m.product_uom.id, 'location_id': p['src'].id,
+                                'location_dest_id': p['dest'].id, 'quantity': p['units'] / 10 ** digits}
+                        if p['lot_rec']:
+                            vals['lot_id'] = p['lot_rec'].id
+                        elif p['lot']:
+                            vals['lot_name'] = p['lot']
+                        if p['expiry'] and typ in ('receipt', 'return') and not p['lot_rec']:
+                            vals['expiration_date'] = p['expiry'] + ' 00:00:00'
+                        env['stock.move.line'].create(vals)
+                    m.write({'picked': True})
+                vctx = {'skip_backorder': True, 'picking_ids_not_to_backorder': picking.ids}
                 m.write({'picked': True})
             # Moving expired goods inside the warehouse (into quarantine, say) or taking them
             # back from a customer is what a depot does with them: no confirmation step then.
             # Receiving or shipping them is refused with the lots named.
-            vctx = {'skip_backorder': True, 'picking_ids_not_to_backorder': picking.ids}
             if typ in ('transfer', 'status', 'return'):
                 vctx['skip_expired'] = True
             done = picking.with_context(**vctx).button_validate()
@@ -358,4 +408,7 @@ else:
                     out.append({'product_id': m.product_id.id, 'quantity': ml.quantity, 'state': m.state,
                                 'lot': ml.lot_id.name or ''})
             res.update(status='applied', applied_seq=seq, model='stock.picking', picking_id=picking.id, picking=picking.name, moves=out)
+            if target:
+                bo = env['stock.picking'].search([('backorder_id', '=', picking.id)], order='id desc', limit=1)
+                res['backorder'] = bo.name or ''
 action = {'depotd': res}
