@@ -75,6 +75,16 @@ func TestACountPostsTheDepotsDeltaNotTheCountedTotal(t *testing.T) {
 	if r, err := p.Post(ctx, other, edge.Transaction{ID: "iss", Seq: 1, Type: edge.Issue, Lines: []edge.Line{f.line("2", "C1", stock, "")}}); err != nil || r.Status != odoo.StatusApplied {
 		t.Fatalf("the other depot's issue: %+v %v", r, err)
 	}
+	// Someone is counting that quant in Odoo too (set, not applied): theirs stays pending.
+	var quantIDs []int
+	if err := f.c.Call(ctx, "stock.quant", "search", map[string]any{"domain": []any{[]any{"product_id", "=", f.prod},
+		[]any{"location_id.complete_name", "=", stock}, []any{"lot_id.name", "=", "C1"}}}, &quantIDs); err != nil || len(quantIDs) != 1 {
+		t.Fatalf("the quant of lot C1: %v %v", quantIDs, err)
+	}
+	inv := map[string]any{"inventory_mode": true}
+	if err := f.c.Call(ctx, "stock.quant", "write", map[string]any{"ids": quantIDs, "vals": map[string]any{"inventory_quantity": 42}, "context": inv}, nil); err != nil {
+		t.Fatal(err)
+	}
 	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
 	count := edge.Transaction{ID: "cnt-1", Seq: 2, At: &at, Type: edge.Count, Reason: "CYCLE", Station: "CNT-1",
 		Lines: []edge.Line{{Item: f.sku, Qty: edge.MustQty("7"), UoM: "Units", Lot: "C1", To: stock, State: edge.Available,
@@ -87,6 +97,14 @@ func TestACountPostsTheDepotsDeltaNotTheCountedTotal(t *testing.T) {
 	}
 	if got := f.onHand(t, stock); !got.Equal(decimal.NewFromInt(5)) {
 		t.Fatalf("on hand after the count: %s, want 5 (10 received, 2 shipped meanwhile, 3 fewer counted)", got)
+	}
+	var pending []struct {
+		Counted decimal.Decimal `json:"inventory_quantity"`
+		Set     bool            `json:"inventory_quantity_set"`
+	}
+	if err := f.c.Call(ctx, "stock.quant", "read", map[string]any{"ids": quantIDs, "fields": []string{"inventory_quantity", "inventory_quantity_set"}}, &pending); err != nil ||
+		len(pending) != 1 || !pending[0].Set || !pending[0].Counted.Equal(decimal.NewFromInt(42)) {
+		t.Errorf("the count pending in Odoo after the depot's: %+v %v, want 42 still set", pending, err)
 	}
 	if again, err := p.Post(ctx, f.depot, count); err != nil || again.Status != odoo.StatusDuplicate || again.PickingID != r.PickingID {
 		t.Fatalf("count again: %+v %v", again, err)
