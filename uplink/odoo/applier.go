@@ -59,8 +59,8 @@ func (a *Applier) AppliedSeq(ctx context.Context, depot string) (uint64, error) 
 
 // Apply posts tx once. A refusal that is the data's fault is recorded in Odoo (Reject)
 // and answered Rejected; a void entry is recorded without a movement (Voided). Errors are
-// Odoo's (*Error: Retryable tells), a *SetupError, or ErrNotImplemented for a type not
-// posted yet: none of them is acknowledged.
+// Odoo's (*Error: Retryable tells), a *SetupError, or ErrNotImplemented for a type this
+// depotd does not know (sent by a newer depot): none of them is acknowledged.
 func (a *Applier) Apply(ctx context.Context, tx erpcore.Tx) (erpcore.Result, error) {
 	d, ok := a.depots[tx.Depot]
 	if !ok {

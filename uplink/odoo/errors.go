@@ -34,7 +34,8 @@ var (
 	// shape, another status). Not retryable: the URL probably does not point at Odoo 19.
 	ErrProtocol = errors.New("odoo: unexpected answer")
 
-	// ErrNotImplemented is a transaction type depotd does not post to Odoo yet. It is not
+	// ErrNotImplemented is a transaction type this depotd does not know (a newer depot's),
+	// so it cannot post it to Odoo. It is not
 	// an *Error and not the data's fault: never acknowledge such a seq as rejected.
 	ErrNotImplemented = errors.New("odoo: not implemented")
 )
