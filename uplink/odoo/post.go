@@ -32,10 +32,17 @@ const (
 type Result struct {
 	Status     string
 	AppliedSeq uint64 // the depot's applied seq in Odoo after the call
-	PickingID  int    // applied: the picking made; duplicate: the key's record (Model)
-	Picking    string
-	Model      string // duplicate: the key's model (stock.picking, or ir.config_parameter for a rejection)
-	Moves      []Move // applied: one per depot line, in order of product and destination
+	// PickingID is the record the key points at (Model): the picking made or completed;
+	// for an adjustment or a count its first inventory move (stock.move), for a scrap its
+	// first stock.scrap; 0 for a posting that moved nothing (a state change Odoo keeps in
+	// one location: Model ir.config_parameter). Picking is that record's name or reference.
+	PickingID int
+	Picking   string
+	Model     string // the key's model (stock.picking, stock.move, stock.scrap; ir.config_parameter for a rejection or nothing moved)
+	// Moves are the depot's lines as Odoo stored them: a picking's in order of product and
+	// destination; an adjustment's or a count's signed (negative when stock left the
+	// location); a scrap's in line order.
+	Moves []Move
 	// Backorder is the picking Odoo made for what is still due when a receipt or an issue
 	// was posted against the open picking its ref names ("" when nothing is left).
 	Backorder string

@@ -25,8 +25,9 @@ func m2oID(raw json.RawMessage) int {
 
 // openPicking makes, as an Odoo user would (a purchase's receipt, a sale's delivery), a
 // confirmed picking of the fixture's warehouse of the given kind ("in_type_id" or
-// "out_type_id") for qty[i] of prods[i], with that origin; it returns its id and name.
-func (f postFixture) openPicking(t testing.TB, kind, origin string, prods []int, qtys []string) (int, string) {
+// "out_type_id") for qty[i] of prods[i] (in unit uom[0] when given), with that origin; it
+// returns its id and name.
+func (f postFixture) openPicking(t testing.TB, kind, origin string, prods []int, qtys []string, uom ...int) (int, string) {
 	t.Helper()
 	ctx := context.Background()
 	var whs []map[string]json.RawMessage
@@ -57,7 +58,11 @@ func (f postFixture) openPicking(t testing.TB, kind, origin string, prods []int,
 	}
 	var moves []any
 	for i, p := range prods {
-		moves = append(moves, []any{0, 0, map[string]any{"product_id": p, "product_uom_qty": qtys[i], "location_id": src, "location_dest_id": dest}})
+		mv := map[string]any{"product_id": p, "product_uom_qty": qtys[i], "location_id": src, "location_dest_id": dest}
+		if len(uom) > 0 {
+			mv["product_uom"] = uom[0]
+		}
+		moves = append(moves, []any{0, 0, mv})
 	}
 	var ids []int
 	if err := f.c.Call(ctx, "stock.picking", "create", map[string]any{"vals_list": []any{map[string]any{
@@ -177,5 +182,35 @@ func TestAnIssueAgainstTheOpenDeliveryNamedByRefShipsItsLotsAndLeavesTheRestDue(
 	left, state, of := f.due(t, r.Backorder)
 	if state == "done" || of != openID || !left[f.prod].Equal(decimal.NewFromInt(2)) {
 		t.Fatalf("backorder %s: %s of %d, due %v; want open with 2 due", r.Backorder, state, of, left)
+	}
+}
+
+// The purchase was in dozens; the depot counts units: 12 units received of 2 dozen due
+// are 12 units on hand and 1 dozen still due.
+func TestAReceiptInUnitsAgainstAReceiptDueInDozensReceivesUnits(t *testing.T) {
+	f := newPostFixture(t)
+	ctx := context.Background()
+	var units, dozens []int
+	if err := f.c.Call(ctx, "uom.uom", "search", map[string]any{"domain": []any{[]any{"name", "=", "Units"}}, "limit": 1}, &units); err != nil || len(units) != 1 {
+		t.Fatalf("the Units unit: %v %v", units, err)
+	}
+	if err := f.c.Call(ctx, "uom.uom", "create", map[string]any{"vals_list": []any{map[string]any{
+		"name": odootest.Unique("Dozen"), "relative_factor": 12, "relative_uom_id": units[0]}}}, &dozens); err != nil {
+		t.Fatal(err)
+	}
+	po := odootest.Unique("PO")
+	openID, _ := f.openPicking(t, "in_type_id", po, []int{f.prod}, []string{"2"}, dozens[0])
+	stock := f.depot.Warehouse + "/Stock"
+	tx := f.receipt(1, "12", "Z1")
+	tx.Ref = po
+	r, err := odoo.NewPoster(f.c, 2*time.Minute).Post(ctx, f.depot, tx)
+	if err != nil || r.Status != odoo.StatusApplied || r.PickingID != openID || r.Backorder == "" {
+		t.Fatalf("receipt against %s: %+v %v", po, r, err)
+	}
+	if got := f.onHand(t, stock); !got.Equal(decimal.NewFromInt(12)) {
+		t.Fatalf("on hand: %s units, want 12", got)
+	}
+	if left, _, _ := f.due(t, r.Backorder); !left[f.prod].Equal(decimal.NewFromInt(1)) {
+		t.Fatalf("backorder %s: due %v, want 1 (dozen)", r.Backorder, left)
 	}
 }
