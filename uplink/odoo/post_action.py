@@ -81,8 +81,12 @@ def check_uom(n, l, prod):
 
 
 def lot_name_of(n, l, prod):
+    # A lot the depot keeps for a product Odoo does not track has no place in Odoo: its
+    # stock is the product's, lot or not.
+    if prod.tracking == 'none':
+        return ''
     lot = l.get('serial') or l.get('lot') or ''
-    if prod.tracking != 'none' and not lot:
+    if not lot:
         fail('LOT_REQUIRED', 'line %d: %s is tracked by %s in Odoo and the line has none' % (n, l['item'], prod.tracking))
     return lot
 
@@ -204,7 +208,8 @@ else:
             out = []
             for p in plan:
                 prod = p['product']
-                lot_rec = p['lot_rec']
+                # Looked up again: an earlier line of this transaction may have made it.
+                lot_rec = p['lot_rec'] or find_lot(prod, p['lot'])
                 if p['lot'] and not lot_rec:
                     vals = {'product_id': prod.id, 'name': p['lot'], 'company_id': wh.company_id.id}
                     if p['expiry']:
@@ -219,6 +224,14 @@ else:
                 else:
                     ref += ': applied %s' % l.get('delta')
                 Q = env['stock.quant'].with_context(inventory_mode=True, inventory_name=ref)
+                # A count someone is making in Odoo on this quant (set, not applied yet) is
+                # put back afterwards: applying ours clears it, and theirs is theirs to apply.
+                pending = env['stock.quant'].search([('product_id', '=', prod.id), ('location_id', '=', p['loc'].id),
+                                                     ('lot_id', '=', lot_rec.id or False), ('package_id', '=', False),
+                                                     ('owner_id', '=', False), ('inventory_quantity_set', '=', True)])
+                kept = []
+                for pq in pending:
+                    kept.append((pq, pq.inventory_quantity, pq.user_id.id, pq.inventory_date))
                 quant = Q.create({'product_id': prod.id, 'location_id': p['loc'].id, 'lot_id': lot_rec.id or False,
                                   'inventory_quantity': 0})
                 before = set(env['stock.move'].search([('product_id', '=', prod.id), ('is_inventory', '=', True),
@@ -233,6 +246,8 @@ else:
                 if len(mv) != 1 or mv.state != 'done':
                     fail('NOT_POSTED', 'line %d: Odoo made no done inventory move for %s' % (p['n'], l['item']))
                 mv.write({'origin': req.get('ref') or req['key']})
+                for pq, pqty, puser, pdate in kept:
+                    pq.with_context(inventory_mode=True).write({'inventory_quantity': pqty, 'user_id': puser, 'inventory_date': pdate})
                 made |= mv
                 signed = mv.quantity if mv.location_dest_id == p['loc'] else -mv.quantity
                 out.append({'product_id': prod.id, 'quantity': signed, 'state': mv.state, 'lot': lot_rec.name or ''})
@@ -329,8 +344,10 @@ else:
                     if m not in ordered:
                         ordered |= m
                     for p in groups[k]:
+                        # In the product's unit, as the depot counts, whatever unit the
+                        # picking's demand is in (a purchase in dozens, say).
                         vals = {'move_id': m.id, 'picking_id': picking.id, 'product_id': m.product_id.id,
-                                'product_uom_id': m.product_uom.id, 'quantity': p['units'] / 10 ** digits,
+                                'product_uom_id': p['product'].uom_id.id, 'quantity': p['units'] / 10 ** digits,
                                 'location_id': p['src'].id if typ == 'issue' else m.location_id.id,
                                 'location_dest_id': p['dest'].id if typ == 'receipt' else m.location_dest_id.id}
                         if p['lot_rec']:

@@ -184,4 +184,25 @@ func TestAnAdjustmentPostsItsSignedQuantityWithTheReasonAndSeqInTheReference(t *
 	if s := f.onHand(t, stock); !s.Equal(decimal.RequireFromString("8.5")) {
 		t.Fatalf("a refused adjustment moved stock: %s", s)
 	}
+	// Two lines of one lot Odoo has not seen make it once; a lot the depot keeps for a
+	// product Odoo does not track is the product's stock.
+	plain := odootest.Unique("PLAIN")
+	var ids []int
+	if err := f.c.Call(ctx, "product.product", "create", map[string]any{"vals_list": []any{map[string]any{
+		"name": "depotd test " + plain, "default_code": plain, "type": "consu", "is_storable": true}}}, &ids); err != nil {
+		t.Fatal(err)
+	}
+	more := edge.Transaction{ID: "adj-3", Seq: 3, Type: edge.Adjustment, Reason: "FOUND", Lines: []edge.Line{
+		{Item: f.sku, Qty: edge.MustQty("1"), UoM: "Units", Lot: "J3", To: stock},
+		{Item: f.sku, Qty: edge.MustQty("2"), UoM: "Units", Lot: "J3", To: stock},
+		{Item: plain, Qty: edge.MustQty("5"), UoM: "Units", Lot: "DEPOT-LOT", To: stock}}}
+	if r, err := p.Post(ctx, f.depot, more); err != nil || r.Status != odoo.StatusApplied || len(r.Moves) != 3 || r.Moves[2].Lot != "" {
+		t.Fatalf("adjustment of a new lot twice and of an untracked product: %+v %v", r, err)
+	}
+	if s := f.onHand(t, stock); !s.Equal(decimal.RequireFromString("11.5")) {
+		t.Fatalf("on hand in %s: %s, want 11.5", stock, s)
+	}
+	if s := (postFixture{c: f.c, depot: f.depot, prod: ids[0]}).onHand(t, stock); !s.Equal(decimal.NewFromInt(5)) {
+		t.Fatalf("on hand of the untracked product: %s, want 5", s)
+	}
 }
