@@ -56,6 +56,12 @@
 //     on the move lines);
 //   - issue: an outgoing picking to the customer location, lots as scanned (they must
 //     exist in Odoo: UNKNOWN_LOT otherwise);
+//   - a receipt or an issue whose ref names an open incoming or outgoing picking of the
+//     warehouse (its name or origin: this Odoo may have no purchase or sale app, so the
+//     picking is the order) is posted against it instead: the depot's lines replace what
+//     Odoo reserved, a product the picking lacks is added to it, quantities are in the
+//     product's unit whatever unit the demand is in, and what is still due stays on a
+//     backorder (Result.Backorder);
 //   - transfer and status: an internal picking between the mapped locations. A line's
 //     state picks the state's location (Depot.StateLocation; in_transit is the warehouse
 //     company's transit location), so a state change is a move into or out of it; one
@@ -72,7 +78,11 @@
 //     counted are not undone. The move's reference names the depot, the seq, the type and
 //     reason and, for a count, the counted and expected quantities; its origin is ref; the
 //     evidence is attached to it (ir.attachment), having no picking to carry a note. A lot
-//     Odoo lacks is created for stock that appears (UNKNOWN_LOT for stock that goes).
+//     Odoo lacks is created for stock that appears (UNKNOWN_LOT for stock that goes). A
+//     count someone has set in Odoo on that quant and not applied yet is kept.
+//
+// A lot the depot keeps for a product Odoo does not track is ignored (the stock is the
+// product's).
 //
 // Pickings are confirmed, their move lines written with the depot's quantities, and
 // validated; the picking's note is the evidence: the raw scans and each line's weight,
