@@ -247,3 +247,29 @@ func TestAReceiptNotesTheWeighingAndPackagingOfEachLine(t *testing.T) {
 		}
 	}
 }
+
+// Expired goods found in the warehouse can be moved into quarantine (no confirmation step
+// stops it) but not shipped: LOT_EXPIRED names the lot.
+func TestAnExpiredLotMovesIntoQuarantineButIsNotShipped(t *testing.T) {
+	f := newPostFixture(t)
+	p := odoo.NewPoster(f.c, 2*time.Minute)
+	ctx := context.Background()
+	stock, quarantine := f.depot.Warehouse+"/Stock", f.depot.Warehouse+"/Quarantine"
+	found := edge.Transaction{ID: "adj", Seq: 1, Type: edge.Adjustment, Reason: "FOUND", Lines: []edge.Line{
+		{Item: f.sku, Qty: edge.MustQty("3"), UoM: "Units", Lot: "OLD1", Expiry: "2021-02-28", To: stock}}}
+	if r, err := p.Post(ctx, f.depot, found); err != nil || r.Status != odoo.StatusApplied {
+		t.Fatalf("adjustment of an expired lot: %+v %v", r, err)
+	}
+	var rej *odoo.Rejection
+	if _, err := p.Post(ctx, f.depot, edge.Transaction{ID: "iss", Seq: 2, Type: edge.Issue, Lines: []edge.Line{f.line("1", "OLD1", stock, "")}}); !errors.As(err, &rej) || rej.Code != "LOT_EXPIRED" || !strings.Contains(rej.Message, "OLD1") {
+		t.Fatalf("issue of an expired lot: %v, want LOT_EXPIRED naming OLD1", err)
+	}
+	st := edge.Transaction{ID: "st", Seq: 2, Type: edge.StatusMove, Lines: []edge.Line{
+		{Item: f.sku, Qty: edge.MustQty("3"), UoM: "Units", Lot: "OLD1", From: stock, State: edge.Available, ToState: edge.Quarantine}}}
+	if r, err := p.Post(ctx, f.depot, st); err != nil || r.Status != odoo.StatusApplied || len(r.Moves) != 1 {
+		t.Fatalf("expired lot into quarantine: %+v %v", r, err)
+	}
+	if s, q := f.onHand(t, stock), f.onHand(t, quarantine); !s.IsZero() || !q.Equal(decimal.NewFromInt(3)) {
+		t.Fatalf("on hand: %s %s, %s %s; want 0 and 3", stock, s, quarantine, q)
+	}
+}
