@@ -70,7 +70,14 @@ type Rejection struct {
 }
 
 func (r *Rejection) Error() string { return r.Code + ": " + r.Message }
-func (r *Rejection) Unwrap() error { return r.Err }
+// Unwrap is Odoo's error when Odoo refused it; nil for a rejection depotd decided itself
+// (BAD_TX), which must not unwrap to a nil *Error that errors.As would find.
+func (r *Rejection) Unwrap() error {
+	if r.Err == nil {
+		return nil
+	}
+	return r.Err
+}
 
 // Poster posts depot transactions through the post action installed by Setup. Safe for
 // concurrent use, but a depot's seqs must be posted in order by one caller (the action

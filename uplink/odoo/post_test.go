@@ -426,3 +426,22 @@ func TestAReceiptSurvivesOdooUnreachableAndALostAnswer(t *testing.T) {
 		t.Fatalf("Odoo holds %d moves, %s on hand, %d keys of seq 2; want 2, 5, 1", s.moves, s.onHand, s.keys)
 	}
 }
+
+// A count line without the expected quantity the depot's journal records is refused by
+// depotd itself (BAD_TX, no Odoo call): a rejection, not retryable, and safe to ask.
+func TestACountWithoutItsExpectedQuantityIsABadTxRejectionNotRetried(t *testing.T) {
+	c, err := odoo.New(odoo.Options{URL: "http://127.0.0.1:1", Database: "db", APIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = odoo.NewPoster(c, time.Second).Post(context.Background(), odoo.Depot{ID: "D1", Warehouse: "WH"},
+		edge.Transaction{Seq: 1, Type: edge.Count, Lines: []edge.Line{{Item: "X", Qty: edge.MustQty("1"), To: "WH/Stock"}}})
+	var rej *odoo.Rejection
+	if !errors.As(err, &rej) || rej.Code != "BAD_TX" || odoo.Retryable(err) {
+		t.Fatalf("got %v, want a BAD_TX rejection that is not retryable", err)
+	}
+	var oe *odoo.Error
+	if errors.As(err, &oe) {
+		t.Fatalf("a rejection depotd made itself unwraps to an Odoo error: %#v", oe)
+	}
+}
