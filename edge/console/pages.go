@@ -188,7 +188,9 @@ const stockPageRows = 200
 func (s *Server) stockFilter(q stockQuery) (edge.StockFilter, string, bool) {
 	f := edge.StockFilter{Item: q.Item, Location: q.Location, Lot: q.Lot}
 	if q.Barcode != "" {
-		it, ok := s.masters.lookupBarcode(s.j, q.Barcode)
+		view, _ := s.j.MasterView() // on a read error, the last view built
+		item, ok := view.ItemByBarcode(q.Barcode)
+		it := item.SKU
 		if !ok {
 			return f, fmt.Sprintf("No item in the master data has barcode %q.", q.Barcode), false
 		}

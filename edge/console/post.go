@@ -112,10 +112,12 @@ func (s *Server) postForm(c *fiber.Ctx) error {
 		switch {
 		case errors.As(err, &fe):
 			d.Errors[fe.Field] = fe.Msg
-			if fe.Field == "lines" || fe.Field == "id" {
+			if fe.Field == "lines" || fe.Field == "id" || strings.HasSuffix(fe.Field, ".serial") {
+				// No field of the form to mark (the form has no serial column: a
+				// serial-numbered item is received at a station, one scan per unit).
 				return fail(fiber.StatusUnprocessableEntity, fe.Msg)
 			}
-			return fail(fiber.StatusUnprocessableEntity, "Please correct the marked fields.")
+			return fail(fiber.StatusUnprocessableEntity, "Please correct the marked fields: "+fe.Msg)
 		case errors.As(err, &se):
 			d.Errors[se.Field+".qty"] = fmt.Sprintf("only %s on hand", se.Have)
 			return fail(fiber.StatusConflict, se.Error())
