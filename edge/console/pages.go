@@ -370,6 +370,10 @@ type entryData struct {
 	Sync      edge.SyncState
 	Rejection *edge.Exception
 	Acked     uint64
+	// CanReverse offers the pre-filled reversing transaction (supervisors); ReversedBy is
+	// the seq of the reversal already posted, if any.
+	CanReverse bool
+	ReversedBy uint64
 }
 
 func (s *Server) entryPage(c *fiber.Ctx) error {
@@ -385,7 +389,11 @@ func (s *Server) entryPage(c *fiber.Ctx) error {
 		return err
 	}
 	_, acked := s.j.Positions()
-	d := entryData{Tx: tx, Acked: acked, Sync: edge.SyncAcked}
+	d := entryData{Tx: tx, Acked: acked, Sync: edge.SyncAcked,
+		CanReverse: tx.Type != edge.Void && s.currentUser(c).Role.AtLeast(RoleSupervisor)}
+	if r, err := s.j.GetByID(reversalID(seq)); err == nil {
+		d.ReversedBy = r.Seq
+	}
 	if seq > acked {
 		d.Sync = edge.SyncPending
 	}
