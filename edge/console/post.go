@@ -28,13 +28,13 @@ type postData struct {
 	Exception                   uint64
 	// Reverses is the seq of the transaction this form reverses (0: none): the form is
 	// shown pre-filled and nothing is posted until the user confirms it.
-	Reverses                    uint64
-	Lines                       []postLine
-	Errors                      map[string]string
-	Summary                     string
-	Done                        *edge.Transaction
-	Locations                   []edge.Location
-	CanAdjust                   bool
+	Reverses  uint64
+	Lines     []postLine
+	Errors    map[string]string
+	Summary   string
+	Done      *edge.Transaction
+	Locations []edge.Location
+	CanAdjust bool
 }
 
 func newFormID() string {
