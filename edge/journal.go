@@ -67,6 +67,8 @@ type Journal struct {
 	// master is the config's master data; masterView caches its merge with the ERP's.
 	master     MasterData
 	masterView masterViewCache
+	// unacked keeps the stock views' figures of the unacknowledged backlog (stock_unacked.go).
+	unacked unackedCache
 
 	reqs   chan *commitReq
 	closed chan struct{}
