@@ -289,6 +289,29 @@ func (v *MasterView) Unknown(tx Transaction) []string {
 	return out
 }
 
+// UnknownExceptions are the unknown_item exceptions tx raises, one per item the view does
+// not know (none when the view is empty): the transaction stands (the depot must not stop
+// on missing master data) and a supervisor looks at it. Give them to CommitRaising, which
+// raises them in the transaction's own commit, so that a crash cannot lose them.
+func (v *MasterView) UnknownExceptions(tx Transaction) []Exception {
+	var out []Exception
+	for _, it := range v.Unknown(tx) {
+		loc := ""
+		for _, l := range tx.Lines {
+			if l.Item == it {
+				loc = l.To
+				if loc == "" {
+					loc = l.From
+				}
+				break
+			}
+		}
+		out = append(out, Exception{Kind: ExcUnknownItem, Item: it, Location: loc,
+			Message: fmt.Sprintf("item %q is not in the master data", it)})
+	}
+	return out
+}
+
 // Missing names what a line of this item lacks under the item's tracking rules (the
 // field and what to give), or "", "" when nothing. The rules, the same on every path:
 // a serial-tracked item needs its serial and a lot-tracked item its lot on every movement;

@@ -10,36 +10,12 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// unknownItemExceptions are the unknown_item exceptions a transaction raises, one per item
-// the depot's master data (the config's merged with the ERP's, edge.MasterView) does not
-// know: the transaction stands (the depot must not stop on stale master data) and a
-// supervisor looks at it. The journal raises them in the transaction's own commit
-// (edge.Journal.CommitRaising), so a crash cannot lose them. The tracking rules of known
+// unknownItemExceptions are the unknown_item exceptions tx raises against the depot's
+// one master-data view (edge.MasterView.UnknownExceptions); the tracking rules of known
 // items the journal applies itself, on every path.
 func (s *Server) unknownItemExceptions(tx edge.Transaction) []edge.Exception {
 	view, _ := s.j.MasterView() // on a read error, the last view built; the commit then fails itself
-	var out []edge.Exception
-	for _, it := range view.Unknown(tx) {
-		loc := ""
-		for _, l := range tx.Lines {
-			if l.Item == it {
-				loc = firstNonEmpty(l.To, l.From)
-				break
-			}
-		}
-		out = append(out, edge.Exception{Kind: edge.ExcUnknownItem, Item: it, Location: loc,
-			Message: fmt.Sprintf("item %q is not in the master data", it)})
-	}
-	return out
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
+	return view.UnknownExceptions(tx)
 }
 
 // secretKey matches config keys whose values must never be shown.

@@ -152,7 +152,10 @@ func (s *Server) fillReversal(d *postData, tx edge.Transaction) string {
 	}
 	d.Type = string(typ)
 	if typ == edge.Adjustment {
-		d.Reason = firstNonEmpty(tx.Reason, "REVERSAL")
+		d.Reason = tx.Reason
+		if d.Reason == "" {
+			d.Reason = "REVERSAL"
+		}
 	}
 	return ""
 }
