@@ -106,8 +106,8 @@ type throughput struct {
 	Truncated bool // the scan budget ran out: the oldest buckets may be short
 }
 
-// throughputCache keeps the last computation: the dashboard re-renders on every commit and
-// heartbeat, for every open console. It is recomputed when last seq changed and the last
+// throughputCache keeps the last computation: the dashboard re-renders up to once a second
+// for every open console. It is recomputed when last seq changed and the last
 // computation is older than throughputFresh (a bar a few seconds behind is fine; reading
 // a day of journal on every commit is not), or when the window or its buckets moved.
 type throughputCache struct {
