@@ -126,6 +126,11 @@ func tabletEnv(t *testing.T) *webEnv {
 			t.Fatalf("post %d: %d %v", i, code, out)
 		}
 	}
+	// A forced restore's export, offered for re-posting on the exceptions page.
+	if err := os.WriteFile(e.j.Path()+".dropped-20261203T120000Z.jsonl",
+		[]byte(`{"id":"dock-1-doc-2026-11-26-0042","seq":11,"type":"receipt","lines":[{"item":"SKU-1","qty":"6","to":"WH/Stock"}]}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := e.j.Commit(context.Background(), edge.Transaction{ID: "count-1", Type: edge.Count, Station: "dock-1",
 		Lines: []edge.Line{{Item: "SKU-2", Qty: edge.MustQty("5"), To: "WH/Stock"}}}); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,9 @@
 package console_test
 
 import (
+	"html"
 	"net/http"
+	"os"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -75,5 +77,56 @@ func TestThePostFormHoldsAConfigItemToItsLotRule(t *testing.T) {
 		"lines[0].item": {"VACCINE"}, "lines[0].qty": {"5"}, "lines[0].lot": {"L1"}, "lines[0].expiry": {"2027-01-31"}, "lines[0].to": {"WH/Stock"}})
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("complete form: %d\n%s", r.StatusCode, b.last)
+	}
+}
+
+// A forced restore's export beside the database is offered on the exceptions page to
+// supervisors, who re-post it in one click: each transaction once (a second click posts
+// nothing new), each held to today's rules (VACCINE without its lot is refused and said
+// so), voids skipped.
+func TestASupervisorRepostsAForcedRestoresDroppedTransactionsFromTheExceptionsPage(t *testing.T) {
+	e := startWebWithMaster(t)
+	name := filepath.Base(e.j.Path()) + ".dropped-20261203T120000Z.jsonl"
+	export := `{"id":"r1","seq":11,"type":"receipt","lines":[{"item":"WATER","qty":"6","to":"WH/Stock","base_qty":"6","base_uom":"Units"}]}
+{"id":"","seq":12,"type":"void","ref":"restore r0","lines":[]}
+{"id":"r2","seq":13,"type":"receipt","lines":[{"item":"VACCINE","qty":"1","to":"WH/Stock"}]}
+`
+	if err := os.WriteFile(filepath.Join(filepath.Dir(e.j.Path()), name), []byte(export), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	op, sup := logIn(t, e, 0), logIn(t, e, 1)
+	op.get("/exceptions")
+	if !strings.Contains(op.last, name) || strings.Contains(op.last, `action="/exceptions/repost"`) {
+		t.Errorf("operator: the export is not shown, or is offered for re-posting")
+	}
+	if r := op.post("/exceptions/repost", url.Values{"file": {name}}); r.StatusCode != http.StatusForbidden {
+		t.Errorf("operator re-posts: %d", r.StatusCode)
+	}
+	sup.get("/exceptions")
+	if !strings.Contains(sup.last, "3 transaction(s) the ERP never acknowledged, 1 re-posted or nothing to post") ||
+		!strings.Contains(sup.last, `action="/exceptions/repost"`) {
+		t.Fatalf("supervisor's exceptions page:\n%s", sup.last)
+	}
+	r := sup.post("/exceptions/repost", url.Values{"file": {name}})
+	page := html.UnescapeString(sup.last)
+	if r.StatusCode != http.StatusOK || !strings.Contains(page, name+": 1 posted, 0 re-posted before, 1 refused.") ||
+		!strings.Contains(page, "Posted seq 11 receipt (id r1) as #1") ||
+		!strings.Contains(page, "Refused seq 13 receipt (id r2): lines[0].lot: VACCINE is lot- and expiry-tracked: give the lot") {
+		t.Fatalf("re-post: %d\n%s", r.StatusCode, page)
+	}
+	if tx, err := e.j.GetByID("repost-r1"); err != nil || tx.Seq != 1 || tx.Lines[0].Qty.String() != "6" {
+		t.Fatalf("re-posted r1: %+v %v", tx, err)
+	}
+	sup.get("/exceptions")
+	sup.post("/exceptions/repost", url.Values{"file": {name}})
+	if !strings.Contains(html.UnescapeString(sup.last), name+": 0 posted, 1 re-posted before, 1 refused.") {
+		t.Errorf("second re-post:\n%s", sup.last)
+	}
+	if last, _ := e.j.Positions(); last != 1 {
+		t.Fatalf("last seq %d, want 1: the second click posted again", last)
+	}
+	sup.get("/exceptions")
+	if r := sup.post("/exceptions/repost", url.Values{"file": {"../../etc/passwd"}}); r.StatusCode != http.StatusNotFound {
+		t.Errorf("a file that is no export: %d", r.StatusCode)
 	}
 }
