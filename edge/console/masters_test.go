@@ -3,8 +3,8 @@ package console_test
 import (
 	"html"
 	"net/http"
-	"os"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
