@@ -146,3 +146,27 @@ func onHand(t *testing.T, j *edge.Journal, f edge.StockFilter) edge.Qty {
 	}
 	return q
 }
+
+// An exception that concerns a transaction offers its reversal; confirming it resolves
+// the exception as corrected by the reversal.
+func TestAnExceptionOffersTheReversalOfItsTransactionAndTheReversalResolvesIt(t *testing.T) {
+	e := startWeb(t, nil)
+	if _, _, err := e.j.CommitRaising(context.Background(), edge.Transaction{ID: "w1", Type: edge.Receipt,
+		Lines: []edge.Line{{Item: "NEW-7", Qty: edge.MustQty("4"), To: "WH/Stock"}}},
+		[]edge.Exception{{Kind: edge.ExcUnknownItem, Item: "NEW-7", Location: "WH/Stock", Message: "unknown"}}); err != nil {
+		t.Fatal(err)
+	}
+	sup := logIn(t, e, 1)
+	sup.get("/exceptions")
+	if !strings.Contains(sup.last, `href="/post?reverse=1&amp;exception=1"`) {
+		t.Fatalf("the exception does not offer the reversal:\n%s", sup.last)
+	}
+	sup.get("/post?reverse=1&exception=1")
+	if r := sup.post("/post", formOf(t, sup.last)); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("confirm: %d\n%s", r.StatusCode, sup.last)
+	}
+	excs, err := e.j.Exceptions(false, 10)
+	if err != nil || len(excs) != 1 || excs[0].Resolved == nil || excs[0].Resolved.Action != "reposted" || excs[0].Resolved.Seq != 2 {
+		t.Fatalf("exception after the reversal: %+v %v", excs, err)
+	}
+}
