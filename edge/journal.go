@@ -60,11 +60,12 @@ type Journal struct {
 	now   func() time.Time
 	max   int
 
-	// digests caches MasterDigest per kind (stations.go): a reader asks on every request
-	// and scan, and a CRC over megabytes of master data each time would be most of the
-	// cost of a posting.
+	// digests caches MasterDigest per kind (stations.go): a CRC over megabytes of master
+	// data on every call would be most of the cost of a posting. Its generation counter,
+	// moved by every PutMaster, also tells masterView when to rebuild.
 	digests masterDigests
-	// master is the config's master data; masterView caches its merge with the ERP's.
+	// master is the config's master data; masterView caches its merge with the ERP's
+	// (MasterView), which every commit, request and scan reads.
 	master     MasterData
 	masterView masterViewCache
 	// unacked keeps the stock views' figures of the unacknowledged backlog (stock_unacked.go).
