@@ -284,7 +284,7 @@ func (e *UnackedDropError) Error() string {
 	return fmt.Sprintf("%v: %s holds %d transaction(s) newer than the backup (seq %d) that the ERP never acknowledged (acked up to %d): seqs %s. "+
 		"Start depotd and let the uplink deliver them first (watch acked_seq reach %d in `depotd fleet`), then take a new backup or "+
 		"restore again; or, to drop them anyway, run the restore with --force: they are exported to a file beside the database "+
-		"and listed in the restore exception, to be re-entered. Nothing was changed",
+		"and listed in the restore exception, and depotd repost posts them again. Nothing was changed",
 		ErrUnackedDropped, e.Path, len(e.Seqs), e.Backup, e.Acked, seqList(e.Seqs), e.Seqs[len(e.Seqs)-1])
 }
 
@@ -697,7 +697,7 @@ func exportDropped(dbPath, stamp string, txs []Transaction) (string, error) {
 // one line of text (at most 20, the rest are in the file).
 func droppedSummary(txs []Transaction, file string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d transaction(s) the ERP never acknowledged were dropped (forced) and exported to %s, to be re-entered:", len(txs), file)
+	fmt.Fprintf(&b, "%d transaction(s) the ERP never acknowledged were dropped (forced) and exported to %s, to be posted again (depotd repost FILE, depotd stopped):", len(txs), file)
 	for i, tx := range txs {
 		if i == 20 {
 			fmt.Fprintf(&b, " … and %d more in the file", len(txs)-i)

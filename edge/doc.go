@@ -23,6 +23,13 @@
 // it failed too: the record may be intact and come back at the next start. Ids are
 // idempotent, so the answer to both is the same: retry with the same id.
 //
+// Commit also holds each line of an item the master data knows to that item's tracking
+// (Item.Missing: lot, serial, expiry on receipts and returns), refusing with a *FieldError
+// that names the item and what is missing. The master data is one view (MasterView): the
+// config's (Options.Master) merged with the ERP's downlinked snapshots, the ERP's entry
+// replacing the config's for the same SKU or badge. Items it does not know pass: the
+// depot must not stop on missing master data (callers raise unknown_item exceptions).
+//
 // The outbox is the seq range (acked_seq, last_seq]: the ERP's ack watermark is the index.
 // Every seq in it holds a transaction: a seq a restore skipped holds a void (see Backup).
 // A transaction leaves the outbox only when Ack moves the watermark past it, which happens

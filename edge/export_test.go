@@ -32,3 +32,26 @@ func AddTestMigration(t testing.TB, fn func(btx *bolt.Tx) error) {
 	schemaTarget++
 	t.Cleanup(func() { migrations, schemaTarget = saved, target })
 }
+
+// StockReplayed is Stock with the unacknowledged figures replayed from the whole backlog,
+// leaving the figures kept between views as they were.
+func (j *Journal) StockReplayed(f StockFilter) ([]StockRow, error) {
+	j.unacked.mu.Lock()
+	valid, acked, upto, rows := j.unacked.valid, j.unacked.acked, j.unacked.upto, j.unacked.rows
+	j.unacked.valid = false
+	j.unacked.mu.Unlock()
+	defer func() {
+		j.unacked.mu.Lock()
+		j.unacked.valid, j.unacked.acked, j.unacked.upto, j.unacked.rows = valid, acked, upto, rows
+		j.unacked.mu.Unlock()
+	}()
+	return j.Stock(f)
+}
+
+// DropUnackedCache makes the next stock read replay the whole backlog, as every read did
+// before the figures were kept between views (the benchmarks' baseline).
+func (j *Journal) DropUnackedCache() {
+	j.unacked.mu.Lock()
+	j.unacked.valid = false
+	j.unacked.mu.Unlock()
+}

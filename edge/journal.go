@@ -26,8 +26,11 @@ type Options struct {
 	// of another depot is refused.
 	Depot   string
 	Catalog *Catalog // locations and units; nil means defaults only
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Master is the config's master data, merged with the ERP's into the one view every
+	// commit is checked against (MasterView).
+	Master MasterData
+	Logger *slog.Logger
+	Now    func() time.Time
 	// MaxBatch bounds how many transactions share one bbolt commit (default 512).
 	MaxBatch int
 	// LockTimeout is how long Open waits for another process's lock (default 1 s).
@@ -57,10 +60,16 @@ type Journal struct {
 	now   func() time.Time
 	max   int
 
-	// digests caches MasterDigest per kind (stations.go): a reader asks on every request
-	// and scan, and a CRC over megabytes of master data each time would be most of the
-	// cost of a posting.
+	// digests caches MasterDigest per kind (stations.go): a CRC over megabytes of master
+	// data on every call would be most of the cost of a posting. Its generation counter,
+	// moved by every PutMaster, also tells masterView when to rebuild.
 	digests masterDigests
+	// master is the config's master data; masterView caches its merge with the ERP's
+	// (MasterView), which every commit, request and scan reads.
+	master     MasterData
+	masterView masterViewCache
+	// unacked keeps the stock views' figures of the unacknowledged backlog (stock_unacked.go).
+	unacked unackedCache
 
 	reqs   chan *commitReq
 	closed chan struct{}
@@ -169,7 +178,7 @@ func Open(path string, opts Options) (*Journal, error) {
 	}
 	j := &Journal{
 		db: db, path: path, depot: opts.Depot, cat: opts.Catalog, log: opts.Logger,
-		now: opts.Now, max: opts.MaxBatch, ckptEvery: opts.CheckpointEvery, ckptIdle: opts.CheckpointIdle,
+		master: opts.Master, now: opts.Now, max: opts.MaxBatch, ckptEvery: opts.CheckpointEvery, ckptIdle: opts.CheckpointIdle,
 		reqs: make(chan *commitReq), closed: make(chan struct{}), done: make(chan struct{}),
 		committed: make(chan struct{}), checkpointed: make(chan struct{}),
 	}
@@ -293,6 +302,9 @@ func (j *Journal) CommitRaisingJSON(ctx context.Context, tx Transaction, excs []
 	if err := j.cat.Prepare(&tx); err != nil {
 		return Transaction{}, nil, false, err
 	}
+	if err := j.checkMaster(&tx); err != nil {
+		return Transaction{}, nil, false, err
+	}
 	if orig, existing, err := j.admit(tx); err != nil || existing {
 		return orig, nil, existing, err
 	}
@@ -314,6 +326,24 @@ func (j *Journal) CommitRaisingJSON(ctx context.Context, tx Transaction, excs []
 		res.raw = nil
 	}
 	return res.tx, res.raw, res.existing, res.err
+}
+
+// checkMaster holds tx to its items' tracking rules (MasterView.Check). A retry of an id
+// already committed is let through to the committer, which answers with the original (or
+// 409): master data that changed since must not make a committed transaction look
+// refused.
+func (j *Journal) checkMaster(tx *Transaction) error {
+	// On a read error v is the last view built: the commit, reading the same database,
+	// then fails on its own and says so.
+	v, _ := j.MasterView()
+	cerr := v.Check(tx)
+	if cerr == nil {
+		return nil
+	}
+	if _, gerr := j.GetByID(tx.ID); gerr == nil {
+		return nil
+	}
+	return cerr
 }
 
 // BaseQtyOrQty returns the line's quantity in the ledger's unit.

@@ -44,7 +44,7 @@ func (j *Journal) Stock(f StockFilter) ([]StockRow, error) {
 			out = append(out, StockRow{Item: sk.Item, Location: sk.Location, Lot: sk.Lot, State: sk.State,
 				Qty: r.Qty, ERPQty: r.ERP, Pending: r.Qty.Sub(r.ERP)})
 		}
-		return fillUnacked(j.cat, btx, out)
+		return j.unacked.fill(j.cat, btx, out)
 	})
 	return out, err
 }

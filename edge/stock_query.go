@@ -69,7 +69,7 @@ func (j *Journal) StockQuery(f StockFilter, after string) (StockPage, error) {
 				State: StockState(state), Qty: r.Qty, ERPQty: r.ERP, Pending: r.Qty.Sub(r.ERP)})
 			group = append(group[:0], g...)
 		}
-		return fillUnacked(j.cat, btx, page.Rows)
+		return j.unacked.fill(j.cat, btx, page.Rows)
 	})
 	return page, err
 }

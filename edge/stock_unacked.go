@@ -2,6 +2,7 @@ package edge
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -14,17 +15,22 @@ type unackedRow struct {
 	txs int
 }
 
-// unackedDeltas replays every stored transaction with seq > acked onto an empty ledger of
-// deltas. A count applies the delta it recorded at commit (its absolute quantity means
-// nothing on a ledger of deltas). The cost is one decode per unacknowledged transaction:
-// bounded by the backlog, which the uplink keeps short when it is up.
-func unackedDeltas(cat *Catalog, btx *bolt.Tx, acked uint64) (map[stockKey]unackedRow, error) {
-	out := map[stockKey]unackedRow{}
+// unackedDeltas replays every stored transaction in (from, upto] onto an empty ledger of
+// deltas, adding sign times each one's effect to out (sign -1 takes a transaction's
+// effect back out). A count applies the delta it recorded at commit (its absolute quantity
+// means nothing on a ledger of deltas). The cost is one decode per transaction. It reports
+// false when a transaction of the range is no longer stored (pruned).
+func unackedDeltas(cat *Catalog, btx *bolt.Tx, from, upto uint64, sign int, out map[stockKey]unackedRow) (bool, error) {
 	c := btx.Bucket(bucketTx).Cursor()
-	for k, v := c.Seek(u64(acked + 1)); k != nil; k, v = c.Next() {
+	want := from + 1
+	for k, v := c.Seek(u64(from + 1)); k != nil && getU64(k) <= upto; k, v = c.Next() {
+		if getU64(k) != want {
+			return false, nil
+		}
+		want++
 		tx, err := decodeTx(v)
 		if err != nil {
-			return nil, fmt.Errorf("seq %d: %w", getU64(k), err)
+			return false, fmt.Errorf("seq %d: %w", getU64(k), err)
 		}
 		touched := map[stockKey]Qty{}
 		if tx.Type == Count {
@@ -38,7 +44,7 @@ func unackedDeltas(cat *Catalog, btx *bolt.Tx, acked uint64) (map[stockKey]unack
 		} else {
 			o := newOverlay(mapLedger{})
 			if err := applyTx(cat, o, &tx, false); err != nil {
-				return nil, fmt.Errorf("seq %d: %w", tx.Seq, err)
+				return false, fmt.Errorf("seq %d: %w", tx.Seq, err)
 			}
 			for _, row := range o.rows {
 				touched[row.key] = touched[row.key].Add(row.rec.Qty.Sub(row.first))
@@ -46,26 +52,82 @@ func unackedDeltas(cat *Catalog, btx *bolt.Tx, acked uint64) (map[stockKey]unack
 		}
 		for key, d := range touched {
 			r := out[key]
-			r.qty, r.txs = r.qty.Add(d), r.txs+1
+			if sign < 0 {
+				r.qty, r.txs = r.qty.Sub(d), r.txs-1
+			} else {
+				r.qty, r.txs = r.qty.Add(d), r.txs+1
+			}
+			if r.txs == 0 {
+				delete(out, key)
+				continue
+			}
 			out[key] = r
 		}
 	}
-	return out, nil
+	return want == upto+1, nil
 }
 
-// fillUnacked sets each row's Unacked and UnackedTxs from the journal, in btx.
-func fillUnacked(cat *Catalog, btx *bolt.Tx, rows []StockRow) error {
+// unackedCache keeps the net effect of the transactions in (acked, upto] per ledger row,
+// so that a stock view replays only what was committed or acknowledged since the last
+// view, not the whole backlog (which an outage makes long). Transactions are immutable
+// once stored and seqs only grow, so moving the range forward is exact: new commits are
+// added, newly acknowledged ones taken back out.
+type unackedCache struct {
+	mu          sync.Mutex
+	valid       bool
+	acked, upto uint64
+	rows        map[stockKey]unackedRow
+}
+
+// fill sets each row's Unacked and UnackedTxs as of btx.
+func (u *unackedCache) fill(cat *Catalog, btx *bolt.Tx, rows []StockRow) error {
 	acked := getU64(btx.Bucket(bucketMeta).Get(keyAckedSeq))
-	d, err := unackedDeltas(cat, btx, acked)
+	var last uint64
+	if k, _ := btx.Bucket(bucketTx).Cursor().Last(); k != nil {
+		last = getU64(k)
+	}
+	last = max(last, acked)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	d, err := u.deltas(cat, btx, acked, last)
 	if err != nil {
 		return err
 	}
 	for i := range rows {
 		r := &rows[i]
-		u := d[stockKey{Item: r.Item, Location: r.Location, Lot: r.Lot, State: r.State}]
-		r.Unacked, r.UnackedTxs = u.qty, u.txs
+		x := d[stockKey{Item: r.Item, Location: r.Location, Lot: r.Lot, State: r.State}]
+		r.Unacked, r.UnackedTxs = x.qty, x.txs
 	}
 	return nil
+}
+
+// deltas returns the effects of (acked, last], moving the cache there when it can.
+func (u *unackedCache) deltas(cat *Catalog, btx *bolt.Tx, acked, last uint64) (map[stockKey]unackedRow, error) {
+	if u.valid && acked >= u.acked && last >= u.upto && acked <= u.upto && acked-u.acked <= last-acked {
+		ok, err := unackedDeltas(cat, btx, u.upto, last, +1, u.rows)
+		if err == nil && ok {
+			u.upto = last
+			ok, err = unackedDeltas(cat, btx, u.acked, acked, -1, u.rows)
+		}
+		if err == nil && ok {
+			u.acked = acked
+			return u.rows, nil
+		}
+		u.valid = false // half moved, or a transaction missing: rebuild
+	}
+	rows := map[stockKey]unackedRow{}
+	ok, err := unackedDeltas(cat, btx, acked, last, +1, rows)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("unacknowledged transactions (%d, %d] are not all stored", acked, last)
+	}
+	if !u.valid || last >= u.upto {
+		// A view older than the cache (a slow concurrent reader) answers without moving it back.
+		u.valid, u.acked, u.upto, u.rows = true, acked, last, rows
+	}
+	return rows, nil
 }
 
 // SnapshotInfo describes the ERP's last stock snapshot, as far as the journal knows it.

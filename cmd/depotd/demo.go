@@ -94,7 +94,7 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fmt.Fprintf(stdout, "  outage:   the dashboard's \"Cut the uplink\" button (or --outage) cuts the depot's link: scanning goes on, the backlog builds, and drains once restored\n")
 	fmt.Fprintf(stdout, "  API:      tokens operator %s, supervisor %s, admin %s\n",
 		cfg.Console.APITokens[0].Token, cfg.Console.APITokens[1].Token, cfg.Console.APITokens[2].Token)
-	fmt.Fprintf(stdout, "            curl -s -H 'Authorization: Bearer %s' -d '{\"id\":\"r1\",\"type\":\"receipt\",\"lines\":[{\"item\":\"SKU-1\",\"qty\":\"12\",\"to\":\"WH/Stock\"}]}' http://%s/api/v1/transactions\n",
+	fmt.Fprintf(stdout, "            curl -s -H 'Authorization: Bearer %s' -d '{\"id\":\"r1\",\"type\":\"receipt\",\"lines\":[{\"item\":\"VACCINE\",\"qty\":\"12\",\"lot\":\"L1\",\"expiry\":\"2027-01-31\",\"to\":\"WH/Stock\"}]}' http://%s/api/v1/transactions\n",
 		cfg.Console.APITokens[0].Token, addr)
 	if *scanEvery > 0 {
 		fmt.Fprintf(stdout, "  a simulated operator scans a receipt every %s; stop with Ctrl+C\n", *scanEvery)

@@ -68,8 +68,8 @@ func restoreCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return 1
 	}
 	if res.DroppedFile != "" {
-		fmt.Fprintf(stdout, "dropped %d transaction(s) the ERP never acknowledged (--force): exported to %s; re-enter them (the restore exception lists them)\n",
-			len(res.Dropped), res.DroppedFile)
+		fmt.Fprintf(stdout, "dropped %d transaction(s) the ERP never acknowledged (--force): exported to %s; post them again with depotd repost --config %s %s (the restore exception lists them)\n",
+			len(res.Dropped), res.DroppedFile, *path, res.DroppedFile)
 	}
 	if res.Unreadable != "" {
 		fmt.Fprintf(stdout, "the replaced database could not be read (%s): the floor is the one given\n", res.Unreadable)

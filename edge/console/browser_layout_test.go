@@ -126,6 +126,11 @@ func tabletEnv(t *testing.T) *webEnv {
 			t.Fatalf("post %d: %d %v", i, code, out)
 		}
 	}
+	// A forced restore's export, offered for re-posting on the exceptions page.
+	if err := os.WriteFile(e.j.Path()+".dropped-20261203T120000Z.jsonl",
+		[]byte(`{"id":"dock-1-doc-2026-11-26-0042","seq":11,"type":"receipt","lines":[{"item":"SKU-1","qty":"6","to":"WH/Stock"}]}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := e.j.Commit(context.Background(), edge.Transaction{ID: "count-1", Type: edge.Count, Station: "dock-1",
 		Lines: []edge.Line{{Item: "SKU-2", Qty: edge.MustQty("5"), To: "WH/Stock"}}}); err != nil {
 		t.Fatal(err)
@@ -151,6 +156,7 @@ var consolePages = []struct{ name, path, sel string }{
 	{"journal", "/journal", "#journal-table"},
 	{"journal-entry", "/journal/1", "#entry-lines"},
 	{"post", "/post?copy=1", "#post-form"},
+	{"post-reversal", "/post?reverse=2", "#reversal"},
 	{"exceptions", "/exceptions", "#exceptions-table form.resolve"},
 	{"devices", "/devices", "#devices-table"},
 }
@@ -190,6 +196,23 @@ const smallTargetsJS = `(() => {
   return out;
 })()`
 
+// smallTapTargetsJS lists, for the tablet, every visible link and button (in-text links
+// included: a "#12" in a table is tapped as often as a button) whose box is under 44 px
+// in either direction. A link broken over two lines counts by its first line.
+const smallTapTargetsJS = `(() => {
+  const out = [];
+  for (const el of document.querySelectorAll('a[href], button, summary')) {
+    const rs = el.getClientRects();
+    if (rs.length === 0) continue;
+    const r = rs[0];
+    if (r.height < 44 || r.width < 44) {
+      out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.getAttribute('href') ? '[href=' + el.getAttribute('href') + ']' : '') +
+        ' "' + (el.textContent || '').trim().slice(0, 20) + '" ' + Math.round(r.width) + 'x' + Math.round(r.height) + 'px');
+    }
+  }
+  return out;
+})()`
+
 // TestEveryPageFitsLaptopAndTabletWithTouchSizedControls loads every console page at
 // 1280×800, 800×1280 and 768×1024 and proves that none scrolls sideways (the document is
 // no wider than the window) and that every button, input, select, header link and link
@@ -211,6 +234,11 @@ func TestEveryPageFitsLaptopAndTabletWithTouchSizedControls(t *testing.T) {
 		}
 		if small := evalIn[[]string](t, bctx, smallTargetsJS); len(small) > 0 {
 			t.Errorf("%s at %dx%d has %d controls under 44 px tall: %s", name, vp.w, vp.h, len(small), strings.Join(small, "; "))
+		}
+		if vp.w < 1024 {
+			if small := evalIn[[]string](t, bctx, smallTapTargetsJS); len(small) > 0 {
+				t.Errorf("%s at %dx%d has %d links or buttons under 44×44 px: %s", name, vp.w, vp.h, len(small), strings.Join(small, "; "))
+			}
 		}
 		if vp.name == "tablet" {
 			screenshot(t, bctx, shots, "tablet-"+name)
@@ -248,7 +276,7 @@ func TestEveryPageFitsLaptopAndTabletWithTouchSizedControls(t *testing.T) {
 	t.Logf("screenshots in %s", shots)
 	if *updateScreenshots {
 		copyScreenshots(t, shots, "tablet-login", "tablet-dashboard", "tablet-stations", "tablet-station", "tablet-stock",
-			"tablet-journal", "tablet-journal-entry", "tablet-post", "tablet-post-refused", "tablet-exceptions", "tablet-devices")
+			"tablet-journal", "tablet-journal-entry", "tablet-post", "tablet-post-reversal", "tablet-post-refused", "tablet-exceptions", "tablet-devices")
 	}
 }
 

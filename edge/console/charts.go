@@ -106,8 +106,8 @@ type throughput struct {
 	Truncated bool // the scan budget ran out: the oldest buckets may be short
 }
 
-// throughputCache keeps the last computation: the dashboard re-renders on every commit and
-// heartbeat, for every open console. It is recomputed when last seq changed and the last
+// throughputCache keeps the last computation: the dashboard re-renders up to once a second
+// for every open console. It is recomputed when last seq changed and the last
 // computation is older than throughputFresh (a bar a few seconds behind is fine; reading
 // a day of journal on every commit is not), or when the window or its buckets moved.
 type throughputCache struct {
@@ -140,13 +140,17 @@ func (s *Server) throughput(now time.Time, window time.Duration) (throughput, er
 	t := throughput{Bucket: bucket, Start: start, Counts: make([][]int, n)}
 	perStation := map[string][]int{}
 	q := edge.JournalQuery{From: start, Limit: 1000, MaxScan: throughputMaxScan}
-	scanned := 0
+	scanned, first := 0, n // first: the bucket of the oldest entry counted
+	begins := false        // the journal's history begins inside the window
 	for {
 		page, err := s.j.Query(q)
 		if err != nil {
 			return t, err
 		}
 		for _, e := range page.Entries {
+			if e.Seq == 1 {
+				begins = true
+			}
 			if e.At == nil || e.Type == edge.Void {
 				continue
 			}
@@ -154,6 +158,7 @@ func (s *Server) throughput(now time.Time, window time.Duration) (throughput, er
 			if i < 0 || i >= n {
 				continue
 			}
+			first = min(first, i)
 			c := perStation[e.Station]
 			if c == nil {
 				c = make([]int, n)
@@ -176,10 +181,19 @@ func (s *Server) throughput(now time.Time, window time.Duration) (throughput, er
 		t.Stations = append(t.Stations, st)
 	}
 	sort.Strings(t.Stations)
+	// A depot whose history begins inside the window gets an axis from its first
+	// transaction's bucket, as the backlog chart spans the samples held: not a day of
+	// empty buckets and one bar at the right edge. Empty buckets after a first
+	// transaction are idle time, and stay.
+	skip := 0
+	if begins && first < n {
+		skip = first
+	}
+	t.Start, t.Counts = start.Add(time.Duration(skip)*bucket), t.Counts[skip:]
 	for i := range t.Counts {
 		t.Counts[i] = make([]int, len(t.Stations))
 		for k, st := range t.Stations {
-			t.Counts[i][k] = perStation[st][i]
+			t.Counts[i][k] = perStation[st][i+skip]
 		}
 	}
 	s.tput.key, s.tput.last, s.tput.at, s.tput.data = key, last, now, t
@@ -218,7 +232,7 @@ func throughputSVG(t throughput) (template.HTML, []stationLegend) {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" id="throughput-chart" viewBox="0 0 %g %g" role="img" aria-label="transactions per %s, %d in all" xmlns="http://www.w3.org/2000/svg">`,
 		w, h, fmtSeconds(t.Bucket.Seconds()), t.Total)
-	chartFrame(&b, false, uint64(maxC), t.Start.Format("15:04"), t.Start.Add(time.Duration(n)*t.Bucket).Format("15:04"))
+	chartFrame(&b, false, uint64(maxC), axisTime(t.Start, n, t.Bucket), t.Start.Add(time.Duration(n)*t.Bucket).Format("15:04"))
 	legend := make([]stationLegend, len(t.Stations))
 	for k, st := range t.Stations {
 		legend[k] = stationLegend{Name: stationName(st), Colour: stationColours[k%len(stationColours)]}
@@ -240,6 +254,15 @@ func throughputSVG(t throughput) (template.HTML, []stationLegend) {
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()), legend // numbers, times and escaped station names only
+}
+
+// axisTime labels the left end of a time axis of n buckets: the time of day, and the day
+// too where the axis ends on another day (a 24 h axis would else read "14:00 … 14:00").
+func axisTime(start time.Time, n int, bucket time.Duration) string {
+	if start.Format("2006-01-02") != start.Add(time.Duration(n)*bucket).Format("2006-01-02") {
+		return start.Format("Mon 15:04")
+	}
+	return start.Format("15:04")
 }
 
 // clearEstimate says when the backlog will be cleared at the recent drain rate: "clear"

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"html"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -134,5 +135,64 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out after %v waiting for %s", d, what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+var throughputLabelsRE = regexp.MustCompile(`(?s)<svg class="chart" id="throughput-chart".*?<text[^>]*>[^<]*</text><text[^>]*>[^<]*</text><text[^>]*>([^<]*)</text><text[^>]*>([^<]*)</text>`)
+
+// TestTheThroughputAxisNeitherRepeatsItsLabelsNorPadsADayBeforeTheFirstTransaction: a
+// depot with less than an hour of history gets, in the default 24 h window, one bar as wide
+// as the chart between two different times, not 23 empty hours and "14:00 … 14:00"; a
+// depot with older history keeps its idle hours, and a 24 h axis names its first day.
+func TestTheThroughputAxisNeitherRepeatsItsLabelsNorPadsADayBeforeTheFirstTransaction(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 12, 3, 14, 20, 0, 0, time.UTC).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	cat, err := edge.NewCatalog([]edge.Location{{Name: "WH/Stock", Type: edge.LocInternal}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := edge.Open(filepath.Join(t.TempDir(), "depotd.db"), edge.Options{Depot: "D1", Catalog: cat, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	e := startWebOn(t, j, func(_ *console.Config, o *console.Options) { o.Now = now })
+	post := func(id string) {
+		commitTx(t, j, edge.Transaction{ID: id, Type: edge.Receipt, Lines: []edge.Line{{Item: "SKU-1", Qty: edge.MustQty("1"), To: "WH/Stock"}}})
+	}
+	post("a")
+	post("b")
+	b := logIn(t, e, 0)
+	b.get("/?window=24h")
+	m := throughputLabelsRE.FindStringSubmatch(b.last)
+	if m == nil {
+		t.Fatalf("no throughput chart:\n%s", b.last)
+	}
+	if m[1] != "14:00" || m[2] != "15:00" {
+		t.Errorf("24 h axis of a depot 20 min old labelled %q … %q, want 14:00 … 15:00", m[1], m[2])
+	}
+	if n := strings.Count(b.last, `<rect class="bar"`); n != 1 || !strings.Contains(b.last, `width="546.0"`) {
+		t.Errorf("%d bars; want one as wide as the chart:\n%s", n, b.last)
+	}
+	// Ten hours later, idle since: the window holds the first hour and nine idle ones.
+	clock.Add(int64(10 * time.Hour))
+	post("c")
+	b.get("/?window=24h")
+	m = throughputLabelsRE.FindStringSubmatch(b.last)
+	if m == nil || m[1] != "Thu 14:00" || m[2] != "01:00" {
+		t.Errorf("axis after 10 h labelled %q, want Thu 14:00 … 01:00 (it crosses midnight)", m[1:])
+	}
+	// A day later the window no longer holds the first transaction: 24 buckets, and the
+	// left label names its day.
+	clock.Add(int64(20 * time.Hour))
+	post("d")
+	b.get("/?window=24h")
+	m = throughputLabelsRE.FindStringSubmatch(b.last)
+	if m == nil || m[1] != "Thu 21:00" || m[2] != "21:00" {
+		t.Errorf("full-day axis labelled %q, want Thu 21:00 … 21:00", m[1:])
+	}
+	if n := strings.Count(b.last, `<rect class="bar"`); n != 2 {
+		t.Errorf("%d bars in the full day, want 2 (c and d)", n)
 	}
 }

@@ -18,8 +18,10 @@
 //
 // Pages are html/template files and the CSS and JavaScript are files, all embedded with
 // go:embed: the console works with no internet. Live views (dashboard, station screens)
-// are server-sent event streams of server-rendered HTML; they end when the client leaves
-// or Serve stops.
+// are server-sent event streams of server-rendered HTML, rendered at most once a second per
+// client (the commits, station changes and heartbeats of a second are coalesced into one
+// render of the newest state; a station's own screen answers its scans at once); they end
+// when the client leaves or Serve stops.
 //
 // /metrics answers in the Prometheus text format without login when
 // console.metrics_public is true (the default) and otherwise needs an API token (401,
@@ -34,9 +36,14 @@
 // the journal's durability contract covers everything it does. Serve owns the backlog
 // sampler and the event streams and stops them before it returns.
 //
-// Transactions posted through the API or the console for items the master data does not
-// know are committed (the depot must not stop on stale master data) and raise an
-// unknown_item exception per such item, in the transaction's own commit.
+// Transactions posted through the API or the console are checked against the depot's one
+// master-data view (edge.MasterView: the config's merged with the ERP's), as stations'
+// are: a known item without the lot, serial or expiry its tracking needs is refused (422,
+// naming the item and what is missing); an item the master data does not know is
+// committed (the depot must not stop on stale master data) and raises an unknown_item
+// exception, in the transaction's own commit. A supervisor reverses a transaction from
+// its page: the post form opens with the opposite movement filled in, under the id
+// reversal-of-<seq>, and posts only when confirmed.
 //
 // Errors are answered as {"error": ..., "field": ...} by the API and as messages on the
 // form by the console, without internal details; the details go to the log.

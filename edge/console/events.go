@@ -50,6 +50,15 @@ func (s *Server) events(c *fiber.Ctx) error {
 		tick := time.NewTicker(heartbeat)
 		defer tick.Stop()
 		fmt.Fprintf(w, "retry: 2000\n\n")
+		// Taken before each render, so that a commit during it is not missed.
+		committed := s.j.Checkpointed()
+		var last time.Time
+		var due <-chan time.Time // set while a refresh waits for its turn
+		schedule := func() {
+			if due == nil {
+				due = time.After(time.Until(last.Add(liveGap)))
+			}
+		}
 		for {
 			html, err := render()
 			if err != nil {
@@ -59,23 +68,43 @@ func (s *Server) events(c *fiber.Ctx) error {
 			if err := writeEvent(w, "live", html); err != nil {
 				return // the client went away
 			}
-			committed := s.j.Checkpointed()
-			select {
-			case <-ctx.Done():
-				return
-			case <-committed:
-			case _, ok := <-stationCh:
-				// Any station's change re-renders: the source keeps only the newest view,
-				// so this station's change may arrive as another one's.
-				if !ok {
-					stationCh = nil
+			last, due = time.Now(), nil
+		wait:
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-committed:
+					committed = s.j.Checkpointed()
+					schedule()
+				case _, ok := <-stationCh:
+					// Any station's change re-renders: the source keeps only the newest
+					// view, so this station's change may arrive as another one's. On a
+					// station's own screen it is the answer to a scan: at once.
+					if !ok {
+						stationCh = nil
+					}
+					if view == "station" {
+						break wait
+					}
+					schedule()
+				case <-tick.C:
+					schedule()
+				case <-due:
+					break wait
 				}
-			case <-tick.C:
 			}
 		}
 	})
 	return nil
 }
+
+// liveGap is the least time between two renders of a live view for one client, whatever
+// triggers them (commits, stations, the heartbeat): a busy dock commits many times a
+// second, and a render per commit per open tab would cost the gateway more than the
+// depot's own work. Changes within a gap are coalesced into the next render, which shows
+// the newest state. A station's own screen answers its scans at once all the same.
+const liveGap = time.Second
 
 // writeEvent writes one event; every line of data gets its own "data:" prefix, as the
 // event-stream format requires.

@@ -1,114 +1,21 @@
 package console
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/depotd/depotd/edge"
 	"gopkg.in/yaml.v3"
 )
 
-// masterCache keeps an index of the stored master items, rebuilt when the payload changes
-// (detected by the journal's digest, so that a page view neither copies nor decodes
-// megabytes of JSON).
-type masterCache struct {
-	mu      sync.Mutex
-	sum     uint64
-	loaded  bool
-	skus    map[string]bool
-	barcode map[string]string // barcode (item or packaging) → sku
-}
-
-func (m *masterCache) refresh(j *edge.Journal) (loaded bool) {
-	sum, err := j.MasterDigest(edge.MasterKindItems)
-	if err != nil || sum == 0 {
-		return false
-	}
-	if m.loaded && sum == m.sum {
-		return true
-	}
-	raw, err := j.Master(edge.MasterKindItems)
-	if err != nil || raw == nil {
-		return false
-	}
-	var mi edge.MasterItems
-	if err := json.Unmarshal(raw, &mi); err != nil {
-		return false
-	}
-	m.skus, m.barcode = map[string]bool{}, map[string]string{}
-	for _, it := range mi.Items {
-		m.skus[it.SKU] = true
-		for _, b := range it.Barcodes {
-			m.barcode[b] = it.SKU
-		}
-		for _, p := range it.Packagings {
-			m.barcode[p.Barcode] = it.SKU
-		}
-	}
-	m.sum, m.loaded = sum, true
-	return true
-}
-
-func (m *masterCache) lookupBarcode(j *edge.Journal, code string) (string, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.refresh(j) {
-		return "", false
-	}
-	sku, ok := m.barcode[code]
-	return sku, ok
-}
-
-// unknownItems lists the transaction's items that the master data does not know. Without
-// master data nothing is flagged: every item would be, and the list would say nothing.
-func (m *masterCache) unknownItems(j *edge.Journal, tx edge.Transaction) []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.refresh(j) {
-		return nil
-	}
-	var out []string
-	seen := map[string]bool{}
-	for _, l := range tx.Lines {
-		if !m.skus[l.Item] && !seen[l.Item] {
-			out = append(out, l.Item)
-			seen[l.Item] = true
-		}
-	}
-	return out
-}
-
-// unknownItemExceptions are the unknown_item exceptions a transaction raises, one per item
-// the master data does not know: the transaction stands (the depot must not stop on stale
-// master data) and a supervisor looks at it. The journal raises them in the transaction's
-// own commit (edge.Journal.CommitRaising), so a crash cannot lose them.
+// unknownItemExceptions are the unknown_item exceptions tx raises against the depot's
+// one master-data view (edge.MasterView.UnknownExceptions); the tracking rules of known
+// items the journal applies itself, on every path.
 func (s *Server) unknownItemExceptions(tx edge.Transaction) []edge.Exception {
-	var out []edge.Exception
-	for _, it := range s.masters.unknownItems(s.j, tx) {
-		loc := ""
-		for _, l := range tx.Lines {
-			if l.Item == it {
-				loc = firstNonEmpty(l.To, l.From)
-				break
-			}
-		}
-		out = append(out, edge.Exception{Kind: edge.ExcUnknownItem, Item: it, Location: loc,
-			Message: fmt.Sprintf("item %q is not in the master data", it)})
-	}
-	return out
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
+	view, _ := s.j.MasterView() // on a read error, the last view built; the commit then fails itself
+	return view.UnknownExceptions(tx)
 }
 
 // secretKey matches config keys whose values must never be shown.

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -188,7 +190,9 @@ const stockPageRows = 200
 func (s *Server) stockFilter(q stockQuery) (edge.StockFilter, string, bool) {
 	f := edge.StockFilter{Item: q.Item, Location: q.Location, Lot: q.Lot}
 	if q.Barcode != "" {
-		it, ok := s.masters.lookupBarcode(s.j, q.Barcode)
+		view, _ := s.j.MasterView() // on a read error, the last view built
+		item, ok := view.ItemByBarcode(q.Barcode)
+		it := item.SKU
 		if !ok {
 			return f, fmt.Sprintf("No item in the master data has barcode %q.", q.Barcode), false
 		}
@@ -368,6 +372,10 @@ type entryData struct {
 	Sync      edge.SyncState
 	Rejection *edge.Exception
 	Acked     uint64
+	// CanReverse offers the pre-filled reversing transaction (supervisors); ReversedBy is
+	// the seq of the reversal already posted, if any.
+	CanReverse bool
+	ReversedBy uint64
 }
 
 func (s *Server) entryPage(c *fiber.Ctx) error {
@@ -383,7 +391,11 @@ func (s *Server) entryPage(c *fiber.Ctx) error {
 		return err
 	}
 	_, acked := s.j.Positions()
-	d := entryData{Tx: tx, Acked: acked, Sync: edge.SyncAcked}
+	d := entryData{Tx: tx, Acked: acked, Sync: edge.SyncAcked,
+		CanReverse: tx.Type != edge.Void && s.currentUser(c).Role.AtLeast(RoleSupervisor)}
+	if r, err := s.j.GetByID(reversalID(seq)); err == nil {
+		d.ReversedBy = r.Seq
+	}
 	if seq > acked {
 		d.Sync = edge.SyncPending
 	}
@@ -407,6 +419,18 @@ type excData struct {
 	Exceptions []edge.Exception
 	Open       int
 	Flash      string
+	// Dropped are the exports of forced restores beside the database, each offered for
+	// re-posting; Reposted says what the last re-post did.
+	Dropped  []droppedExport
+	Reposted []string
+}
+
+// droppedExport is one <db>.dropped-<time>.jsonl a forced restore wrote.
+type droppedExport struct {
+	File     string // base name, beside the database
+	Txs      int    // transactions in it (voids included)
+	Reposted int    // of which re-posted already
+	Err      string // why it cannot be read
 }
 
 func (s *Server) exceptionsPage(c *fiber.Ctx) error {
@@ -421,7 +445,94 @@ func (s *Server) exceptionsPage(c *fiber.Ctx) error {
 		flash = "Exception " + id + " resolved."
 	}
 	return s.render(c, "exceptions", fiber.StatusOK, pageData{Title: "Exceptions", Flash: flash,
-		Data: excData{All: all, Exceptions: list, Open: st.OpenExceptions, Limited: len(list) == 100}})
+		Data: excData{All: all, Exceptions: list, Open: st.OpenExceptions, Limited: len(list) == 100, Dropped: s.droppedExports()}})
+}
+
+// droppedExports lists the exports forced restores left beside the database, newest
+// first, with how much of each was re-posted.
+func (s *Server) droppedExports() []droppedExport {
+	names, _ := filepath.Glob(s.j.Path() + ".dropped-*.jsonl") // the pattern is valid: no error
+	var out []droppedExport
+	for i := len(names) - 1; i >= 0; i-- {
+		d := droppedExport{File: filepath.Base(names[i])}
+		txs, err := readDroppedFile(names[i])
+		if err != nil {
+			d.Err = err.Error()
+		}
+		d.Txs = len(txs)
+		for _, tx := range txs {
+			if tx.Type == edge.Void {
+				d.Reposted++ // nothing to post
+			} else if _, err := s.j.GetByID(edge.RepostID(tx)); err == nil {
+				d.Reposted++
+			}
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func readDroppedFile(path string) ([]edge.Transaction, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return edge.ReadDropped(f)
+}
+
+// repostForm posts a forced restore's dropped transactions again (edge.Journal.
+// RepostDropped), the export named by its base name among those droppedExports lists (so
+// that no other file can be named), and shows what became of each.
+func (s *Server) repostForm(c *fiber.Ctx) error {
+	name := strings.Clone(c.FormValue("file"))
+	var path string
+	for _, d := range s.droppedExports() {
+		if d.File == name {
+			path = filepath.Join(filepath.Dir(s.j.Path()), name)
+		}
+	}
+	if path == "" {
+		return s.renderError(c, fiber.StatusNotFound, fmt.Sprintf("No export of dropped transactions named %q beside the database.", name))
+	}
+	txs, err := readDroppedFile(path)
+	if err != nil {
+		return s.renderError(c, fiber.StatusUnprocessableEntity, fmt.Sprintf("%s cannot be read (%v): nothing was posted.", name, err))
+	}
+	// One commit per transaction, each durable before the next: more time than one request.
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.RequestTimeout+time.Duration(len(txs))*time.Second)
+	defer cancel()
+	outcomes, rerr := s.j.RepostDropped(ctx, txs)
+	var posted, again, refused int
+	var lines []string
+	for _, o := range outcomes {
+		what := fmt.Sprintf("seq %d %s (id %s)", o.Dropped.Seq, o.Dropped.Type, o.Dropped.ID)
+		switch {
+		case o.Skipped != "":
+		case o.Err != nil:
+			refused++
+			lines = append(lines, fmt.Sprintf("Refused %s: %v", what, o.Err))
+		case o.Existing:
+			again++
+		default:
+			posted++
+			lines = append(lines, fmt.Sprintf("Posted %s as #%d", what, o.Seq))
+		}
+	}
+	sum := fmt.Sprintf("%s: %d posted, %d re-posted before, %d refused.", name, posted, again, refused)
+	if rerr != nil {
+		s.log.Error("console repost", "file", name, "err", rerr)
+		sum += fmt.Sprintf(" Stopped after %d of %d (see the depotd log): press again, nothing is posted twice.", len(outcomes), len(txs))
+	}
+	s.log.Info("console repost", "file", name, "posted", posted, "again", again, "refused", refused, "user", s.currentUser(c).Name)
+	list, err := s.j.Exceptions(true, 100)
+	if err != nil {
+		return err
+	}
+	st, _ := s.j.Status()
+	return s.render(c, "exceptions", fiber.StatusOK, pageData{Title: "Exceptions",
+		Data: excData{Exceptions: list, Open: st.OpenExceptions, Limited: len(list) == 100, Dropped: s.droppedExports(),
+			Reposted: append([]string{sum}, lines...)}})
 }
 
 var errResolve = errors.New("cannot resolve")

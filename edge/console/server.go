@@ -72,7 +72,6 @@ type Server struct {
 
 	hist    *history
 	tput    throughputCache
-	masters masterCache
 	runOnce sync.Once
 }
 

@@ -172,6 +172,7 @@ func (s *Server) webRoutes() {
 	in.Post("/post", s.postForm)
 	in.Get("/exceptions", s.exceptionsPage)
 	in.Post("/exceptions/:id/resolve", s.requireRole(RoleSupervisor), s.resolveForm)
+	in.Post("/exceptions/repost", s.requireRole(RoleSupervisor), s.repostForm)
 	in.Get("/devices", s.devicesPage)
 	in.Post("/devices/test-scan", s.testScan)
 	s.app.Use(func(c *fiber.Ctx) error {

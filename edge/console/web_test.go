@@ -82,12 +82,18 @@ func openJournal(t testing.TB) *edge.Journal {
 
 func openJournalAt(t testing.TB, path string) *edge.Journal {
 	t.Helper()
+	return openJournalWith(t, path, edge.MasterData{})
+}
+
+// openJournalWith opens a journal whose config carries master data m.
+func openJournalWith(t testing.TB, path string, m edge.MasterData) *edge.Journal {
+	t.Helper()
 	cat, err := edge.NewCatalog([]edge.Location{{Name: "WH/Stock", Type: edge.LocInternal}, {Name: "Van-1", Type: edge.LocMobile}}, nil,
 		map[edge.LocationType]edge.NegativePolicy{edge.LocInternal: edge.NegativeRefuse})
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := edge.Open(path, edge.Options{Depot: "D1", Catalog: cat})
+	j, err := edge.Open(path, edge.Options{Depot: "D1", Catalog: cat, Master: m})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -205,11 +205,22 @@ func (s *Settings) Check(path string, report func(key, msg string)) {
 	}
 }
 
-// MasterConfig is the `master:` section: master data for standalone use. The ERP's master
-// data (stored by the uplink) wins over it for a SKU or badge present in both.
+// MasterConfig is the `master:` section: master data for standalone use. It reaches the
+// stations through the journal (edge.Options.Master, from Data), merged with the ERP's
+// master data, which wins for a SKU or badge present in both (edge.MasterView); the
+// stations read only the unit values from here, which the ERP does not send.
 type MasterConfig struct {
 	Items     []MasterItem    `yaml:"items"`
 	Operators []edge.Operator `yaml:"operators"`
+}
+
+// Data is the section as the journal takes it (edge.Options.Master).
+func (m MasterConfig) Data() edge.MasterData {
+	d := edge.MasterData{Operators: m.Operators}
+	for _, it := range m.Items {
+		d.Items = append(d.Items, it.Item)
+	}
+	return d
 }
 
 // MasterItem is an item of the config's master data: edge.Item plus what only the config

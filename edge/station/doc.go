@@ -30,7 +30,11 @@
 // (by base code), and internal codes (an item's barcodes or its SKU). A packaging barcode
 // adds its quantity to the item's line, in the item's unit, with the packaging kept as
 // evidence. An item that needs a lot, serial or expiry waits as "pending" with a prompt
-// until a label or code supplies it; CMD:VALIDATE is refused meanwhile.
+// until a label or code supplies it; CMD:VALIDATE is refused meanwhile. What an item needs
+// is the rule every path that posts applies (edge.Item.Missing: the lot or serial always,
+// the expiry where goods enter, in receive and return modes), on the depot's one
+// master-data view (edge.MasterView, the config's merged with the ERP's, read through the
+// journal); the journal checks the document against it again at CMD:VALIDATE.
 //
 // Weighing: an item whose unit is kg (or a unit of kg) takes the station scale's stable
 // weight (a label weight or a QTY: wins). An item with unit_weight_kg at a station with a

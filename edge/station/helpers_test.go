@@ -95,7 +95,7 @@ func mustDepotNow(tb testing.TB, f fixture, now func() time.Time) *depot {
 
 func (d *depot) open() {
 	d.tb.Helper()
-	j, err := edge.Open(d.path, edge.Options{Depot: "D1", Catalog: d.cat, Now: d.now})
+	j, err := edge.Open(d.path, edge.Options{Depot: "D1", Catalog: d.cat, Now: d.now, Master: d.f.Master.Data()})
 	if err != nil {
 		d.tb.Fatal(err)
 	}

@@ -137,7 +137,7 @@ func New(opts Options) (*Manager, error) {
 		scales: map[string]*scaleState{}, closed: map[string]uint64{},
 		subs: map[*subscriber]struct{}{},
 	}
-	m.master = &master{src: opts.Journal, cfg: &m.opts.Master, log: m.log}
+	m.master = &master{src: opts.Journal, cfg: &m.opts.Master}
 	saved, err := opts.Journal.StationStates()
 	if err != nil {
 		return nil, err

@@ -1,21 +1,19 @@
 package station
 
 import (
-	"encoding/json"
 	"fmt"
-	"log/slog"
 	"sync"
 
 	"github.com/depotd/depotd/devices/barcode"
 	"github.com/depotd/depotd/edge"
 )
 
-// MasterSource is where the uplink stores the ERP's master data; *edge.Journal satisfies it.
+// MasterSource is the depot's one master-data view (the config's merged with the ERP's,
+// edge.MasterView); *edge.Journal satisfies it.
 type MasterSource interface {
-	// Master returns the stored payload of a kind (nil when none was received).
-	Master(kind string) ([]byte, error)
-	// MasterDigest changes whenever the stored payload of a kind changes.
-	MasterDigest(kind string) (uint64, error)
+	// MasterView returns the current merged view; a new view (another pointer) means the
+	// master data changed.
+	MasterView() (*edge.MasterView, error)
 }
 
 // itemInfo is an item with what the stations need precomputed.
@@ -64,53 +62,38 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-// buildIndex merges the config's master data with the ERP's (the ERP wins per SKU, badge
-// and barcode). Problems in the ERP payloads are logged and the payload skipped: stations
-// must keep working on what they have.
-func buildIndex(cfg *MasterConfig, erpItems, erpOps []byte, log *slog.Logger) *masterIndex {
+// buildIndex indexes the merged master data for scanning (the merge itself, and its rule,
+// is edge.MasterView's): barcodes are looked up GTIN-normalised, and unit values, which only
+// the config carries, are taken from cfg by SKU.
+func buildIndex(cfg *MasterConfig, view *edge.MasterView) *masterIndex {
 	ix := &masterIndex{codes: map[string]codeHit{}, skus: map[string]*itemInfo{}, operators: map[string]edge.Operator{}}
-	var items []MasterItem
-	items = append(items, cfg.Items...)
-	if len(erpItems) > 0 {
-		var m edge.MasterItems
-		if err := json.Unmarshal(erpItems, &m); err != nil {
-			log.Error("stored master items unreadable; using the config's only", "err", err)
-		} else {
-			for _, it := range m.Items {
-				items = append(items, MasterItem{Item: it})
-			}
+	values := map[string]string{}
+	for _, mi := range cfg.Items {
+		if mi.UnitValue != "" {
+			values[mi.SKU] = mi.UnitValue
 		}
 	}
-	for _, mi := range items {
-		info := &itemInfo{Item: mi.Item, uom: mi.UoM}
+	for _, it := range view.Items() {
+		info := &itemInfo{Item: it, uom: it.UoM}
 		if info.uom == "" {
 			info.uom = edge.DefaultUoM
 		}
-		if mi.UnitWeightKg != "" {
-			if q, err := edge.ParseQtyAnyScale(mi.UnitWeightKg); err == nil && q.Sign() > 0 {
+		if it.UnitWeightKg != "" {
+			if q, err := edge.ParseQtyAnyScale(it.UnitWeightKg); err == nil && q.Sign() > 0 {
 				info.unitWeight = &q
 			}
 		}
-		if mi.UnitValue != "" {
-			if q, err := edge.ParseQtyAnyScale(mi.UnitValue); err == nil {
+		if v := values[it.SKU]; v != "" {
+			if q, err := edge.ParseQtyAnyScale(v); err == nil {
 				info.unitValue = &q
 			}
 		}
-		// A later entry (the ERP's) replaces an earlier one (the config's) with the same
-		// SKU, barcodes included.
-		if old, ok := ix.skus[mi.SKU]; ok {
-			for k, h := range ix.codes {
-				if h.item == old {
-					delete(ix.codes, k)
-				}
-			}
-		}
-		ix.skus[mi.SKU] = info
-		ix.codes[codeKey(mi.SKU)] = codeHit{item: info, qty: edge.QtyFromInt(1)}
-		for _, b := range mi.Barcodes {
+		ix.skus[it.SKU] = info
+		ix.codes[codeKey(it.SKU)] = codeHit{item: info, qty: edge.QtyFromInt(1)}
+		for _, b := range it.Barcodes {
 			ix.codes[codeKey(b)] = codeHit{item: info, qty: edge.QtyFromInt(1)}
 		}
-		for _, p := range mi.Packagings {
+		for _, p := range it.Packagings {
 			name := p.Name
 			if name == "" {
 				name = p.Barcode
@@ -118,72 +101,37 @@ func buildIndex(cfg *MasterConfig, erpItems, erpOps []byte, log *slog.Logger) *m
 			ix.codes[codeKey(p.Barcode)] = codeHit{item: info, qty: p.Qty, packaging: name}
 		}
 	}
-	for _, o := range cfg.Operators {
+	for _, o := range view.Operators() {
 		ix.operators[o.Badge] = o
-	}
-	if len(erpOps) > 0 {
-		var m edge.MasterOperators
-		if err := json.Unmarshal(erpOps, &m); err != nil {
-			log.Error("stored master operators unreadable; using the config's only", "err", err)
-		} else {
-			for _, o := range m.Operators {
-				ix.operators[o.Badge] = o
-			}
-		}
 	}
 	return ix
 }
 
-// master caches the merged index and rebuilds it when the stored payloads change.
+// master caches the index and rebuilds it when the merged view changes.
 type master struct {
 	src MasterSource
 	cfg *MasterConfig
-	log *slog.Logger
 
-	mu     sync.Mutex
-	ix     *masterIndex
-	itemsD uint64
-	opsD   uint64
-	built  bool
+	mu   sync.Mutex
+	ix   *masterIndex
+	view *edge.MasterView
 }
 
-// index returns the current index. It checks the stored digests on every call (a
-// CRC over the stored bytes, without copying them) so that new master data from the uplink
-// is used from the next scan on.
+// index returns the current index. It asks for the view on every call (cheap: the journal
+// rebuilds it only when the ERP stored new master data) so that new master data from the
+// uplink is used from the next scan on.
 func (m *master) index() (*masterIndex, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var di, do uint64
-	if m.src != nil {
-		var err error
-		if di, err = m.src.MasterDigest(edge.MasterKindItems); err != nil {
-			return m.fallback(err)
-		}
-		if do, err = m.src.MasterDigest(edge.MasterKindOperators); err != nil {
-			return m.fallback(err)
-		}
-	}
-	if m.built && di == m.itemsD && do == m.opsD {
-		return m.ix, nil
-	}
-	var items, ops []byte
-	if m.src != nil {
-		var err error
-		if items, err = m.src.Master(edge.MasterKindItems); err != nil {
-			return m.fallback(err)
-		}
-		if ops, err = m.src.Master(edge.MasterKindOperators); err != nil {
-			return m.fallback(err)
-		}
-	}
-	m.ix = buildIndex(m.cfg, items, ops, m.log)
-	m.itemsD, m.opsD, m.built = di, do, true
-	return m.ix, nil
-}
-
-func (m *master) fallback(err error) (*masterIndex, error) {
-	if m.built {
+	view, err := m.src.MasterView()
+	if err != nil && m.ix != nil {
 		return m.ix, nil // stale master data beats none
 	}
-	return nil, fmt.Errorf("read master data: %w", err)
+	if view == nil {
+		return nil, fmt.Errorf("read master data: %w", err)
+	}
+	if view != m.view {
+		m.ix, m.view = buildIndex(m.cfg, view), view
+	}
+	return m.ix, nil
 }

@@ -567,24 +567,26 @@ func (s *station) pendingPrompt(ix *masterIndex, p *pending) string {
 	if ix != nil {
 		it = ix.skus[p.SKU]
 	}
-	need := missing(it, p)
+	need := missing(it, s.st.Mode, p)
 	if need == "" {
 		need = "the product"
 	}
 	return fmt.Sprintf("scan %s of %s (or CMD:UNDO)", need, p.SKU)
 }
 
-// missing names what an item's tracking still needs, or "".
-func missing(it *itemInfo, p *pending) string {
+// missing says what the item's tracking rules (edge.Item.Missing, the same on every path
+// that posts) still need from the pending product in this mode, in the station's words.
+func missing(it *itemInfo, mode Mode, p *pending) string {
 	if it == nil {
 		return ""
 	}
-	switch {
-	case it.needsSerial() && p.Serial == "":
+	field, _ := it.Missing(mode.TxType(), edge.Line{Lot: p.Lot, Serial: p.Serial, Expiry: p.Expiry})
+	switch field {
+	case "serial":
 		return "the serial number (GS1 (21) or the serial label)"
-	case it.needsLot() && p.Lot == "":
+	case "lot":
 		return "the lot (GS1 (10) or the lot label)"
-	case it.Expiry && p.Expiry == "":
+	case "expiry":
 		return "the expiry date (GS1 (17))"
 	}
 	return ""
@@ -600,7 +602,7 @@ func (s *station) completePending(ix *masterIndex, now time.Time) outcome {
 		d.Pending = nil
 		return refused("%s is no longer in the master data", p.SKU)
 	}
-	if need := missing(it, p); need != "" {
+	if need := missing(it, s.st.Mode, p); need != "" {
 		return prompt("%s: scan %s (or CMD:UNDO)", it.SKU, need)
 	}
 	l := edge.Line{Item: it.SKU, Qty: p.Qty, UoM: it.uom, Lot: p.Lot, Expiry: p.Expiry}
