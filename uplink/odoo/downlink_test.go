@@ -1,0 +1,365 @@
+package odoo_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/depotd/depotd/devices"
+	"github.com/depotd/depotd/devices/barcode"
+	"github.com/depotd/depotd/edge"
+	"github.com/depotd/depotd/edge/station"
+	"github.com/depotd/depotd/uplink"
+	"github.com/depotd/depotd/uplink/erpcore"
+	"github.com/depotd/depotd/uplink/odoo"
+	"github.com/depotd/depotd/uplink/odoo/odootest"
+)
+
+// svcRun is a running connector with its downlink and HTTP address.
+type svcRun struct {
+	stop *stopper
+	mu   sync.Mutex
+	core *erpcore.Core
+	down *odoo.Downlink
+	addr string
+}
+
+func (s *svcRun) downlink() *odoo.Downlink { s.mu.Lock(); defer s.mu.Unlock(); return s.down }
+func (s *svcRun) stats(depot string) odoo.DownlinkStats {
+	if d := s.downlink(); d != nil {
+		return d.Stats(depot)
+	}
+	return odoo.DownlinkStats{}
+}
+
+// startDownService runs the connector with a downlink config, a state dir and HTTP on a
+// free loopback port.
+func (r *e2eRig) startDownService(dl odoo.DownlinkConfig, stateDir string) *svcRun {
+	r.t.Helper()
+	mc := uplink.ClientConfig{Brokers: []string{r.broker.URL()}, ClientID: r.clientID, KeepAlive: 2 * time.Second, TLS: r.tls}
+	mc.ApplyDefaults()
+	oc := odoo.Config{URL: r.env.URL, Database: r.env.DB, PostTimeout: 2 * time.Minute, RetryMax: 2 * time.Second}
+	oc.ApplyDefaults()
+	run := &svcRun{}
+	svc := &odoo.Service{MQTT: mc, Odoo: oc, Depots: []odoo.Depot{r.depot}, Client: r.c, Log: e2eLog(r.t, "erp"),
+		Downlink: dl, StateDir: stateDir, HTTP: odoo.HTTPConfig{Listen: "127.0.0.1:0"},
+		Started:         func(c *erpcore.Core) { run.mu.Lock(); run.core = c; run.mu.Unlock() },
+		DownlinkStarted: func(d *odoo.Downlink) { run.mu.Lock(); run.down = d; run.mu.Unlock() },
+		Listening:       func(a string) { run.mu.Lock(); run.addr = a; run.mu.Unlock() }}
+	run.stop = goRun(r.t, "erp service", svc.Run)
+	return run
+}
+
+func (r *e2eRig) masterItems() map[string]edge.Item {
+	r.t.Helper()
+	raw, err := r.j.Master(edge.MasterKindItems)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	out := map[string]edge.Item{}
+	if raw == nil {
+		return out
+	}
+	var m edge.MasterItems
+	if err := json.Unmarshal(raw, &m); err != nil {
+		r.t.Fatal(err)
+	}
+	for _, it := range m.Items {
+		out[it.SKU] = it
+	}
+	return out
+}
+
+func (r *e2eRig) masterVersion(kind string) string {
+	raw, err := r.j.Master(kind)
+	if err != nil || raw == nil {
+		return ""
+	}
+	var v struct {
+		Version string `json:"version"`
+	}
+	json.Unmarshal(raw, &v)
+	return v.Version
+}
+
+func (r *e2eRig) create(model string, vals map[string]any) int {
+	r.t.Helper()
+	var ids []int
+	if err := r.c.Call(context.Background(), model, "create", map[string]any{"vals_list": []any{vals}}, &ids); err != nil {
+		r.t.Fatalf("create %s: %v", model, err)
+	}
+	return ids[0]
+}
+
+// digits makes a unique numeric barcode (Odoo refuses a barcode used twice).
+func digits() string { return strings.NewReplacer("-", "", ".", "", "X", "").Replace(odooUnique("X")) }
+
+func odooUnique(p string) string { return fmt.Sprintf("%s%d", p, time.Now().UnixNano()) }
+
+// A product created in Odoo (internal reference, barcode, a case of 12 with its own
+// barcode, lot tracking, expiry, weight) reaches a depot as retained master data, even a
+// depot that connects only after it was published; the depot's station then receives a
+// case by its barcode as 12 units, with an operator from erp.yaml logged in. Renaming the
+// product in Odoo publishes a new version, which the depot stores.
+func TestAProductMadeInOdooReachesTheDepotRetainedAndItsStationReceivesByItsCaseBarcode(t *testing.T) {
+	r := newE2ERig(t)
+	r.depot.Operators = []edge.Operator{{Badge: "B-" + digits(), Name: "Ana", Role: "operator"}}
+	sku := "SKU-" + digits()
+	unitBC, caseBC := "2"+digits(), "3"+digits()
+	caseUoM := r.create("uom.uom", map[string]any{"name": "Case12 " + sku, "relative_factor": 12, "relative_uom_id": 1})
+	prod := r.create("product.product", map[string]any{"name": "Bolt " + sku, "default_code": sku, "type": "consu", "is_storable": true,
+		"barcode": unitBC, "tracking": "lot", "use_expiration_date": true, "weight": 0.25, "uom_ids": []any{[]any{6, 0, []int{caseUoM}}}})
+	r.create("product.uom", map[string]any{"product_id": prod, "uom_id": caseUoM, "barcode": caseBC})
+
+	svc := r.startDownService(odoo.DownlinkConfig{Poll: time.Second, SnapshotEvery: 1000, SnapshotInterval: time.Hour}, t.TempDir())
+	waitUntil(t, 2*time.Minute, "master items published", func() bool { return svc.stats(r.depot.ID).Published[edge.MasterKindItems] >= 1 })
+	r.startUplink() // after the publication: the broker's retained copy must reach it
+	waitUntil(t, time.Minute, "the product in the depot's master data", func() bool { _, ok := r.masterItems()[sku]; return ok })
+	it := r.masterItems()[sku]
+	want := edge.Item{SKU: sku, Name: "Bolt " + sku, UoM: "Units", Barcodes: []string{unitBC}, UnitWeightKg: "0.25", Tracking: "lot", Expiry: true,
+		Packagings: []edge.Packaging{{Name: "Case12 " + sku, Barcode: caseBC, Qty: edge.MustQty("12")}}}
+	if g, w := fmt.Sprintf("%+v", it), fmt.Sprintf("%+v", want); g != w {
+		t.Fatalf("depot item:\n got %s\nwant %s", g, w)
+	}
+	waitUntil(t, time.Minute, "the operators from erp.yaml at the depot", func() bool { return r.masterVersion(edge.MasterKindOperators) != "" })
+	if v := r.masterVersion(edge.MasterKindLocations); v == "" {
+		t.Errorf("no locations master data at the depot")
+	}
+
+	// The depot's station uses the item: a case scan adds 12 units, asking for the lot.
+	dec, err := barcode.NewDecoder(barcode.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, _ := edge.NewCatalog([]edge.Location{{Name: r.depot.Warehouse + "/Stock", Type: edge.LocInternal}}, nil, nil)
+	m, err := station.New(station.Options{Stations: []station.Config{{Name: "RCV-1", Scanner: "sc1", Mode: "receive", To: r.depot.Warehouse + "/Stock"}},
+		Decoder: dec, Catalog: cat, Journal: r.j})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scan := func(code string) station.Event {
+		ev, err := m.Apply(t.Context(), devices.Scan{Device: "sc1", At: time.Now(), Raw: []byte(code), Data: []byte(code)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("scan %s: %s %s", code, ev.Result, ev.Message)
+		return ev
+	}
+	if ev := scan(r.depot.Operators[0].Badge); ev.Result == station.Refused {
+		t.Fatalf("the operator's badge from erp.yaml was refused: %s", ev.Message)
+	}
+	if ev := scan(caseBC); ev.Result == station.Refused || !strings.Contains(ev.Message, "12") {
+		t.Fatalf("a case of the new product: %s %q; want it accepted as 12", ev.Result, ev.Message)
+	}
+
+	v1 := r.masterVersion(edge.MasterKindItems)
+	if err := r.c.Call(t.Context(), "product.product", "write", map[string]any{"ids": []int{prod}, "vals": map[string]any{"name": "Bolt M6 " + sku}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, time.Minute, "the new name at the depot", func() bool { return r.masterItems()[sku].Name == "Bolt M6 " + sku })
+	if v2 := r.masterVersion(edge.MasterKindItems); v2 == v1 {
+		t.Fatalf("a changed product came with the same version %q", v1)
+	}
+}
+
+// An Odoo whose warehouse did not change publishes no new locations or operators, poll
+// after poll, and a restarted connector (same state_dir) publishes none of them again.
+func TestAnUnchangedOdooPublishesNothingNewNotEvenAfterARestart(t *testing.T) {
+	r := newE2ERig(t)
+	r.depot.Operators = []edge.Operator{{Badge: "B1", Name: "Ana", Role: "supervisor"}}
+	state := t.TempDir()
+	r.startUplink()
+	cfg := odoo.DownlinkConfig{Poll: time.Second, SnapshotEvery: 1000, SnapshotInterval: time.Hour}
+	svc := r.startDownService(cfg, state)
+	waitUntil(t, 2*time.Minute, "locations and operators at the depot", func() bool {
+		return r.masterVersion(edge.MasterKindLocations) != "" && r.masterVersion(edge.MasterKindOperators) != ""
+	})
+	v := r.masterVersion(edge.MasterKindLocations)
+	// Another warehouse moves the stamps of stock.location and stock.warehouse (as other
+	// tests do in the shared Odoo); this depot's payloads stay the same.
+	odootest.NewWarehouse(t, r.c)
+	p0 := svc.downlink().Polls()
+	waitUntil(t, time.Minute, "three more polls", func() bool { return svc.downlink().Polls() >= p0+3 })
+	st := svc.stats(r.depot.ID)
+	if st.Published[edge.MasterKindLocations] != 1 || st.Published[edge.MasterKindOperators] != 1 || r.masterVersion(edge.MasterKindLocations) != v {
+		t.Fatalf("after several polls: published %v, version %q (was %q); want each once", st.Published, r.masterVersion(edge.MasterKindLocations), v)
+	}
+	svc.stop.stop(t, "erp service")
+	svc2 := r.startDownService(cfg, state)
+	waitUntil(t, time.Minute, "the restarted connector's downlink", func() bool { return svc2.downlink() != nil })
+	waitUntil(t, time.Minute, "three polls of the restarted connector", func() bool { return svc2.downlink().Polls() >= 3 })
+	if st := svc2.stats(r.depot.ID); st.Published[edge.MasterKindLocations] != 0 || st.Published[edge.MasterKindOperators] != 0 {
+		t.Fatalf("the restarted connector published %v again", st.Published)
+	}
+}
+
+// stockKey names a ledger row.
+func stockKey(item, loc, lot string, st edge.StockState) string {
+	return fmt.Sprintf("%s|%s|%s|%s", item, loc, lot, st)
+}
+
+// odooQuants reads Odoo's quants of the rig's warehouse for the products as depot keys.
+func (r *e2eRig) odooQuants(skus ...string) map[string]decimal.Decimal {
+	r.t.Helper()
+	var ans struct {
+		Records []struct {
+			Product struct {
+				Code string `json:"default_code"`
+			} `json:"product_id"`
+			Location struct {
+				Name string `json:"complete_name"`
+			} `json:"location_id"`
+			Qty decimal.Decimal `json:"quantity"`
+		} `json:"records"`
+	}
+	if err := r.c.Call(context.Background(), "stock.quant", "web_search_read", map[string]any{
+		"domain": []any{[]any{"product_id.default_code", "in", skus}, []any{"location_id.usage", "=", "internal"}},
+		"specification": map[string]any{"product_id": map[string]any{"fields": map[string]any{"default_code": map[string]any{}}},
+			"location_id": map[string]any{"fields": map[string]any{"complete_name": map[string]any{}}}, "quantity": map[string]any{}}}, &ans); err != nil {
+		r.t.Fatal(err)
+	}
+	out := map[string]decimal.Decimal{}
+	for _, q := range ans.Records {
+		loc, st := q.Location.Name, edge.Available
+		if loc == r.depot.Warehouse+"/Quarantine" {
+			loc, st = r.depot.Warehouse+"/Stock", edge.Quarantine
+		}
+		if !q.Qty.IsZero() {
+			k := stockKey(q.Product.Code, loc, "", st)
+			out[k] = out[k].Add(q.Qty)
+		}
+	}
+	return out
+}
+
+func (r *e2eRig) depotStock(erpSide bool, skus ...string) map[string]decimal.Decimal {
+	r.t.Helper()
+	out := map[string]decimal.Decimal{}
+	for _, sku := range skus {
+		rows, err := r.j.Stock(edge.StockFilter{Item: sku})
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		for _, row := range rows {
+			q := row.Qty
+			if erpSide {
+				q = row.ERPQty
+			}
+			if !q.IsZero() {
+				out[stockKey(row.Item, row.Location, row.Lot, row.State)] = q.Decimal()
+			}
+		}
+	}
+	return out
+}
+
+func fmtStock(m map[string]decimal.Decimal) string {
+	var b strings.Builder
+	for k, v := range m {
+		fmt.Fprintf(&b, "%s=%s ", k, v)
+	}
+	return b.String()
+}
+
+func sameStock(a, b map[string]decimal.Decimal) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !w.Equal(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// The promise of the downlink: after the depot's receipts and a move into quarantine are
+// posted, the next stock snapshot (taken between two postings, every K seqs) makes the
+// depot's ledger, its ERP side included, equal Odoo's stock.quant; its applied_seq is the
+// depot's last seq. /metrics and /healthz report the depot.
+func TestAfterPostingsTheDepotsLedgerEqualsOdoosQuantsWithTheNextSnapshot(t *testing.T) {
+	r := newE2ERig(t)
+	r.receipts(4, "2.5")
+	q := edge.Transaction{ID: "q-1", Type: edge.Transfer, Lines: []edge.Line{{Item: r.sku, Qty: edge.MustQty("1.5"), UoM: "Units",
+		From: r.depot.Warehouse + "/Stock", To: r.depot.Warehouse + "/Stock", State: edge.Available, ToState: edge.Quarantine}}}
+	if _, _, err := r.j.Commit(t.Context(), q); err != nil {
+		t.Fatal(err)
+	}
+	r.receipts(1, "1")
+	r.startUplink()
+	svc := r.startDownService(odoo.DownlinkConfig{Poll: time.Second, SnapshotEvery: 3, SnapshotInterval: time.Hour}, t.TempDir())
+	waitUntil(t, 3*time.Minute, "all 6 acked", func() bool { _, a := r.j.Positions(); return a == 6 })
+	waitUntil(t, time.Minute, "the snapshot at seq 6", func() bool { return svc.stats(r.depot.ID).SnapshotSeq == 6 })
+	want := r.odooQuants(r.sku)
+	waitUntil(t, time.Minute, "the depot's ERP side equal to Odoo's quants", func() bool { return sameStock(r.depotStock(true, r.sku), want) })
+	if got := r.depotStock(false, r.sku); !sameStock(got, want) {
+		t.Fatalf("depot ledger %s\nOdoo quants  %s", fmtStock(got), fmtStock(want))
+	}
+	if len(want) != 2 {
+		t.Fatalf("Odoo holds %s; want stock in %s/Stock and in quarantine", fmtStock(want), r.depot.Warehouse)
+	}
+	t.Logf("depot = Odoo: %s (snapshots %d)", fmtStock(want), svc.stats(r.depot.ID).Snapshots)
+
+	svc.mu.Lock()
+	addr := svc.addr
+	svc.mu.Unlock()
+	body := get(t, "http://"+addr+"/metrics", 200)
+	for _, w := range []string{
+		fmt.Sprintf(`depotd_erp_applied_seq{depot=%q} 6`, r.depot.ID),
+		fmt.Sprintf(`depotd_erp_lag_seqs{depot=%q} 0`, r.depot.ID),
+		fmt.Sprintf(`depotd_erp_snapshot_applied_seq{depot=%q} 6`, r.depot.ID),
+		fmt.Sprintf(`depotd_erp_rejected_total{depot=%q} 0`, r.depot.ID),
+		`depotd_erp_odoo_call_seconds_bucket{op="ir.actions.server/run",le="+Inf"}`,
+		`depotd_erp_odoo_call_seconds_count{op="stock.quant/web_search_read"}`,
+	} {
+		if !strings.Contains(body, w) {
+			t.Errorf("/metrics lacks %s", w)
+		}
+	}
+	if h := get(t, "http://"+addr+"/healthz", 200); !strings.Contains(h, `"ok":true`) || !strings.Contains(h, `"applied_seq":6`) {
+		t.Errorf("/healthz: %s", h)
+	}
+}
+
+// A depot that restarts asks for a snapshot ({prefix}request): the connector takes one at
+// the depot's next pause, without waiting for K seqs or T.
+func TestADepotThatRestartsAsksForASnapshotAndGetsOne(t *testing.T) {
+	r := newE2ERig(t)
+	r.receipts(1, "1")
+	svc := r.startDownService(odoo.DownlinkConfig{Poll: time.Second, SnapshotEvery: 1000, SnapshotInterval: time.Hour}, t.TempDir())
+	waitUntil(t, 2*time.Minute, "the snapshot at start", func() bool { return svc.stats(r.depot.ID).Snapshots >= 1 })
+	u := r.startUplink()
+	waitUntil(t, 2*time.Minute, "the first request served", func() bool {
+		st := svc.stats(r.depot.ID)
+		return st.SnapshotRequests >= 1 && st.Snapshots >= 2
+	})
+	before := svc.stats(r.depot.ID)
+	u.stop(t, "uplink")
+	r.startUplink()
+	waitUntil(t, time.Minute, "the restarted depot's request served", func() bool {
+		st := svc.stats(r.depot.ID)
+		return st.SnapshotRequests == before.SnapshotRequests+1 && st.Snapshots == before.Snapshots+1
+	})
+}
+
+func get(t *testing.T, url string, code int) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != code {
+		t.Fatalf("GET %s: %d, want %d: %s", url, resp.StatusCode, code, raw)
+	}
+	return string(raw)
+}
