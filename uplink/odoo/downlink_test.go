@@ -106,8 +106,8 @@ func odooUnique(p string) string { return fmt.Sprintf("%s%d", p, time.Now().Unix
 
 // A product created in Odoo (internal reference, barcode, a case of 12 with its own
 // barcode, lot tracking, expiry, weight) reaches a depot as retained master data, even a
-// depot that connects only after it was published; the depot's station then receives a
-// case by its barcode as 12 units, with an operator from erp.yaml logged in. Renaming the
+// depot that connects only after it was published; the depot's station, an operator
+// from erp.yaml logged in, reads a scan of the case barcode as 12 units waiting for a lot. Renaming the
 // product in Odoo publishes a new version, which the depot stores.
 func TestAProductMadeInOdooReachesTheDepotRetainedAndItsStationReceivesByItsCaseBarcode(t *testing.T) {
 	r := newE2ERig(t)
@@ -135,7 +135,7 @@ func TestAProductMadeInOdooReachesTheDepotRetainedAndItsStationReceivesByItsCase
 	}
 
 	// The depot's station uses the item: a case scan adds 12 units, asking for the lot.
-	dec, err := barcode.NewDecoder(barcode.Config{})
+	dec, err := barcode.NewDecoder(barcode.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,11 +153,19 @@ func TestAProductMadeInOdooReachesTheDepotRetainedAndItsStationReceivesByItsCase
 		t.Logf("scan %s: %s %s", code, ev.Result, ev.Message)
 		return ev
 	}
-	if ev := scan(r.depot.Operators[0].Badge); ev.Result == station.Refused {
+	if ev := scan("OP:" + r.depot.Operators[0].Badge); ev.Result == station.Refused {
 		t.Fatalf("the operator's badge from erp.yaml was refused: %s", ev.Message)
 	}
-	if ev := scan(caseBC); ev.Result == station.Refused || !strings.Contains(ev.Message, "12") {
-		t.Fatalf("a case of the new product: %s %q; want it accepted as 12", ev.Result, ev.Message)
+	// Lot-tracked in Odoo: the station holds the 12 units and asks for the lot.
+	if ev := scan(caseBC); ev.Result != station.Prompt || !strings.Contains(ev.Message, "lot") {
+		t.Fatalf("a case of the new product: %s %q; want a prompt for its lot", ev.Result, ev.Message)
+	}
+	st, err := m.Station("RCV-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := st.Document.Pending; p == nil || p.Item != sku || !p.Qty.Equal(edge.MustQty("12")) {
+		t.Fatalf("after the case scan the station holds %+v; want 12 of %s waiting for a lot", st.Document.Pending, sku)
 	}
 
 	v1 := r.masterVersion(edge.MasterKindItems)
@@ -287,8 +295,8 @@ func sameStock(a, b map[string]decimal.Decimal) bool {
 // depot's last seq. /metrics and /healthz report the depot.
 func TestAfterPostingsTheDepotsLedgerEqualsOdoosQuantsWithTheNextSnapshot(t *testing.T) {
 	r := newE2ERig(t)
-	r.receipts(4, "2.5")
-	q := edge.Transaction{ID: "q-1", Type: edge.Transfer, Lines: []edge.Line{{Item: r.sku, Qty: edge.MustQty("1.5"), UoM: "Units",
+	r.receipts(4, "2")
+	q := edge.Transaction{ID: "q-1", Type: edge.Transfer, Lines: []edge.Line{{Item: r.sku, Qty: edge.MustQty("3"), UoM: "Units",
 		From: r.depot.Warehouse + "/Stock", To: r.depot.Warehouse + "/Stock", State: edge.Available, ToState: edge.Quarantine}}}
 	if _, _, err := r.j.Commit(t.Context(), q); err != nil {
 		t.Fatal(err)
