@@ -30,6 +30,10 @@
 //     logged, counted (Stats.Malformed) and dropped; it never stalls the depot.
 //   - Independence: each depot has its own goroutine (its worker), its own retry loop and
 //     its own context; a depot stuck on a failing seq holds up no other.
+//   - Downlink: Config.Between runs on a depot's worker between two of its Apply calls
+//     (after each processed seq, and when woken by Core.Wake), so what it reads of the
+//     ERP is exactly as of the watermark; Core.Publish sends on the core's connection;
+//     Config.Request receives the depot's {prefix}request messages.
 //
 // # Concurrency
 //

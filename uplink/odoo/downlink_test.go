@@ -172,7 +172,7 @@ func TestAProductMadeInOdooReachesTheDepotRetainedAndItsStationReceivesByItsCase
 	if err := r.c.Call(t.Context(), "product.product", "write", map[string]any{"ids": []int{prod}, "vals": map[string]any{"name": "Bolt M6 " + sku}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, time.Minute, "the new name at the depot", func() bool { return r.masterItems()[sku].Name == "Bolt M6 " + sku })
+	waitUntil(t, time.Minute, "the new name at the depot", func() bool { return r.masterItems()[sku].Name == "Bolt M6 "+sku })
 	if v2 := r.masterVersion(edge.MasterKindItems); v2 == v1 {
 		t.Fatalf("a changed product came with the same version %q", v1)
 	}
