@@ -119,9 +119,16 @@ func TestAProductMadeInOdooReachesTheDepotRetainedAndItsStationReceivesByItsCase
 		"barcode": unitBC, "tracking": "lot", "use_expiration_date": true, "weight": 0.25, "uom_ids": []any{[]any{6, 0, []int{caseUoM}}}})
 	r.create("product.uom", map[string]any{"product_id": prod, "uom_id": caseUoM, "barcode": caseBC})
 
-	svc := r.startDownService(odoo.DownlinkConfig{Poll: time.Second, SnapshotEvery: 1000, SnapshotInterval: time.Hour}, t.TempDir())
-	waitUntil(t, 2*time.Minute, "master items published", func() bool { return svc.stats(r.depot.ID).Published[edge.MasterKindItems] >= 1 })
-	r.startUplink() // after the publication: the broker's retained copy must reach it
+	cfg, state := odoo.DownlinkConfig{Poll: time.Second, SnapshotEvery: 1000, SnapshotInterval: time.Hour}, t.TempDir()
+	svc := r.startDownService(cfg, state)
+	waitUntil(t, 2*time.Minute, "master data published", func() bool {
+		p := svc.stats(r.depot.ID).Published
+		return p[edge.MasterKindItems] >= 1 && p[edge.MasterKindLocations] >= 1 && p[edge.MasterKindOperators] >= 1
+	})
+	// The connector is gone before the depot connects: only the broker's retained copies
+	// can reach it.
+	svc.stop.stop(t, "erp service")
+	r.startUplink()
 	waitUntil(t, time.Minute, "the product in the depot's master data", func() bool { _, ok := r.masterItems()[sku]; return ok })
 	it := r.masterItems()[sku]
 	want := edge.Item{SKU: sku, Name: "Bolt " + sku, UoM: "Units", Barcodes: []string{unitBC}, UnitWeightKg: "0.25", Tracking: "lot", Expiry: true,
@@ -168,6 +175,7 @@ func TestAProductMadeInOdooReachesTheDepotRetainedAndItsStationReceivesByItsCase
 		t.Fatalf("after the case scan the station holds %+v; want 12 of %s waiting for a lot", st.Document.Pending, sku)
 	}
 
+	r.startDownService(cfg, state)
 	v1 := r.masterVersion(edge.MasterKindItems)
 	if err := r.c.Call(t.Context(), "product.product", "write", map[string]any{"ids": []int{prod}, "vals": map[string]any{"name": "Bolt M6 " + sku}}, nil); err != nil {
 		t.Fatal(err)
