@@ -233,13 +233,15 @@ func (r *e2eRig) odooQuants(skus ...string) map[string]decimal.Decimal {
 			Location struct {
 				Name string `json:"complete_name"`
 			} `json:"location_id"`
+			Lot json.RawMessage `json:"lot_id"`
 			Qty decimal.Decimal `json:"quantity"`
 		} `json:"records"`
 	}
 	if err := r.c.Call(context.Background(), "stock.quant", "web_search_read", map[string]any{
 		"domain": []any{[]any{"product_id.default_code", "in", skus}, []any{"location_id.usage", "=", "internal"}},
 		"specification": map[string]any{"product_id": map[string]any{"fields": map[string]any{"default_code": map[string]any{}}},
-			"location_id": map[string]any{"fields": map[string]any{"complete_name": map[string]any{}}}, "quantity": map[string]any{}}}, &ans); err != nil {
+			"location_id": map[string]any{"fields": map[string]any{"complete_name": map[string]any{}}}, "quantity": map[string]any{},
+			"lot_id": map[string]any{"fields": map[string]any{"name": map[string]any{}}}}}, &ans); err != nil {
 		r.t.Fatal(err)
 	}
 	out := map[string]decimal.Decimal{}
@@ -248,8 +250,12 @@ func (r *e2eRig) odooQuants(skus ...string) map[string]decimal.Decimal {
 		if loc == r.depot.Warehouse+"/Quarantine" {
 			loc, st = r.depot.Warehouse+"/Stock", edge.Quarantine
 		}
+		var lot struct {
+			Name string `json:"name"`
+		}
+		json.Unmarshal(q.Lot, &lot) // false: no lot
 		if !q.Qty.IsZero() {
-			k := stockKey(q.Product.Code, loc, "", st)
+			k := stockKey(q.Product.Code, loc, lot.Name, st)
 			out[k] = out[k].Add(q.Qty)
 		}
 	}
@@ -297,8 +303,8 @@ func sameStock(a, b map[string]decimal.Decimal) bool {
 	return true
 }
 
-// The promise of the downlink: after the depot's receipts and a move into quarantine are
-// posted, the next stock snapshot (taken between two postings, every K seqs) makes the
+// The promise of the downlink: after the depot's receipts (one of a lot-tracked product)
+// and a move into quarantine are posted, the next stock snapshot (taken between two postings, every K seqs) makes the
 // depot's ledger, its ERP side included, equal Odoo's stock.quant; its applied_seq is the
 // depot's last seq. /metrics and /healthz report the depot.
 func TestAfterPostingsTheDepotsLedgerEqualsOdoosQuantsWithTheNextSnapshot(t *testing.T) {
@@ -309,18 +315,24 @@ func TestAfterPostingsTheDepotsLedgerEqualsOdoosQuantsWithTheNextSnapshot(t *tes
 	if _, _, err := r.j.Commit(t.Context(), q); err != nil {
 		t.Fatal(err)
 	}
-	r.receipts(1, "1")
+	lotSKU := "LOT-" + digits()
+	r.create("product.product", map[string]any{"name": "Lotted " + lotSKU, "default_code": lotSKU, "type": "consu", "is_storable": true, "tracking": "lot"})
+	lotted := edge.Transaction{ID: "rcv-lot", Type: edge.Receipt, Lines: []edge.Line{{Item: lotSKU, Qty: edge.MustQty("4"), UoM: "Units",
+		To: r.depot.Warehouse + "/Stock", Lot: "L-7"}}}
+	if _, _, err := r.j.Commit(t.Context(), lotted); err != nil {
+		t.Fatal(err)
+	}
 	r.startUplink()
 	svc := r.startDownService(odoo.DownlinkConfig{Poll: time.Second, SnapshotEvery: 3, SnapshotInterval: time.Hour}, t.TempDir())
 	waitUntil(t, 3*time.Minute, "all 6 acked", func() bool { _, a := r.j.Positions(); return a == 6 })
 	waitUntil(t, time.Minute, "the snapshot at seq 6", func() bool { return svc.stats(r.depot.ID).SnapshotSeq == 6 })
-	want := r.odooQuants(r.sku)
-	waitUntil(t, time.Minute, "the depot's ERP side equal to Odoo's quants", func() bool { return sameStock(r.depotStock(true, r.sku), want) })
-	if got := r.depotStock(false, r.sku); !sameStock(got, want) {
+	want := r.odooQuants(r.sku, lotSKU)
+	waitUntil(t, time.Minute, "the depot's ERP side equal to Odoo's quants", func() bool { return sameStock(r.depotStock(true, r.sku, lotSKU), want) })
+	if got := r.depotStock(false, r.sku, lotSKU); !sameStock(got, want) {
 		t.Fatalf("depot ledger %s\nOdoo quants  %s", fmtStock(got), fmtStock(want))
 	}
-	if len(want) != 2 {
-		t.Fatalf("Odoo holds %s; want stock in %s/Stock and in quarantine", fmtStock(want), r.depot.Warehouse)
+	if len(want) != 3 || !want[stockKey(lotSKU, r.depot.Warehouse+"/Stock", "L-7", edge.Available)].Equal(decimal.NewFromInt(4)) {
+		t.Fatalf("Odoo holds %s; want stock in %s/Stock, in quarantine and 4 of lot L-7", fmtStock(want), r.depot.Warehouse)
 	}
 	t.Logf("depot = Odoo: %s (snapshots %d)", fmtStock(want), svc.stats(r.depot.ID).Snapshots)
 
