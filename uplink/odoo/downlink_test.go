@@ -391,3 +391,46 @@ func get(t *testing.T, url string, code int) string {
 	}
 	return string(raw)
 }
+
+func status(url string) (int, string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw)
+}
+
+// While Odoo is unreachable (a proxy in front of the real one refuses connections)
+// /healthz answers 503 naming the kind, /metrics counts the failed calls as unavailable,
+// and once Odoo is back /healthz is 200 again.
+func TestHealthzIs503AndMetricsCountUnavailableCallsWhileOdooIsUnreachable(t *testing.T) {
+	r := newE2ERig(t)
+	proxy := odootest.NewProxy(t, r.env)
+	r.c = proxy.Env(r.env).Client(t)
+	svc := r.startDownService(odoo.DownlinkConfig{Poll: time.Second, SnapshotEvery: 1000, SnapshotInterval: time.Hour}, t.TempDir())
+	var base string
+	waitUntil(t, time.Minute, "/healthz 200", func() bool {
+		svc.mu.Lock()
+		base = "http://" + svc.addr
+		svc.mu.Unlock()
+		code, _ := status(base + "/healthz")
+		return code == 200
+	})
+	proxy.SetMode(odootest.Refuse)
+	var body string
+	waitUntil(t, time.Minute, "/healthz 503 while Odoo is unreachable", func() bool {
+		var code int
+		code, body = status(base + "/healthz")
+		return code == 503
+	})
+	if !strings.Contains(body, `"odoo_ok":false`) || !strings.Contains(body, `"odoo_error":"unavailable"`) || !strings.Contains(body, `"mqtt_online":true`) {
+		t.Errorf("/healthz while Odoo is unreachable: %s", body)
+	}
+	if m := get(t, base+"/metrics", 200); !strings.Contains(m, `depotd_erp_odoo_errors_total{kind="unavailable"}`) {
+		t.Errorf("/metrics does not count unavailable calls:\n%s", m)
+	}
+	proxy.SetMode(odootest.Pass)
+	waitUntil(t, time.Minute, "/healthz 200 once Odoo is back", func() bool { code, _ := status(base + "/healthz"); return code == 200 })
+}
