@@ -434,3 +434,42 @@ func TestHealthzIs503AndMetricsCountUnavailableCallsWhileOdooIsUnreachable(t *te
 	proxy.SetMode(odootest.Pass)
 	waitUntil(t, time.Minute, "/healthz 200 once Odoo is back", func() bool { code, _ := status(base + "/healthz"); return code == 200 })
 }
+
+// Stock Odoo changes by itself (an inventory adjustment made in Odoo, not by the depot)
+// reaches the depot with the next timed snapshot, though the depot posts nothing.
+func TestStockOdooChangesByItselfReachesTheDepotWithTheNextTimedSnapshot(t *testing.T) {
+	r := newE2ERig(t)
+	r.startUplink()
+	svc := r.startDownService(odoo.DownlinkConfig{Poll: time.Second, SnapshotEvery: 1000, SnapshotInterval: 2 * time.Second}, t.TempDir())
+	waitUntil(t, time.Minute, "a first snapshot", func() bool { return svc.stats(r.depot.ID).Snapshots >= 1 })
+	var wh struct {
+		Records []struct {
+			Stock struct {
+				ID int `json:"id"`
+			} `json:"lot_stock_id"`
+		} `json:"records"`
+	}
+	if err := r.c.Call(t.Context(), "stock.warehouse", "web_search_read", map[string]any{"domain": []any{[]any{"code", "=", r.depot.Warehouse}},
+		"specification": map[string]any{"lot_stock_id": map[string]any{"fields": map[string]any{"id": map[string]any{}}}}}, &wh); err != nil || len(wh.Records) != 1 {
+		t.Fatalf("warehouse: %v %v", wh, err)
+	}
+	inv := map[string]any{"inventory_mode": true}
+	var ids []int
+	if err := r.c.Call(t.Context(), "stock.quant", "create", map[string]any{"vals_list": []any{map[string]any{
+		"product_id": r.prod, "location_id": wh.Records[0].Stock.ID, "inventory_quantity": 7}}, "context": inv}, &ids); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.c.Call(t.Context(), "stock.quant", "action_apply_inventory", map[string]any{"ids": ids, "context": inv}, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]decimal.Decimal{stockKey(r.sku, r.depot.Warehouse+"/Stock", "", edge.Available): decimal.NewFromInt(7)}
+	if got := r.odooQuants(r.sku); !sameStock(got, want) {
+		t.Fatalf("Odoo after the adjustment: %s", fmtStock(got))
+	}
+	waitUntil(t, time.Minute, "Odoo's adjustment in the depot's ledger", func() bool {
+		return sameStock(r.depotStock(true, r.sku), want) && sameStock(r.depotStock(false, r.sku), want)
+	})
+	if _, a := r.j.Positions(); a != 0 {
+		t.Fatalf("the depot posted %d transactions; the test needs none", a)
+	}
+}

@@ -19,7 +19,20 @@ type snapState struct {
 	at        time.Time // zero: none yet (one is taken when the worker starts)
 	taken     bool
 	requested bool
+	failedAt  time.Time // the last attempt failed then (zero after a success)
 	errAt     time.Time // last failure logged
+}
+
+// snapshotRetry is the least time between two failed attempts of a depot's snapshot, so
+// that a failing Odoo or broker is not asked again at every posting.
+const snapshotRetry = 10 * time.Second
+
+// due says whether a snapshot is to be taken now, at watermark applied.
+func (s *snapState) due(cfg DownlinkConfig, applied uint64, now time.Time) bool {
+	if !s.failedAt.IsZero() && now.Sub(s.failedAt) < snapshotRetry {
+		return false
+	}
+	return !s.taken || s.requested || applied >= s.seq+uint64(cfg.SnapshotEvery) || now.Sub(s.at) >= cfg.SnapshotInterval
 }
 
 // Request is erpcore's Config.Request: a depot's request for a snapshot is served by its
@@ -40,13 +53,15 @@ func (d *Downlink) Request(depot string, r uplink.Request) {
 	}
 }
 
-// wakeDue wakes each depot whose SnapshotInterval ran out, so that its worker takes the
-// snapshot at its next pause.
+// wakeDue wakes each depot whose snapshot is due by time (SnapshotInterval ran out, or
+// a failed one may be tried again), so that its worker takes it at its next pause even
+// when the depot posts nothing.
 func (d *Downlink) wakeDue() {
 	var due []string
+	now := time.Now()
 	d.mu.Lock()
 	for id, s := range d.snaps {
-		if s.taken && time.Since(s.at) >= d.cfg.SnapshotInterval {
+		if (s.taken || !s.failedAt.IsZero()) && s.due(d.cfg, 0, now) {
 			due = append(due, id)
 		}
 	}
@@ -62,8 +77,7 @@ func (d *Downlink) wakeDue() {
 func (d *Downlink) Between(ctx context.Context, depot string, applied uint64) {
 	d.mu.Lock()
 	s := d.snaps[depot]
-	due := s != nil && (!s.taken || s.requested || applied >= s.seq+uint64(d.cfg.SnapshotEvery) ||
-		time.Since(s.at) >= d.cfg.SnapshotInterval)
+	due := s != nil && s.due(d.cfg, applied, time.Now())
 	d.mu.Unlock()
 	if !due {
 		return
@@ -92,16 +106,15 @@ func (d *Downlink) Between(ctx context.Context, depot string, applied uint64) {
 		if !quiet {
 			s.errAt = time.Now()
 		}
-		// Not marked taken: the next pause (or wake) tries again; the interval is counted
-		// from the attempt so that a failing Odoo is not asked at every seq.
-		s.at = time.Now()
+		// Still due: tried again at a pause or wake snapshotRetry from now.
+		s.failedAt = time.Now()
 		d.mu.Unlock()
 		if !quiet && ctx.Err() == nil {
 			d.log.Warn("erp stock snapshot failed (trying again at a later pause)", "depot", depot, "applied_seq", applied, "err", err)
 		}
 		return
 	}
-	s.seq, s.at, s.taken, s.requested = applied, time.Now(), true, false
+	s.seq, s.at, s.taken, s.requested, s.failedAt = applied, time.Now(), true, false, time.Time{}
 	st.Snapshots++
 	st.SnapshotSeq, st.SnapshotAt = applied, s.at
 	d.mu.Unlock()
