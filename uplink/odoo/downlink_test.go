@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -403,12 +404,15 @@ func status(url string) (int, string) {
 }
 
 // While Odoo is unreachable (a proxy in front of the real one refuses connections)
-// /healthz answers 503 naming the kind, /metrics counts the failed calls as unavailable,
-// and once Odoo is back /healthz is 200 again.
-func TestHealthzIs503AndMetricsCountUnavailableCallsWhileOdooIsUnreachable(t *testing.T) {
+// /healthz answers 503 naming the kind, /metrics counts the failed calls as unavailable
+// and shows the depot's waiting receipts as lag in seqs and seconds; once Odoo is back
+// /healthz is 200 again and the lag 0.
+func TestHealthzIs503AndMetricsShowTheLagWhileOdooIsUnreachable(t *testing.T) {
 	r := newE2ERig(t)
 	proxy := odootest.NewProxy(t, r.env)
+	direct := r.c
 	r.c = proxy.Env(r.env).Client(t)
+	r.startUplink()
 	svc := r.startDownService(odoo.DownlinkConfig{Poll: time.Second, SnapshotEvery: 1000, SnapshotInterval: time.Hour}, t.TempDir())
 	var base string
 	waitUntil(t, time.Minute, "/healthz 200", func() bool {
@@ -431,8 +435,21 @@ func TestHealthzIs503AndMetricsCountUnavailableCallsWhileOdooIsUnreachable(t *te
 	if m := get(t, base+"/metrics", 200); !strings.Contains(m, `depotd_erp_odoo_errors_total{kind="unavailable"}`) {
 		t.Errorf("/metrics does not count unavailable calls:\n%s", m)
 	}
+	r.c = direct
+	r.receipts(2, "1")
+	lagSeqs := fmt.Sprintf(`depotd_erp_lag_seqs{depot=%q} `, r.depot.ID)
+	lagSecs := regexp.MustCompile(`depotd_erp_lag_seconds\{depot="` + regexp.QuoteMeta(r.depot.ID) + `"\} (\S+)`)
+	waitUntil(t, time.Minute, "a lag of 2 seqs, waiting for more than 0s", func() bool {
+		m := get(t, base+"/metrics", 200)
+		sec := lagSecs.FindStringSubmatch(m)
+		return strings.Contains(m, lagSeqs+"2\n") && sec != nil && sec[1] != "0"
+	})
 	proxy.SetMode(odootest.Pass)
 	waitUntil(t, time.Minute, "/healthz 200 once Odoo is back", func() bool { code, _ := status(base + "/healthz"); return code == 200 })
+	waitUntil(t, 2*time.Minute, "both acked", func() bool { _, a := r.j.Positions(); return a == 2 })
+	if m := get(t, base+"/metrics", 200); !strings.Contains(m, lagSeqs+"0\n") || !strings.Contains(m, fmt.Sprintf(`depotd_erp_lag_seconds{depot=%q} 0`+"\n", r.depot.ID)) {
+		t.Errorf("lag after the drain:\n%s", m)
+	}
 }
 
 // Stock Odoo changes by itself (an inventory adjustment made in Odoo, not by the depot)
