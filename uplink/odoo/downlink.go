@@ -92,6 +92,7 @@ func checkOperators(path string, ops []edge.Operator, report func(key, msg strin
 type publisher interface {
 	Publish(ctx context.Context, depot, suffix string, retained bool, payload []byte) error
 	Wake(depot string)
+	Online() bool
 }
 
 // Downlink publishes Odoo's master data (retained) and stock snapshots to each depot.
@@ -235,7 +236,8 @@ func (d *Downlink) Run(ctx context.Context) error {
 	defer tick.Stop()
 	var next time.Time
 	for {
-		if now := time.Now(); !now.Before(next) {
+		// Polling before the broker answers would only fail to publish (and say so).
+		if now := time.Now(); !now.Before(next) && d.pub.Online() {
 			d.poll(ctx)
 			next = time.Now().Add(d.cfg.Poll)
 		}
