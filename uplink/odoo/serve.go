@@ -132,8 +132,8 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.DownlinkStarted != nil {
 		s.DownlinkStarted(down)
 	}
-	// The consumer stops first on ctx (draining its posting in flight); the downlink's
-	// poll and the HTTP server stop with it.
+	// All stop when ctx ends: the consumer after its posting in flight (DrainTimeout), the
+	// downlink's poll and the HTTP server at once. A failing HTTP server stops them too.
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return core.Run(gctx) })
 	g.Go(func() error { return down.Run(gctx) })
