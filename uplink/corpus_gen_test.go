@@ -20,6 +20,9 @@ func TestSeedCorpus(t *testing.T) {
 	for i, tc := range cmdCases {
 		files[fmt.Sprintf("FuzzParseCommand/seed-%02d", i)] = fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", tc.payload)
 	}
+	for i, tc := range requestCases {
+		files[fmt.Sprintf("FuzzParseRequest/seed-%02d", i)] = fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", tc.payload)
+	}
 	for i, tc := range txCases {
 		files[fmt.Sprintf("FuzzTx/seed-%02d", i)] = fmt.Sprintf("go test fuzz v1\nstring(%q)\nuint64(%d)\nbool(%v)\n", tc.raw, tc.seq, tc.replay)
 	}

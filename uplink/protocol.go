@@ -24,6 +24,7 @@ const (
 	TopicMasterOperators = "master/operators"
 	TopicStock           = "stock"
 	TopicCmd             = "cmd"
+	TopicRequest         = "request"
 )
 
 // downlinkTopics are subscribed (QoS 1) on every connect.
@@ -67,6 +68,31 @@ type Command struct {
 	V       int    `json:"v"`
 	Cmd     string `json:"cmd"`
 	FromSeq uint64 `json:"from_seq,omitempty"`
+}
+
+// Request is a {prefix}request payload: the depot asks the ERP for something.
+type Request struct {
+	V       int    `json:"v"`
+	Request string `json:"request"`
+	At      string `json:"at,omitempty"`
+}
+
+// RequestSnapshot is the request for a stock snapshot (PROTOCOL.md).
+const RequestSnapshot = "snapshot"
+
+// ParseRequest decodes and validates a request payload: v=1 and a known request.
+func ParseRequest(payload []byte) (Request, error) {
+	if err := checkVersion(payload); err != nil {
+		return Request{}, err
+	}
+	var r Request
+	if err := json.Unmarshal(payload, &r); err != nil {
+		return Request{}, fmt.Errorf("%w: %v", ErrBadPayload, err)
+	}
+	if r.Request != RequestSnapshot {
+		return Request{}, fmt.Errorf("%w: unknown request %q", ErrInvalid, r.Request)
+	}
+	return r, nil
 }
 
 type versioned struct {

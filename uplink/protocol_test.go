@@ -130,6 +130,52 @@ func FuzzParseCommand(f *testing.F) {
 	})
 }
 
+var requestCases = []struct {
+	name    string
+	payload string
+	want    Request
+	err     error
+}{
+	{"snapshot", `{"v":1,"request":"snapshot","at":"2026-12-03T10:00:00Z"}`, Request{V: 1, Request: "snapshot", At: "2026-12-03T10:00:00Z"}, nil},
+	{"snapshot without at", `{"v":1,"request":"snapshot"}`, Request{V: 1, Request: "snapshot"}, nil},
+	{"unknown member ignored", `{"v":1,"request":"snapshot","why":"restore"}`, Request{V: 1, Request: "snapshot"}, nil},
+	{"unknown request", `{"v":1,"request":"reboot"}`, Request{}, ErrInvalid},
+	{"no request", `{"v":1}`, Request{}, ErrInvalid},
+	{"no v", `{"request":"snapshot"}`, Request{}, ErrBadVersion},
+	{"v 2", `{"v":2,"request":"snapshot"}`, Request{}, ErrBadVersion},
+	{"garbage", "\x00\xff", Request{}, ErrBadPayload},
+	{"request number", `{"v":1,"request":1}`, Request{}, ErrBadPayload},
+}
+
+func TestParseRequest(t *testing.T) {
+	for _, tc := range requestCases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseRequest([]byte(tc.payload))
+			if !errors.Is(err, tc.err) || (tc.err == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, tc.err)
+			}
+			if err == nil && got != tc.want {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzParseRequest(f *testing.F) {
+	for _, tc := range requestCases {
+		f.Add([]byte(tc.payload))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		r, err := ParseRequest(payload)
+		if err != nil {
+			return
+		}
+		if r.V != 1 || r.Request != RequestSnapshot {
+			t.Fatalf("accepted %+v", r)
+		}
+	})
+}
+
 // txCases: journal records and the uplink payload built from them.
 var txCases = []struct {
 	name   string

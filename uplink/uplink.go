@@ -118,6 +118,8 @@ type Uplink struct {
 	sentMax atomic.Uint64
 	// startLast is last_seq when New ran: an earlier run may have sent up to there.
 	startLast uint64
+	// snapshotAsked: this process's stock snapshot request reached the broker.
+	snapshotAsked atomic.Bool
 
 	// An ack beyond anything sent is logged at most once per ackWarnEvery (under ackMu).
 	ackWarnAt     time.Time
@@ -322,6 +324,7 @@ func (u *Uplink) connection(ctx context.Context, broker string) (connected bool,
 	u.setState(func(s *State) { s.Online = true; s.Since = onlineAt; s.LastError = "" })
 	last, acked := u.j.Positions()
 	u.log.Info("uplink online", "broker", broker, "session", session, "last_seq", last, "acked_seq", acked)
+	u.askSnapshot(c)
 
 	ferr := u.forward(ctx, c, lost, session)
 
@@ -339,6 +342,24 @@ func (u *Uplink) connection(ctx context.Context, broker string) (connected bool,
 	c.Disconnect(0)
 	u.log.Warn("uplink offline", "broker", broker, "session", session, "err", ferr)
 	return true, time.Since(onlineAt), ferr
+}
+
+// askSnapshot sends, once per process (again on a later connection only if the broker
+// never took it), the request for a stock snapshot: a depot that started (after an
+// outage, an update or a restore) gets the ERP's current stock without waiting for the
+// ERP's timer.
+func (u *Uplink) askSnapshot(c mqtt.Client) {
+	if u.snapshotAsked.Load() {
+		return
+	}
+	body, _ := json.Marshal(Request{V: ProtocolVersion, Request: RequestSnapshot, At: rfc3339(time.Now())})
+	t := c.Publish(u.Topic(TopicRequest), 1, false, body)
+	if t.WaitTimeout(connectTimeout) && t.Error() == nil {
+		u.snapshotAsked.Store(true)
+		u.log.Info("uplink asked the erp for a stock snapshot")
+		return
+	}
+	u.log.Warn("uplink stock snapshot request not accepted by the broker: asking again on the next connection", "err", errOr(t.Error(), "timed out"))
 }
 
 // refusedFilters returns, sorted, the filters a SUBACK refused (return code 0x80).

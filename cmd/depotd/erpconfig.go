@@ -15,6 +15,10 @@ import (
 type ERPConfig struct {
 	MQTT uplink.ClientConfig `yaml:"mqtt"`
 	Odoo odoo.Config         `yaml:"odoo"`
+	// Downlink is what flows back to the depots: master data and stock snapshots.
+	Downlink odoo.DownlinkConfig `yaml:"downlink"`
+	// HTTP serves /healthz and /metrics.
+	HTTP odoo.HTTPConfig `yaml:"http"`
 	// StateDir holds the connector's own state (none of it needed for exactly-once: the
 	// idempotency keys live in Odoo). Default /var/lib/depotd-erp.
 	StateDir string       `yaml:"state_dir"`
@@ -53,6 +57,8 @@ func parseERPConfig(r io.Reader) (*ERPConfig, error) {
 func (c *ERPConfig) applyDefaults() {
 	c.MQTT.ApplyDefaults()
 	c.Odoo.ApplyDefaults()
+	c.Downlink.ApplyDefaults()
+	c.HTTP.ApplyDefaults()
 	if c.StateDir == "" {
 		c.StateDir = DefaultERPStateDir
 	}
@@ -61,6 +67,8 @@ func (c *ERPConfig) applyDefaults() {
 func (c *ERPConfig) check(report func(key, msg string)) {
 	c.MQTT.Check("mqtt", report)
 	c.Odoo.Check("odoo", report)
+	c.Downlink.Check("downlink", report)
+	c.HTTP.Check("http", report)
 	if !filepath.IsAbs(c.StateDir) {
 		report("state_dir", fmt.Sprintf("%q: must be an absolute path", c.StateDir))
 	}

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,8 +32,10 @@ func erpRunConfig(t *testing.T, broker, odooURL, db, key, depot, warehouse strin
 	path := filepath.Join(t.TempDir(), "erp.yaml")
 	cfg := fmt.Sprintf(`mqtt: {brokers: [%q], client_id: %q}
 odoo: {url: %q, database: %q, api_key_file: %q, retry_max: 1s}
+http: {listen: "127.0.0.1:0"}
+state_dir: %q
 depots: [{id: %q, warehouse: %q}]
-`, broker, odootest.Unique("erp"), odooURL, db, writeKey(t, key), depot, warehouse)
+`, broker, odootest.Unique("erp"), odooURL, db, writeKey(t, key), t.TempDir(), depot, warehouse)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +132,26 @@ func TestERPRunIsReadyPostsAReceiptAcksItAndStopsCleanlyOnSIGTERM(t *testing.T) 
 	if err := c.Call(t.Context(), "ir.model.data", "search_count", map[string]any{"domain": []any{
 		[]any{"module", "=", "depotd"}, []any{"name", "=", odoo.TxKey(depot, 1)}}}, &n); err != nil || n.String() != "1" {
 		t.Fatalf("keys of seq 1 in Odoo: %v %v", n, err)
+	}
+	// The real binary serves /metrics and /healthz where erp.yaml says (port 0 here: its
+	// log names the address).
+	m := regexp.MustCompile(`msg="erp http listening" component=erp addr=(\S+)`).FindStringSubmatch(p.logText())
+	if m == nil {
+		t.Fatalf("no http address in the log:\n%s", p.logText())
+	}
+	for path, want := range map[string]string{
+		"/metrics": fmt.Sprintf(`depotd_erp_applied_seq{depot=%q} 1`, depot),
+		"/healthz": `"ok":true`,
+	} {
+		resp, err := http.Get("http://" + m[1] + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s: %d, want 200 with %s:\n%s", path, resp.StatusCode, want, body)
+		}
 	}
 	start := time.Now()
 	p.cmd.Process.Signal(syscall.SIGTERM)

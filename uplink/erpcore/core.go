@@ -30,6 +30,10 @@
 //     logged, counted (Stats.Malformed) and dropped; it never stalls the depot.
 //   - Independence: each depot has its own goroutine (its worker), its own retry loop and
 //     its own context; a depot stuck on a failing seq holds up no other.
+//   - Downlink: Config.Between runs on a depot's worker between two of its Apply calls
+//     (after each processed seq, and when woken by Core.Wake), so what it reads of the
+//     ERP is exactly as of the watermark; Core.Publish sends on the core's connection;
+//     Config.Request receives the depot's {prefix}request messages.
 //
 // # Concurrency
 //
@@ -100,7 +104,8 @@ type Tx struct {
 	Seq     uint64
 	Type    string // the transaction's "type" (edge.TxType, or "void")
 	Replay  bool
-	Payload []byte // the whole message, envelope included
+	Payload []byte    // the whole message, envelope included
+	At      time.Time // when the core received it
 }
 
 // Transaction decodes the payload as the journal's transaction (Seq set).
@@ -167,7 +172,16 @@ type Config struct {
 	// DrainTimeout is how long an Apply in flight when Run's context ends may still take
 	// (default 10s); its answer is then acknowledged. After it the call is cancelled.
 	DrainTimeout time.Duration
-	Log          *slog.Logger
+	// Between, when set, is called on a depot's worker while none of that depot's seqs is
+	// in flight: after each processed seq and whenever the worker wakes (a tx, Core.Wake)
+	// with nothing to apply. applied is the watermark: the depot's next Apply waits until
+	// Between returns, so what the ERP holds for the depot is exactly as of that seq
+	// (the stock snapshot's applied_seq).
+	Between func(ctx context.Context, depot string, applied uint64)
+	// Request, when set, receives each valid upstream request of a served depot
+	// ({prefix}request, PROTOCOL.md). It runs on paho's router and must not block.
+	Request func(depot string, r uplink.Request)
+	Log     *slog.Logger
 }
 
 // Stats counts what the core saw for one depot.
@@ -183,6 +197,10 @@ type Stats struct {
 	Errors     uint64 // Apply errors (each retried)
 	AcksSent   uint64 // acks the broker accepted
 	Resends    uint64 // resend commands the broker accepted
+	Highest    uint64 // the highest seq received
+	// Waiting is when the oldest seq received but not processed yet arrived (zero when
+	// none waits): the lag in time.
+	Waiting time.Time
 }
 
 // Core is the consumer. Make it with New, then Run it once.
@@ -216,6 +234,7 @@ type depot struct {
 	lastResend time.Time
 	resendNow  bool // on (re)connect
 	busy       bool // the worker holds a seq taken from buf
+	busyAt     time.Time
 }
 
 // New checks cfg and returns a Core.
@@ -293,7 +312,61 @@ func (c *Core) Stats(depotID string) Stats {
 	defer d.mu.Unlock()
 	s := d.stats
 	s.Applied = d.applied
+	if d.busy {
+		s.Waiting = d.busyAt
+	}
+	for seq, tx := range d.buf {
+		if seq > d.applied && (s.Waiting.IsZero() || tx.At.Before(s.Waiting)) {
+			s.Waiting = tx.At
+		}
+	}
 	return s
+}
+
+// ErrOffline is Publish's error while the broker is not connected.
+var ErrOffline = errors.New("erpcore: not connected to the broker")
+
+// Publish sends payload on the depot's {prefix}suffix at QoS 1 and waits for the broker
+// to accept it (PUBACK), ctx or 10s. It is the downlink's way out (master data, stock
+// snapshots) over the core's own connection.
+func (c *Core) Publish(ctx context.Context, depot, suffix string, retained bool, payload []byte) error {
+	c.mu.Lock()
+	cl := c.client
+	c.mu.Unlock()
+	if cl == nil || !cl.IsConnectionOpen() {
+		return ErrOffline
+	}
+	topic := strings.ReplaceAll(c.cfg.TopicPrefix, "{depot_id}", depot) + suffix
+	t := cl.Publish(topic, 1, retained, payload)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	select {
+	case <-t.Done():
+		if err := t.Error(); err != nil {
+			return fmt.Errorf("publish %s: %w", topic, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("publish %s: %w", topic, ctx.Err())
+	}
+}
+
+// Online reports whether the broker connection is up.
+func (c *Core) Online() bool {
+	c.mu.Lock()
+	cl := c.client
+	c.mu.Unlock()
+	return cl != nil && cl.IsConnectionOpen()
+}
+
+// Wake makes a depot's worker run Config.Between soon, between two of its postings.
+func (c *Core) Wake(depot string) {
+	c.mu.Lock()
+	d := c.depots[depot]
+	c.mu.Unlock()
+	if d != nil {
+		d.poke()
+	}
 }
 
 func (d *depot) poke() {
@@ -312,19 +385,22 @@ func (c *Core) filters() map[string]byte {
 	}
 	for _, id := range c.cfg.Depots {
 		f[strings.ReplaceAll(c.cfg.TopicPrefix, "{depot_id}", id)+uplink.TopicTx] = 1
+		if c.cfg.Request != nil {
+			f[strings.ReplaceAll(c.cfg.TopicPrefix, "{depot_id}", id)+uplink.TopicRequest] = 1
+		}
 	}
 	return f
 }
 
-// depotOf returns the depot id a tx topic names, or "" when it is not a tx topic of the
-// prefix.
-func (c *Core) depotOf(topic string) string {
+// depotOf returns the depot id a topic with the given suffix names, or "" when it is not
+// such a topic of the prefix.
+func (c *Core) depotOf(topic, suffix string) string {
 	before, after, _ := strings.Cut(c.cfg.TopicPrefix, "{depot_id}")
 	rest, ok := strings.CutPrefix(topic, before)
 	if !ok {
 		return ""
 	}
-	rest, ok = strings.CutSuffix(rest, after+uplink.TopicTx)
+	rest, ok = strings.CutSuffix(rest, after+suffix)
 	if !ok || rest == "" || strings.Contains(rest, "/") {
 		return ""
 	}
@@ -459,7 +535,11 @@ type txHead struct {
 // onMessage files one tx message with its depot. It runs on paho's router and never
 // blocks on anything but the depot's mutex.
 func (c *Core) onMessage(_ mqtt.Client, m mqtt.Message) {
-	id := c.depotOf(m.Topic())
+	if id := c.depotOf(m.Topic(), uplink.TopicRequest); id != "" && c.cfg.Request != nil {
+		c.onRequest(id, m)
+		return
+	}
+	id := c.depotOf(m.Topic(), uplink.TopicTx)
 	if id == "" {
 		c.log.Warn("erp message on an unexpected topic dropped", "topic", m.Topic())
 		return
@@ -499,6 +579,7 @@ func (c *Core) onMessage(_ mqtt.Client, m mqtt.Message) {
 	if h.Replay {
 		d.stats.Replays++
 	}
+	d.stats.Highest = max(d.stats.Highest, h.Seq)
 	switch {
 	case d.known && h.Seq <= d.applied:
 		d.stats.Duplicates++
@@ -510,9 +591,26 @@ func (c *Core) onMessage(_ mqtt.Client, m mqtt.Message) {
 		d.stats.Dropped++
 		return
 	default:
-		d.buf[h.Seq] = Tx{Depot: id, Seq: h.Seq, Type: h.Type, Replay: h.Replay, Payload: payload}
+		d.buf[h.Seq] = Tx{Depot: id, Seq: h.Seq, Type: h.Type, Replay: h.Replay, Payload: payload, At: time.Now()}
 	}
 	d.poke()
+}
+
+// onRequest hands a served depot's valid request to Config.Request.
+func (c *Core) onRequest(id string, m mqtt.Message) {
+	c.mu.Lock()
+	_, served := c.depots[id]
+	c.mu.Unlock()
+	r, err := uplink.ParseRequest(m.Payload())
+	switch {
+	case !served:
+		c.log.Warn("erp request of a depot not served dropped", "depot", id)
+	case err != nil:
+		c.log.Warn("erp request refused", "depot", id, "topic", m.Topic(), "err", err)
+	default:
+		c.log.Info("erp request", "depot", id, "request", r.Request)
+		c.cfg.Request(id, r)
+	}
 }
 
 func fmtV(v *int) string {
@@ -545,14 +643,26 @@ func (c *Core) work(ctx, applyCtx context.Context, d *depot) {
 				return
 			}
 			c.kickAcker()
+			c.between(ctx, d)
 		}
 		c.kickAcker()
+		c.between(ctx, d)
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.wake:
 		}
 	}
+}
+
+func (c *Core) between(ctx context.Context, d *depot) {
+	if c.cfg.Between == nil || ctx.Err() != nil {
+		return
+	}
+	d.mu.Lock()
+	applied := d.applied
+	d.mu.Unlock()
+	c.cfg.Between(ctx, d.id, applied)
 }
 
 func (c *Core) kickAcker() {
@@ -710,6 +820,7 @@ func (d *depot) next() (Tx, bool) {
 	tx, ok := d.buf[d.applied+1]
 	d.busy = ok
 	if ok {
+		d.busyAt = tx.At
 		delete(d.buf, d.applied+1)
 		d.gapSince = time.Time{}
 	} else if len(d.buf) > 0 && d.gapSince.IsZero() {

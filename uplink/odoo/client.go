@@ -42,6 +42,15 @@ type Client struct {
 	key     string
 	timeout time.Duration
 	http    *http.Client
+	observe func(op string, took time.Duration, err error)
+}
+
+// WithObserver returns a client like c whose every call is also reported to observe
+// (metrics): the operation "model/method", how long it took, its error.
+func (c *Client) WithObserver(observe func(op string, took time.Duration, err error)) *Client {
+	cc := *c
+	cc.observe = observe
+	return &cc
 }
 
 // New checks o and returns a Client. It makes no call.
@@ -82,8 +91,12 @@ func (c *Client) Database() string { return c.db }
 //
 // The error is always an *Error (see errors.go for the kinds); ctx's cancellation and the
 // client's timeout both end the call with ErrUnavailable and the context's error.
-func (c *Client) Call(ctx context.Context, model, method string, params, result any) error {
+func (c *Client) Call(ctx context.Context, model, method string, params, result any) (err error) {
 	op := model + "/" + method
+	if c.observe != nil {
+		start := time.Now()
+		defer func() { c.observe(op, time.Since(start), err) }()
+	}
 	if params == nil {
 		params = struct{}{}
 	}

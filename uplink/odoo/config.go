@@ -146,6 +146,9 @@ type Depot struct {
 	// "<warehouse>/Damaged" (both created by `depotd erp setup`); in_transit → the
 	// company's inter-warehouse transit location.
 	States map[edge.StockState]string `yaml:"states"`
+	// Operators are published to the depot as its operators master data (Odoo here has
+	// no HR app to take them from).
+	Operators []edge.Operator `yaml:"operators"`
 }
 
 // Location is the Odoo complete name a depot location name maps to.
@@ -225,6 +228,7 @@ func CheckDepots(path string, depots []Depot, report func(key, msg string)) {
 				report(p+".states."+s, "an Odoo location complete name is required, e.g. WH/Quarantine")
 			}
 		}
+		checkOperators(p+".operators", d.Operators, report)
 	}
 }
 

@@ -104,6 +104,36 @@
 // Applier is the uplink/erpcore Applier over a Poster; Service (`depotd erp`) checks that
 // Odoo is 19.x and knows every configured depot, then runs the consumer core with it.
 //
+// # The downlink
+//
+// Downlink (downlink.go, masters.go, snapshot.go) sends Odoo's data back to each depot
+// (uplink/PROTOCOL.md). Master data, retained: items are the active goods with an
+// internal reference (the SKU): name, barcode, unit, tracking, use of expiration dates,
+// weight in kg, and as packagings the product's packaging units that have a barcode for
+// it (product.uom), with their factor over the product's unit; locations are the internal
+// locations of the depot's warehouse (its state locations left out: they are states at
+// the depot), named back as the depot names them (Depot.DepotLocation); operators come
+// from erp.yaml (this Odoo has no HR app). Every downlink.poll one grouped query per
+// model (newest write_date, count, archived records included) says whether anything
+// changed; only then are the payloads read, and a payload goes out only when its version
+// (newest write_date + content hash) differs from the one last published to that depot,
+// kept in state_dir/downlink.json across restarts. Caveat: a broker that lost its
+// retained messages is not noticed; the depots keep what they stored, and a change in
+// Odoo (or removing downlink.json) publishes again.
+//
+// Stock snapshots are read from stock.quant on the depot's erpcore worker between two
+// of its postings (erpcore's Between hook), and Odoo's applied seq is read back to check
+// that nobody else posted meanwhile, so applied_seq is exact. One is taken when the
+// worker starts, after downlink.snapshot_every processed seqs, every
+// downlink.snapshot_interval and on the depot's request ({prefix}request).
+//
+// # Operations
+//
+// Service serves /healthz and /metrics (Prometheus text, its own registry) on
+// http.listen; every Odoo call is observed through Client.WithObserver for the latency
+// histogram and the errors by kind. On SIGTERM the consumer drains its posting in flight
+// (erpcore), then the poll and the HTTP server stop; Run returns nil.
+//
 // # Concurrency
 //
 // A Client and a Poster are safe for concurrent use; a depot's seqs are posted in order

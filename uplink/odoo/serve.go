@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/depotd/depotd/uplink"
 	"github.com/depotd/depotd/uplink/erpcore"
@@ -16,7 +19,14 @@ type Service struct {
 	MQTT   uplink.ClientConfig // defaults applied, checked
 	Odoo   Config              // defaults applied, checked
 	Depots []Depot
-	Log    *slog.Logger
+	// Downlink: master data and stock snapshots (defaults applied when zero).
+	Downlink DownlinkConfig
+	// HTTP is where /healthz and /metrics are served; "" or "off": nowhere.
+	HTTP HTTPConfig
+	// StateDir keeps the versions of master data published (so that a restart publishes
+	// nothing unchanged); "" keeps them in memory.
+	StateDir string
+	Log      *slog.Logger
 
 	// Client replaces the one Odoo.Client() would make (tests).
 	Client *Client
@@ -25,6 +35,10 @@ type Service struct {
 	// Started, when set, is called with the core once the checks passed (tests read its
 	// Stats).
 	Started func(*erpcore.Core)
+	// Listening, when set, is told the HTTP address once it listens (tests bind port 0).
+	Listening func(addr string)
+	// DownlinkStarted, when set, is given the downlink (tests read its Stats).
+	DownlinkStarted func(*Downlink)
 }
 
 // StartError is a reason the service refused to start: Odoo unreachable or not set up,
@@ -51,6 +65,25 @@ func (s *Service) Run(ctx context.Context) error {
 			return &StartError{err}
 		}
 	}
+	var ln net.Listener
+	if s.HTTP.Listen != "" && s.HTTP.Listen != "off" {
+		var err error
+		if ln, err = net.Listen("tcp", s.HTTP.Listen); err != nil {
+			return &StartError{fmt.Errorf("http.listen: %w", err)}
+		}
+		defer ln.Close()
+	}
+	ids := make([]string, 0, len(s.Depots))
+	for _, d := range s.Depots {
+		ids = append(ids, d.ID)
+	}
+	down := newDownlink(nil, s.Downlink, s.Depots, s.StateDir, log.With("part", "downlink"))
+	if err := down.load(); err != nil {
+		return &StartError{fmt.Errorf("state_dir: %w", err)}
+	}
+	mon := newMonitor(ids, down)
+	c = c.WithObserver(mon.observe)
+	down.c = c
 	start := time.Now()
 	v, err := c.Version(ctx)
 	if err != nil {
@@ -60,14 +93,12 @@ func (s *Service) Run(ctx context.Context) error {
 		return &StartError{fmt.Errorf("odoo at %s: %w", s.Odoo.URL, err)}
 	}
 	a := NewApplier(c, s.Odoo.PostTimeout, s.Depots)
-	ids := make([]string, 0, len(s.Depots))
 	for _, d := range s.Depots {
 		seq, err := a.AppliedSeq(ctx, d.ID)
 		if err != nil {
 			return &StartError{err}
 		}
 		log.Info("erp depot known to odoo", "depot", d.ID, "warehouse", d.Warehouse, "applied_seq", seq)
-		ids = append(ids, d.ID)
 	}
 	log.Info("erp odoo reachable", "url", s.Odoo.URL, "database", c.Database(), "version", v.Text,
 		"depots", len(ids), "took", time.Since(start).Round(time.Millisecond))
@@ -84,6 +115,7 @@ func (s *Service) Run(ctx context.Context) error {
 		// systemd's default 90s stop timeout); one still running then is cancelled, and
 		// the next run finds its key if Odoo committed it.
 		DrainTimeout: min(s.Odoo.PostTimeout, 30*time.Second),
+		Between:      down.Between, Request: down.Request,
 	}
 	if s.Tune != nil {
 		s.Tune(&cfg)
@@ -92,8 +124,24 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return &StartError{err}
 	}
+	down.pub = core
+	mon.core = func() *erpcore.Core { return core }
 	if s.Started != nil {
 		s.Started(core)
 	}
-	return core.Run(ctx)
+	if s.DownlinkStarted != nil {
+		s.DownlinkStarted(down)
+	}
+	// All stop when ctx ends: the consumer after its posting in flight (DrainTimeout), the
+	// downlink's poll and the HTTP server at once. A failing HTTP server stops them too.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return core.Run(gctx) })
+	g.Go(func() error { return down.Run(gctx) })
+	if ln != nil {
+		if s.Listening != nil {
+			s.Listening(ln.Addr().String())
+		}
+		g.Go(func() error { return mon.serve(gctx, ln, log) })
+	}
+	return g.Wait()
 }
