@@ -19,6 +19,7 @@ import (
 	"github.com/depotd/depotd/edge"
 	"github.com/depotd/depotd/edge/anomaly"
 	"github.com/depotd/depotd/edge/console"
+	"github.com/depotd/depotd/edge/replenish"
 	"github.com/depotd/depotd/edge/station"
 	"github.com/depotd/depotd/uplink"
 	"gopkg.in/yaml.v3"
@@ -36,6 +37,8 @@ type Config struct {
 	Devices   []devices.Config   `yaml:"devices"`
 	Journal   edge.JournalConfig `yaml:"journal"`
 	Anomalies anomaly.Config     `yaml:"anomalies"`
+	// Replenishment holds min/max rules until the connector downlinks Odoo's orderpoints.
+	Replenishment replenish.Config `yaml:"replenishment"`
 	// Uplink is absent for a standalone depot: nothing is forwarded and the backlog grows.
 	Uplink *uplink.Config `yaml:"uplink"`
 
@@ -219,6 +222,10 @@ func (c *Config) check(report func(key, msg string)) {
 		report("locations", err.Error())
 	}
 	c.cat = cat
+	if cat != nil {
+		c.Replenishment.ApplyDefaults(cat)
+		c.Replenishment.Check("replenishment", cat, report)
+	}
 	c.checkStations(report)
 }
 
