@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -217,4 +218,25 @@ func (j *Journal) GetProposal(id uint64) (Proposal, error) {
 		return err
 	})
 	return p, err
+}
+
+// ProposalsToSend returns the approved proposals the uplink has not published yet, oldest
+// first. It reads only the active ones (one per rule at most), so the uplink can ask at
+// every wake.
+func (j *Journal) ProposalsToSend() ([]Proposal, error) {
+	var out []Proposal
+	err := j.db.View(func(btx *bolt.Tx) error {
+		return btx.Bucket(bucketProposalActive).ForEach(func(_, id []byte) error {
+			p, err := getProposal(btx, getU64(id))
+			if err != nil {
+				return err
+			}
+			if p.State == ProposalApproved && p.SentAt == nil {
+				out = append(out, p)
+			}
+			return nil
+		})
+	})
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	return out, err
 }
