@@ -21,6 +21,9 @@ const (
 	// ExcConsumptionAnomaly is raised by package anomaly: an item's consumption departs
 	// from its history. Code is the direction and the day the departure was first seen.
 	ExcConsumptionAnomaly ExceptionKind = "consumption_anomaly"
+	// ExcWeightMismatch: a station weighed a packaging whose weight disagrees with its
+	// nominal quantity beyond the tolerance; Evidence has both figures.
+	ExcWeightMismatch ExceptionKind = "weight_mismatch"
 )
 
 // Exception is a record a supervisor sees and resolves. It is journalled in the same
