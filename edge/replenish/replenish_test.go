@@ -16,7 +16,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func catalog(t *testing.T) *edge.Catalog {
+func catalog(t testing.TB) *edge.Catalog {
 	t.Helper()
 	cat, err := edge.NewCatalog([]edge.Location{
 		{Name: "WH/Stock", Type: edge.LocInternal},
