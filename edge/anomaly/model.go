@@ -52,6 +52,9 @@ const (
 	// clip bounds how far one day moves the estimates, in standard deviations, so that
 	// an anomaly is not learned as normal before it is flagged.
 	clip = 3
+	// minFactor is the smallest weekday factor: a day closed so far still forecasts a
+	// fiftieth of the level.
+	minFactor = 0.02
 	// dispKept is the share of its variance a normal variable keeps when clipped at
 	// ±clip σ.
 	dispKept = 0.973
@@ -75,7 +78,9 @@ func (f Flag) String() string {
 		f.Direction, f.Days, f.Expected, f.Observed, f.P, f.Threshold)
 }
 
-type step struct{ mu, x float64 }
+// step is one judged day: its forecast, what was consumed, and the level the forecast
+// was made from.
+type step struct{ mu, x, level float64 }
 
 // Model is the consumption model of one item at one depot, fed one day at a time. It is
 // not safe for concurrent use.
@@ -118,7 +123,7 @@ func (m *Model) Observe(day time.Weekday, x float64) (Flag, bool) {
 		return Flag{}, false
 	}
 	mu := m.forecast(day)
-	m.recent = append(m.recent, step{mu: mu, x: x})
+	m.recent = append(m.recent, step{mu: mu, x: x, level: m.level})
 	if len(m.recent) > maxStopRun {
 		m.recent = m.recent[1:]
 	}
@@ -146,7 +151,7 @@ func (m *Model) start() {
 	for d := range m.factor {
 		m.factor[d] = 1
 		if wn[d] > 0 {
-			m.factor[d] = wsum[d] / wn[d] / m.level
+			m.factor[d] = math.Max(wsum[d]/wn[d]/m.level, minFactor)
 		}
 	}
 	m.normalise()
@@ -172,10 +177,11 @@ func (m *Model) normalise() {
 	}
 }
 
-// forecast is the expected consumption of a day. It is never quite 0: a weekday that has
-// never seen consumption must not make one unit on it infinitely surprising.
+// forecast is the expected consumption of a day. It is never quite 0 (a weekday factor
+// is at least minFactor): a weekday that has never seen consumption must not make one
+// unit on it infinitely surprising.
 func (m *Model) forecast(day time.Weekday) float64 {
-	return math.Max(m.level*m.factor[day], m.level*0.02)
+	return m.level * m.factor[day]
 }
 
 func rate(r float64, n int) float64 { return math.Max(r, 1/float64(n)) }
@@ -190,7 +196,7 @@ func (m *Model) learn(day time.Weekday, mu, x float64) {
 	m.level += rate(m.p.LevelRate, n) * (xc/m.factor[day] - m.level)
 	if m.level > 0 {
 		m.factor[day] += rate(m.p.SeasonRate, nd) * (xc/m.level - m.factor[day])
-		m.factor[day] = math.Max(m.factor[day], 0)
+		m.factor[day] = math.Max(m.factor[day], minFactor)
 		m.normalise()
 	}
 	// The dispersion learns slowly (DispersionRate is small), so that a shift that has
@@ -220,7 +226,12 @@ func (m *Model) judge() (Flag, bool) {
 	var idleMean float64
 	for i := n - 1; i >= 0 && m.recent[i].x == 0; i-- {
 		idle++
-		idleMean += m.recent[i].mu
+	}
+	// The level decays during the idle run itself (each empty day is learnt): the run is
+	// judged against the level from before it, or a slow mover's stop would keep hiding
+	// behind its own fading forecast.
+	for i := n - idle; i < n; i++ {
+		idleMean += m.recent[i].mu * m.recent[n-idle].level / m.recent[i].level
 	}
 	if idle > 0 {
 		c := counts{mean: idleMean, disp: m.disp * (1 + float64(idle)*noise)}

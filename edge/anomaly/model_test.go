@@ -113,7 +113,7 @@ func (t tally) alarmsPer100ItemWeeks() float64 {
 // shifts the model names (in the right direction) within three days and how many
 // alarms it raises on stable days. The goals are ≥ 90 % found and < 1 false
 // alarm per 100 item-weeks. The false-alarm goal is asserted. The detection goal is not
-// met (about 72 % at the default significance: slow and overdispersed items give too few
+// met (70-75 % at the default significance: slow and overdispersed items give too few
 // units in three days to tell a 3σ shift from noise at that false-alarm budget), so the
 // test asserts detectionFloor, below the goal, to catch a regression, and logs the
 // measured rate against the goal.
@@ -175,3 +175,39 @@ func TestInjected3SigmaShiftsAreFoundWithin3DaysAndStableItemsRarelyFlag(t *test
 // detectionFloor is what the model achieves today less three standard errors of the
 // measurement: falling below it is a regression.
 const detectionFloor = 0.65
+
+// TestAnItemThatStopsIsNamedStoppedMovingOnceItsIdleRunIsImprobable: an item that stops
+// moving is flagged stopped_moving (not drop) as soon as its run of empty days is
+// improbable under its history: at once for a fast mover, after about ln(7/significance)
+// ÷ level days for a slow one (half as long again and a week more of margin: the level is
+// an estimate, its uncertainty widens the idle run's distribution, and weekends are quiet).
+func TestAnItemThatStopsIsNamedStoppedMovingOnceItsIdleRunIsImprobable(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	g := generator{src: rand.NewPCG(seed, 3)}
+	const history = 26 * 7
+	for _, level := range []float64{0.5, 2, 40} {
+		bound := int(math.Ceil(1.5*math.Log(7/anomaly.DefaultParams.Significance)/level)) + 7
+		for i := range 20 {
+			m := anomaly.NewModel(anomaly.DefaultParams)
+			start := time.Weekday(i % 7)
+			flagged := -1
+			for d := 0; d < history+bound && flagged < 0; d++ {
+				x := 0.0
+				if d < history {
+					x = g.draw(level*weekday[(int(start)+d)%7], 1)
+				}
+				f, ok := m.Observe(time.Weekday((int(start)+d)%7), x)
+				if ok && d >= history {
+					if f.Direction != anomaly.Stopped {
+						t.Fatalf("level %g: day %d after the stop flagged %v, want stopped_moving", level, d-history, f)
+					}
+					flagged = d - history
+				}
+			}
+			if flagged < 0 {
+				t.Errorf("level %g item %d: stop not flagged within %d days", level, i, bound)
+			}
+		}
+	}
+}
