@@ -73,6 +73,7 @@ type Server struct {
 	hist    *history
 	tput    throughputCache
 	masters masterCache
+	counts  countCache // counts.go
 	runOnce sync.Once
 }
 
