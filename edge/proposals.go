@@ -189,8 +189,14 @@ func (j *Journal) MarkProposalSent(id uint64) error {
 	})
 }
 
-// Proposals lists proposals, newest first, optionally only active ones.
+// Proposals lists proposals, newest first, optionally only active ones (read through
+// the active index: closed proposals pile up over the years, active ones do not).
 func (j *Journal) Proposals(activeOnly bool, limit int) ([]Proposal, error) {
+	if activeOnly {
+		list, err := j.activeProposals()
+		sort.Slice(list, func(a, b int) bool { return list[a].ID > list[b].ID })
+		return list[:min(len(list), max(limit, 0))], err
+	}
 	var out []Proposal
 	err := j.db.View(func(btx *bolt.Tx) error {
 		c := btx.Bucket(bucketProposals).Cursor()
@@ -224,6 +230,18 @@ func (j *Journal) GetProposal(id uint64) (Proposal, error) {
 // first. It reads only the active ones (one per rule at most), so the uplink can ask at
 // every wake.
 func (j *Journal) ProposalsToSend() ([]Proposal, error) {
+	list, err := j.activeProposals()
+	out := list[:0]
+	for _, p := range list {
+		if p.State == ProposalApproved && p.SentAt == nil {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	return out, err
+}
+
+func (j *Journal) activeProposals() ([]Proposal, error) {
 	var out []Proposal
 	err := j.db.View(func(btx *bolt.Tx) error {
 		return btx.Bucket(bucketProposalActive).ForEach(func(_, id []byte) error {
@@ -231,12 +249,12 @@ func (j *Journal) ProposalsToSend() ([]Proposal, error) {
 			if err != nil {
 				return err
 			}
-			if p.State == ProposalApproved && p.SentAt == nil {
-				out = append(out, p)
-			}
+			out = append(out, p)
 			return nil
 		})
 	})
-	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
