@@ -24,29 +24,39 @@ var proposalActions = map[string]string{
 	"dismiss": edge.ProposalDismiss,
 }
 
-// decideProposal validates and journals one decision; field names what was wrong.
-func (s *Server) decideProposal(id uint64, action, qtyText, reason, by string) (edge.Proposal, string, error) {
+// decisionEvent validates one decision as a form or API client states it; field names
+// what was wrong.
+func decisionEvent(action, qtyText, reason, by string) (edge.ProposalEvent, string, error) {
 	act, ok := proposalActions[action]
 	if !ok {
-		return edge.Proposal{}, "action", fmt.Errorf("%w: action must be approve, change or dismiss", errDecide)
+		return edge.ProposalEvent{}, "action", fmt.Errorf("%w: action must be approve, change or dismiss", errDecide)
 	}
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
-		return edge.Proposal{}, "reason", fmt.Errorf("%w: a reason is required", errDecide)
+		return edge.ProposalEvent{}, "reason", fmt.Errorf("%w: a reason is required", errDecide)
 	}
 	if len(reason) > 500 {
-		return edge.Proposal{}, "reason", fmt.Errorf("%w: reason longer than 500 bytes", errDecide)
+		return edge.ProposalEvent{}, "reason", fmt.Errorf("%w: reason longer than 500 bytes", errDecide)
 	}
 	ev := edge.ProposalEvent{By: by, Action: act, Reason: reason}
 	if act == edge.ProposalChange {
 		q, err := edge.ParseQty(strings.TrimSpace(qtyText))
 		if err != nil {
-			return edge.Proposal{}, "qty", fmt.Errorf("%w: quantity: %v", errDecide, err)
+			return edge.ProposalEvent{}, "qty", fmt.Errorf("%w: quantity: %v", errDecide, err)
 		}
 		if q.Sign() <= 0 {
-			return edge.Proposal{}, "qty", fmt.Errorf("%w: a changed quantity must be above zero", errDecide)
+			return edge.ProposalEvent{}, "qty", fmt.Errorf("%w: a changed quantity must be above zero", errDecide)
 		}
 		ev.Qty = &q
+	}
+	return ev, "", nil
+}
+
+// decideProposal validates and journals one decision; field names what was wrong.
+func (s *Server) decideProposal(id uint64, action, qtyText, reason, by string) (edge.Proposal, string, error) {
+	ev, field, err := decisionEvent(action, qtyText, reason, by)
+	if err != nil {
+		return edge.Proposal{}, field, err
 	}
 	p, err := s.j.DecideProposal(id, ev)
 	switch {
@@ -57,7 +67,7 @@ func (s *Server) decideProposal(id uint64, action, qtyText, reason, by string) (
 	case err != nil:
 		return p, "", err
 	}
-	s.log.Info("replenishment proposal decided", "id", id, "action", act, "by", by, "qty", p.Qty.String())
+	s.log.Info("replenishment proposal decided", "id", id, "action", ev.Action, "by", by, "qty", p.Qty.String())
 	return p, "", nil
 }
 
@@ -103,16 +113,9 @@ func (s *Server) apiDecideProposal(c *fiber.Ctx) error {
 	if err != nil || id == 0 {
 		return apiError(c, fiber.StatusBadRequest, "id must be a positive integer", "id")
 	}
-	var req struct {
-		Action string `json:"action"`
-		Reason string `json:"reason"`
-		Qty    string `json:"qty"`
-		By     string `json:"by"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(c.Body()))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return apiError(c, fiber.StatusBadRequest, "expected {\"action\", \"reason\", \"qty\", \"by\"}: "+err.Error(), "")
+	req, err := decodeDecision(c.Body())
+	if err != nil {
+		return apiError(c, fiber.StatusBadRequest, err.Error(), "")
 	}
 	by := "api:" + tokenName(s.cfg.APITokens, c)
 	if req.By != "" {
@@ -123,6 +126,28 @@ func (s *Server) apiDecideProposal(c *fiber.Ctx) error {
 		return s.decideError(c, err, field)
 	}
 	return c.JSON(p)
+}
+
+type decisionRequest struct {
+	Action string `json:"action"`
+	Reason string `json:"reason"`
+	Qty    string `json:"qty"`
+	By     string `json:"by"`
+}
+
+// decodeDecision reads one decision body: a single JSON object of known members.
+func decodeDecision(body []byte) (decisionRequest, error) {
+	var req decisionRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&req)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value")
+	}
+	if err != nil {
+		return req, fmt.Errorf(`expected {"action", "reason", "qty", "by"}: %v`, err)
+	}
+	return req, nil
 }
 
 type proposalsData struct {
