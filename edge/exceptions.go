@@ -18,6 +18,12 @@ const (
 	ExcUnknownItem      ExceptionKind = "unknown_item"
 	ExcUnresolvedScan   ExceptionKind = "unresolved_scan"
 	ExcDiskSpace        ExceptionKind = "disk_space"
+	// ExcConsumptionAnomaly is raised by package anomaly: an item's consumption departs
+	// from its history. Code is the direction and the day the departure was first seen.
+	ExcConsumptionAnomaly ExceptionKind = "consumption_anomaly"
+	// ExcWeightMismatch: a station weighed a packaging whose weight disagrees with its
+	// nominal quantity beyond the tolerance; Evidence has both figures.
+	ExcWeightMismatch ExceptionKind = "weight_mismatch"
 )
 
 // Exception is a record a supervisor sees and resolves. It is journalled in the same
@@ -34,10 +40,14 @@ type Exception struct {
 	Message  string        `json:"message"`
 	// Station, Device and Raw keep an unresolved scan: where it was read and its bytes
 	// exactly as they arrived (base64 in JSON, so nothing is lost to UTF-8 repair).
-	Station  string      `json:"station,omitempty"`
-	Device   string      `json:"device,omitempty"`
-	Raw      []byte      `json:"raw,omitempty"`
-	Resolved *Resolution `json:"resolved,omitempty"`
+	Station string `json:"station,omitempty"`
+	Device  string `json:"device,omitempty"`
+	Raw     []byte `json:"raw,omitempty"`
+	// Evidence holds the figures an exception derived from the journal was judged on
+	// (expected and observed consumption, the window), each printed exactly, so that a
+	// supervisor sees why it was raised and not only that it was.
+	Evidence map[string]string `json:"evidence,omitempty"`
+	Resolved *Resolution       `json:"resolved,omitempty"`
 }
 
 // Resolution records who closed an exception, how and why.

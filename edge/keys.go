@@ -20,6 +20,8 @@ import (
 //	master      kind ("items", "locations", "operators") → payload JSON
 //	rejected    seq (8-byte big-endian) → exception id (seqs the ERP rejected)
 //	stations    station name → station state JSON (open document, operator; see edge/station)
+//	proposals   id (8-byte big-endian) → Proposal JSON (layout 4; proposals.go)
+//	proposal_active  item NUL location → id of its active proposal (layout 4)
 //	seqgaps     layout 2 only, turned into voids by the migration to 3: first missing seq →
 //	            last missing seq (8-byte big-endian each), seqs a restore skipped
 var (
@@ -34,19 +36,23 @@ var (
 	bucketStations   = []byte("stations")
 	bucketSeqGaps    = []byte("seqgaps")
 
-	allBuckets = [][]byte{bucketMeta, bucketTx, bucketTxID, bucketStock, bucketSnapshot, bucketExceptions, bucketMaster, bucketRejected, bucketStations}
+	bucketProposals      = []byte("proposals")
+	bucketProposalActive = []byte("proposal_active")
 
-	keySchema     = []byte("schema")
-	keyDepot      = []byte("depot")
-	keyLastSeq    = []byte("last_seq")
-	keyAckedSeq   = []byte("acked_seq")
-	keySession    = []byte("session")
-	keyAppliedSeq = []byte("applied_seq")
-	keyExcSeq     = []byte("exception_seq")
-	keySnapshotAt = []byte("snapshot_at") // RFC 3339 time of the ERP's last stock snapshot
-	keyPrunedSeq  = []byte("pruned_seq")  // every seq ≤ this was pruned by retention
-	keyWALID      = []byte("wal_id")      // random, set at creation: the WAL records of this database
-	keyWALLSN     = []byte("wal_lsn")     // the last WAL record whose writes bbolt holds (wal.go)
+	allBuckets = [][]byte{bucketMeta, bucketTx, bucketTxID, bucketStock, bucketSnapshot, bucketExceptions, bucketMaster, bucketRejected, bucketStations, bucketProposals, bucketProposalActive}
+
+	keySchema      = []byte("schema")
+	keyDepot       = []byte("depot")
+	keyLastSeq     = []byte("last_seq")
+	keyAckedSeq    = []byte("acked_seq")
+	keySession     = []byte("session")
+	keyAppliedSeq  = []byte("applied_seq")
+	keyExcSeq      = []byte("exception_seq")
+	keySnapshotAt  = []byte("snapshot_at")  // RFC 3339 time of the ERP's last stock snapshot
+	keyPrunedSeq   = []byte("pruned_seq")   // every seq ≤ this was pruned by retention
+	keyWALID       = []byte("wal_id")       // random, set at creation: the WAL records of this database
+	keyWALLSN      = []byte("wal_lsn")      // the last WAL record whose writes bbolt holds (wal.go)
+	keyProposalSeq = []byte("proposal_seq") // the last proposal id
 )
 
 // SchemaVersion is the layout this depotd writes. Older layouts are migrated forward at
@@ -57,7 +63,8 @@ var (
 //	   seq 1 and skip restore gaps, which a version-1 Check would call corruption
 //	3  voids: a seq a restore skips holds a transaction of type void (no id, no lines);
 //	   bucket seqgaps is gone, and seqs above pruned_seq are gap-free again
-const SchemaVersion = 3
+//	4  replenishment proposals: buckets proposals and proposal_active, meta proposal_seq
+const SchemaVersion = 4
 
 func u64(v uint64) []byte {
 	b := make([]byte, 8)

@@ -38,6 +38,7 @@ type migration struct {
 var migrations = []migration{
 	{from: 1, what: "record pruned_seq and create the seqgaps bucket (retention and restore)", fn: migrate1to2},
 	{from: 2, what: "turn the seqs recorded in seqgaps into void transactions", fn: migrate2to3},
+	{from: 3, what: "create the buckets of replenishment proposals", fn: migrate3to4},
 }
 
 // schemaTarget is the layout Open migrates to and creates: SchemaVersion, except while a
@@ -82,6 +83,16 @@ func migrate2to3(btx *bolt.Tx) error {
 		return err
 	}
 	return btx.DeleteBucket(bucketSeqGaps)
+}
+
+// migrate3to4 creates the proposal buckets (empty: no older depotd proposed anything).
+func migrate3to4(btx *bolt.Tx) error {
+	for _, b := range [][]byte{bucketProposals, bucketProposalActive} {
+		if _, err := btx.CreateBucketIfNotExists(b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // schemaOf returns the layout version of an open database (0: a fresh file).

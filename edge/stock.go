@@ -11,12 +11,19 @@ import (
 
 // Stock returns ledger rows matching f, ordered by item, location, lot, state. Rows at zero
 // locally and in the ERP are not kept.
-func (j *Journal) Stock(f StockFilter) ([]StockRow, error) {
+func (j *Journal) Stock(f StockFilter) ([]StockRow, error) { return j.stock(f, j.view) }
+
+// StockCheckpointed is Stock over what the last checkpoint holds: it never asks for one.
+// Followers (the replenishment proposer) use it with Checkpointed, so that watching the
+// ledger adds no checkpoint to the commit path.
+func (j *Journal) StockCheckpointed(f StockFilter) ([]StockRow, error) { return j.stock(f, j.db.View) }
+
+func (j *Journal) stock(f StockFilter, view func(func(*bolt.Tx) error) error) ([]StockRow, error) {
 	if f.Limit <= 0 {
 		f.Limit = 1000
 	}
 	var out []StockRow
-	err := j.view(func(btx *bolt.Tx) error {
+	err := view(func(btx *bolt.Tx) error {
 		c := btx.Bucket(bucketStock).Cursor()
 		var k, v []byte
 		var prefix []byte

@@ -509,6 +509,9 @@ func (u *Uplink) forward(ctx context.Context, c mqtt.Client, lost <-chan error, 
 			}
 			dirty = true
 		}
+		if err := u.sendProposals(c); err != nil {
+			return err
+		}
 		outstanding := next-1 > acked
 		if outstanding {
 			resendTimer.Reset(max(time.Until(lastMove.Add(resendDelay)), 0))

@@ -17,7 +17,9 @@ import (
 	"github.com/depotd/depotd/devices/barcode"
 	"github.com/depotd/depotd/devices/drivers"
 	"github.com/depotd/depotd/edge"
+	"github.com/depotd/depotd/edge/anomaly"
 	"github.com/depotd/depotd/edge/console"
+	"github.com/depotd/depotd/edge/replenish"
 	"github.com/depotd/depotd/edge/station"
 	"github.com/depotd/depotd/uplink"
 	"gopkg.in/yaml.v3"
@@ -34,6 +36,9 @@ type Config struct {
 	Barcodes  barcode.Config     `yaml:"barcodes"`
 	Devices   []devices.Config   `yaml:"devices"`
 	Journal   edge.JournalConfig `yaml:"journal"`
+	Anomalies anomaly.Config     `yaml:"anomalies"`
+	// Replenishment holds min/max rules until the connector downlinks Odoo's orderpoints.
+	Replenishment replenish.Config `yaml:"replenishment"`
 	// Uplink is absent for a standalone depot: nothing is forwarded and the backlog grows.
 	Uplink *uplink.Config `yaml:"uplink"`
 
@@ -176,6 +181,7 @@ func (c *Config) applyDefaults() {
 	c.Console.ApplyDefaults()
 	c.Barcodes.ApplyDefaults()
 	c.Journal.ApplyDefaults()
+	c.Anomalies.ApplyDefaults()
 	c.StationSettings.ApplyDefaults()
 }
 
@@ -188,6 +194,7 @@ func (c *Config) check(report func(key, msg string)) {
 	c.Console.Check("console", report)
 	c.Barcodes.Check("barcodes", report)
 	c.Journal.Check("journal", report)
+	c.Anomalies.Check("anomalies", report)
 	c.Uplink.Check("uplink", report)
 	drivers.CheckAll(c.Devices, report)
 	for i, l := range c.Locations {
@@ -215,6 +222,10 @@ func (c *Config) check(report func(key, msg string)) {
 		report("locations", err.Error())
 	}
 	c.cat = cat
+	if cat != nil {
+		c.Replenishment.ApplyDefaults(cat)
+		c.Replenishment.Check("replenishment", cat, report)
+	}
 	c.checkStations(report)
 }
 

@@ -14,7 +14,9 @@ import (
 	"github.com/depotd/depotd/devices/barcode"
 	"github.com/depotd/depotd/devices/drivers"
 	"github.com/depotd/depotd/edge"
+	"github.com/depotd/depotd/edge/anomaly"
 	"github.com/depotd/depotd/edge/console"
+	"github.com/depotd/depotd/edge/replenish"
 	"github.com/depotd/depotd/edge/station"
 	"github.com/depotd/depotd/uplink"
 	"golang.org/x/sync/errgroup"
@@ -154,6 +156,12 @@ func (d *daemon) run(ctx context.Context) error {
 	g.Go(func() error { return d.devices.Run(gctx) })
 	g.Go(func() error { return d.stations.Run(gctx) })
 	g.Go(func() error { return d.journal.RunRetention(gctx, d.cfg.Journal) })
+	g.Go(func() error {
+		return anomaly.NewWatcher(d.journal, d.cfg.Anomalies, d.log.With("component", "anomaly")).Run(gctx)
+	})
+	g.Go(func() error {
+		return replenish.NewProposer(d.journal, d.cfg.Replenishment, d.log.With("component", "replenish")).Run(gctx)
+	})
 	g.Go(func() error {
 		return runWatchdog(gctx, d.log, func() error { _, err := d.journal.Status(); return err })
 	})

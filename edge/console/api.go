@@ -26,6 +26,9 @@ func (s *Server) apiRoutes() {
 	api.Get("/status", s.status)
 	api.Get("/exceptions", s.exceptions)
 	api.Post("/exceptions/:id/resolve", s.apiResolveException)
+	api.Get("/counts", s.apiCounts)
+	api.Get("/proposals", s.apiProposals)
+	api.Post("/proposals/:id/decide", s.apiDecideProposal)
 	api.Get("/devices", s.devices)
 	api.Get("/stations", s.stations)
 	api.Get("/backup", s.backup) // backup.go (operations); admin only

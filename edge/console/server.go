@@ -72,6 +72,7 @@ type Server struct {
 
 	hist    *history
 	tput    throughputCache
+	counts  countCache // counts.go
 	runOnce sync.Once
 }
 

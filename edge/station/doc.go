@@ -41,7 +41,10 @@
 // scale is counted by weight when the scale holds more than half a unit: count = weight ÷
 // unit weight, accepted only within ±weight_tolerance × unit weight of a whole number, and
 // recorded with the weight (Line.WeightKg). A reading in motion, out of range, older than
-// weight_max_age, or already counted is refused, never guessed.
+// weight_max_age, or already counted is refused, never guessed. A packaging so weighed (a
+// bag of 100) counts what the scale says; when that is off its nominal quantity by more
+// than the tolerance, a weight_mismatch exception keeps both figures (nominal and weighed,
+// units and kg, the difference and the tolerance) for a supervisor.
 //
 // Serial numbers: for serial-tracked items the line's lot is the serial (as Odoo's
 // stock.lot), so the ledger says where each serial is: a serial in stock anywhere in the

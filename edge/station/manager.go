@@ -367,6 +367,14 @@ func (s *station) finish(sc devices.Scan, o outcome, now time.Time) Event {
 			ev.Exception = e.ID
 		}
 	}
+	if o.exception != nil {
+		e, err := m.opts.Journal.RaiseException(*o.exception)
+		if err != nil {
+			m.log.Error("exception not recorded", "station", s.cfg.Name, "kind", o.exception.Kind, "err", err)
+		} else {
+			ev.Exception = e.ID
+		}
+	}
 	s.st.Last = &Last{At: now, Scan: ev.Scan, Result: o.result, Message: o.msg}
 	if err := s.persist(o.seq != 0); err != nil {
 		m.log.Error("station state not saved", "station", s.cfg.Name, "err", err)

@@ -24,6 +24,8 @@ type outcome struct {
 	// keepLast: the scan added a product (or corrected it with QTY:), so a QTY: scanned
 	// next applies to it.
 	keepLast bool
+	// exception: raise it for a supervisor (a packaging whose weight disagrees).
+	exception *edge.Exception
 }
 
 func accepted(format string, a ...any) outcome {
@@ -380,6 +382,7 @@ func (s *station) product(ix *masterIndex, res barcode.Result, sc devices.Scan, 
 	st := &s.st
 	d := st.Doc
 	var hit codeHit
+	var mismatch *edge.Exception
 	found := false
 	lookup := func(code string) {
 		if !found && code != "" {
@@ -506,6 +509,9 @@ func (s *station) product(ix *masterIndex, res barcode.Result, sc devices.Scan, 
 		}
 		p.Qty, p.WeightKg = edge.QtyFromDecimal(n), w.Kg.String()
 		s.m.consume(s.cfg.Scale, w)
+		if hit.packaging != "" {
+			mismatch = packagingWeightMismatch(it.SKU, hit.packaging, hit.qty, *it.unitWeight, w.Kg, n, tol)
+		}
 	}
 	st.NextQty = nil
 	if d == nil {
@@ -513,7 +519,40 @@ func (s *station) product(ix *masterIndex, res barcode.Result, sc devices.Scan, 
 	}
 	d.addEvidence(evidence(sc))
 	d.Pending = p
-	return s.completePending(ix, now)
+	o := s.completePending(ix, now)
+	if mismatch != nil && o.result != Refused {
+		mismatch.Location, mismatch.Station = loc, s.cfg.Name
+		o.exception = mismatch
+		o.msg += fmt.Sprintf("; the weight says %s, the %s says %s: a supervisor is told", mismatch.Evidence["weighed_qty"], hit.packaging, hit.qty)
+	}
+	return o
+}
+
+// packagingWeightMismatch is the exception for a packaging whose weight disagrees with its
+// nominal quantity by more than the tolerance (station_settings.weight_tolerance of one
+// unit's weight): a case of 12 that weighs 11. The scan counts what the scale weighed; the
+// exception keeps both figures for a supervisor. Nil when they agree.
+func packagingWeightMismatch(sku, packaging string, nominal, unitKg edge.Qty, kg, counted, tol decimal.Decimal) *edge.Exception {
+	expected := nominal.Decimal().Mul(unitKg.Decimal())
+	off := kg.Sub(expected)
+	if off.Abs().LessThanOrEqual(tol) {
+		return nil
+	}
+	return &edge.Exception{
+		Kind: edge.ExcWeightMismatch, Item: sku, Code: packaging,
+		Message: fmt.Sprintf("%s %s: nominal %s units (%s kg), weighed %s kg = %s units; counted %s by weight",
+			sku, packaging, nominal, expected, kg, counted, counted),
+		Evidence: map[string]string{
+			"packaging":      packaging,
+			"nominal_qty":    nominal.String(),
+			"expected_kg":    expected.String(),
+			"weighed_kg":     kg.String(),
+			"weighed_qty":    counted.String(),
+			"unit_weight_kg": unitKg.String(),
+			"difference_kg":  off.String(),
+			"tolerance_kg":   tol.String(),
+		},
+	}
 }
 
 func isZero(dec string) bool {

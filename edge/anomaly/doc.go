@@ -1,0 +1,53 @@
+// Package anomaly flags items whose daily consumption departs from their own history, and
+// raises each departure as a consumption_anomaly exception with its evidence.
+//
+// # Model
+//
+// Consumption is what left stock to customers (issues) or to loss (scraps), per item and
+// depot, summed exactly (edge.Qty) per calendar day in the depot's time zone; a day with
+// no movement counts as 0. From an item's first consumption, its first WarmupDays fit a
+// level (mean per day), one factor per weekday (mean 1) and a dispersion index (variance
+// over mean, at least 1). After that every day is first judged, then learnt: each
+// estimate is an EWMA (a plain mean while it has seen fewer than 1/weight days), and one
+// day moves it by at most 3 standard deviations, so that an anomaly is not learnt as
+// normal before it is flagged. A day's forecast is level × factor[weekday].
+//
+// Each day runs seven one-sided tests: surge and drop over the windows of the last 1, 2
+// and 3 days, and stopped_moving over the run of days without consumption that ends
+// today. A window's total is compared with the Poisson distribution of the window's
+// forecast (dispersion 1) or the negative binomial of that mean and variance (above 1),
+// its variance widened by the level's own estimation noise; the tails are exact
+// (regularized incomplete gamma and beta from gonum's mathext: a slow mover at 0.3 a day
+// is judged by counts, not by a normal approximation). A test fires below
+// Significance/7 (Bonferroni), so a stable item is flagged on at most about Significance
+// of its days. The quantities are exact; only the statistic is floating point.
+//
+// # Measured
+//
+// TestInjected3SigmaShiftsAreFoundWithin3DaysAndStableItemsRarelyFlag generates half a
+// year of history for items from 5 to 150 units a day, Poisson and overdispersed, with
+// weekday seasonality, and shifts each day's mean by 3 of its standard deviations on a
+// known day. At the default significance (0.002) 70-75 % of the shifts are named in the
+// right direction within three days and stable items raise about 0.5 alarms per 100
+// item-weeks (both logged by every run). Fast movers (40-150 a day) reach 75-92 %; slow
+// ones (5 a day) 40-60 %: three days of a slow mover hold too few units to tell a 3σ
+// shift from noise at that false-alarm budget. The issue's goal of 90 % is not met.
+// A stop is named stopped_moving at once for a fast mover and after about
+// ln(7/significance) ÷ level days for a slow one (TestAnItemThatStops...).
+//
+// # Episodes and durability
+//
+// Consecutive flagged days of one direction are one episode, named by its direction and
+// first day (the exception's Code, e.g. "surge:2026-10-24"). Watcher.Check judges every
+// completed day from the journal alone and raises an exception for each episode begun in
+// the last week that has none yet, open or resolved: state derives from the journal and
+// the exceptions it holds, so a restart raises nothing twice and a supervisor's dismissal
+// stands. History is what the journal still holds: transactions pruned after
+// journal.retention no longer count.
+//
+// # Cost and concurrency
+//
+// Watcher.Run is one goroutine, owned by its caller and stopped by its context; it reads
+// the journal with Scan (short read transactions) once a day and writes only exceptions.
+// Nothing runs in the commit path.
+package anomaly

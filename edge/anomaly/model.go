@@ -1,0 +1,252 @@
+package anomaly
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Direction names how consumption departs from its history.
+type Direction string
+
+const (
+	Surge   Direction = "surge"          // more consumed than the history explains
+	Drop    Direction = "drop"           // less consumed than the history explains
+	Stopped Direction = "stopped_moving" // nothing consumed for longer than the history explains
+)
+
+// Params tune the model. The zero value is not usable; DefaultParams are the documented
+// defaults, and Config.params derives them from the depot config.
+type Params struct {
+	// Significance is the chance, per item and day, that an item whose consumption has not
+	// changed is flagged anyway: the budget is split evenly (Bonferroni) over the tests
+	// run each day, so the false-alarm rate stays at or below it.
+	Significance float64
+	// WarmupDays of history are needed before an item is judged at all.
+	WarmupDays int
+	// LevelRate, SeasonRate and DispersionRate are the EWMA weights of the newest day for
+	// the level, the weekday factors and the dispersion index.
+	LevelRate, SeasonRate, DispersionRate float64
+}
+
+// DefaultParams are the defaults of Config.
+var DefaultParams = Params{
+	Significance:   0.002,
+	WarmupDays:     28,
+	LevelRate:      0.03,
+	SeasonRate:     0.03,
+	DispersionRate: 0.01,
+}
+
+const (
+	// maxWindow is the longest run of days a surge or drop is judged over: a shift is to
+	// be named within three days of its start.
+	maxWindow = 3
+	// maxStopRun is the longest run of days without consumption remembered: longer runs
+	// are judged as this long (a slow mover at 0.1 a day needs about 70 idle days before
+	// its stop is significant at the default budget).
+	maxStopRun = 120
+	// tests is how many one-sided tests a day runs: surge and drop over 1..maxWindow
+	// days, and the idle run.
+	tests = 2*maxWindow + 1
+	// clip bounds how far one day moves the estimates, in standard deviations, so that
+	// an anomaly is not learned as normal before it is flagged.
+	clip = 3
+	// minFactor is the smallest weekday factor: a day closed so far still forecasts a
+	// fiftieth of the level.
+	minFactor = 0.02
+	// dispKept is the share of its variance a normal variable keeps when clipped at
+	// ±clip σ.
+	dispKept = 0.973
+)
+
+// Flag is one day's finding: its direction and its evidence.
+type Flag struct {
+	Direction Direction
+	// Days is the window judged, ending on the day observed.
+	Days int
+	// Expected is the window's forecast consumption, Observed what was consumed.
+	Expected, Observed float64
+	// P is the probability of a window at least this extreme under the history.
+	P float64
+	// Threshold is the per-test significance P was compared with.
+	Threshold float64
+}
+
+func (f Flag) String() string {
+	return fmt.Sprintf("%s over %d day(s): expected %.4g, observed %.4g (p=%.2g < %.2g)",
+		f.Direction, f.Days, f.Expected, f.Observed, f.P, f.Threshold)
+}
+
+// step is one judged day: its forecast, what was consumed, and the level the forecast
+// was made from.
+type step struct{ mu, x, level float64 }
+
+// Model is the consumption model of one item at one depot, fed one day at a time. It is
+// not safe for concurrent use.
+//
+// The forecast of a day is level × factor[weekday]: level is an EWMA of the deseasonalised
+// consumption, factor an EWMA of each weekday's share (mean 1). The variance of a day is
+// dispersion × forecast, dispersion being an EWMA of squared residual over forecast,
+// floored at 1 (Poisson). A window's forecast is the sum of its days' one-step forecasts,
+// its variance inflated by the level's own estimation noise, and its observed total is
+// tested against the Poisson or negative binomial distribution of that mean and variance.
+type Model struct {
+	p      Params
+	warm   []step // observations during warm-up, x only, with their weekday in mu
+	ready  bool
+	level  float64
+	factor [7]float64
+	disp   float64
+	recent []step // newest last, at most maxStopRun
+	// days and seen count the days learnt from since warm-up, in all and per weekday:
+	// until an EWMA's weight falls below 1/n it is the plain mean of the n days, so the
+	// first estimates are not stuck with the warm-up's few samples of each weekday.
+	days int
+	seen [7]int
+}
+
+// NewModel starts an empty model.
+func NewModel(p Params) *Model { return &Model{p: p} }
+
+// Observe feeds one day's consumption (x ≥ 0) and returns that day's flag, if any. Days
+// must be fed in order without gaps; a day with no movement is x = 0.
+func (m *Model) Observe(day time.Weekday, x float64) (Flag, bool) {
+	if x < 0 {
+		x = 0
+	}
+	if !m.ready {
+		m.warm = append(m.warm, step{mu: float64(day), x: x})
+		if len(m.warm) >= m.p.WarmupDays {
+			m.start()
+		}
+		return Flag{}, false
+	}
+	mu := m.forecast(day)
+	m.recent = append(m.recent, step{mu: mu, x: x, level: m.level})
+	if len(m.recent) > maxStopRun {
+		m.recent = m.recent[1:]
+	}
+	f, ok := m.judge()
+	m.learn(day, mu, x)
+	return f, ok
+}
+
+// start fits the first estimates from the warm-up days: the mean, each weekday's share
+// of it, and the dispersion of the days around that fit.
+func (m *Model) start() {
+	var sum float64
+	var wsum, wn [7]float64
+	for _, s := range m.warm {
+		sum += s.x
+		wsum[int(s.mu)] += s.x
+		wn[int(s.mu)]++
+	}
+	m.level = sum / float64(len(m.warm))
+	if m.level <= 0 {
+		// Nothing moved yet: keep waiting for a history to judge against.
+		m.warm = m.warm[1:]
+		return
+	}
+	for d := range m.factor {
+		m.factor[d] = 1
+		if wn[d] > 0 {
+			m.factor[d] = math.Max(wsum[d]/wn[d]/m.level, minFactor)
+		}
+	}
+	m.normalise()
+	var d2 float64
+	for _, s := range m.warm {
+		mu := m.forecast(time.Weekday(s.mu))
+		d2 += (s.x - mu) * (s.x - mu) / mu
+	}
+	// Eight parameters were fitted to the warm-up days: the residuals' degrees of
+	// freedom are that many fewer.
+	m.disp = math.Max(1, d2/float64(len(m.warm)-8))
+	m.ready = true
+	m.warm = nil
+}
+
+func (m *Model) normalise() {
+	var s float64
+	for _, f := range m.factor {
+		s += f
+	}
+	for d := range m.factor {
+		m.factor[d] *= 7 / s
+	}
+}
+
+// forecast is the expected consumption of a day. It is never quite 0 (a weekday factor
+// is at least minFactor): a weekday that has never seen consumption must not make one
+// unit on it infinitely surprising.
+func (m *Model) forecast(day time.Weekday) float64 {
+	return m.level * m.factor[day]
+}
+
+func rate(r float64, n int) float64 { return math.Max(r, 1/float64(n)) }
+
+func (m *Model) learn(day time.Weekday, mu, x float64) {
+	sd := math.Sqrt(m.disp * mu)
+	xc := math.Min(math.Max(x, mu-clip*sd), mu+clip*sd)
+	m.days++
+	m.seen[day]++
+	// The warm-up days count as seen: WarmupDays in all, a seventh of them per weekday.
+	n, nd := m.days+m.p.WarmupDays, m.seen[day]+m.p.WarmupDays/7
+	m.level += rate(m.p.LevelRate, n) * (xc/m.factor[day] - m.level)
+	if m.level > 0 {
+		m.factor[day] += rate(m.p.SeasonRate, nd) * (xc/m.level - m.factor[day])
+		m.factor[day] = math.Max(m.factor[day], minFactor)
+		m.normalise()
+	}
+	// The dispersion learns slowly (DispersionRate is small), so that a shift that has
+	// begun but is not yet flagged does not widen the very band it is judged against.
+	r := xc - mu
+	m.disp = math.Max(1, m.disp+rate(m.p.DispersionRate, n)*(r*r/mu/dispKept-m.disp))
+}
+
+// judge runs the day's tests on the windows ending today and returns the most
+// significant finding. An idle run that is significant is named stopped_moving, before
+// any drop over the same days.
+func (m *Model) judge() (Flag, bool) {
+	alpha := m.p.Significance / tests
+	// The level is itself an estimate: an EWMA of weight a has a variance of a/(2-a)
+	// times a day's, which adds to each day of a window in full (the same level serves
+	// all of them).
+	noise := m.p.LevelRate / (2 - m.p.LevelRate)
+	var best Flag
+	found := false
+	consider := func(f Flag) {
+		if f.P < alpha && (!found || f.P < best.P) {
+			best, found = f, true
+		}
+	}
+	n := len(m.recent)
+	idle := 0
+	var idleMean float64
+	for i := n - 1; i >= 0 && m.recent[i].x == 0; i-- {
+		idle++
+	}
+	// The level decays during the idle run itself (each empty day is learnt): the run is
+	// judged against the level from before it, or a slow mover's stop would keep hiding
+	// behind its own fading forecast.
+	for i := n - idle; i < n; i++ {
+		idleMean += m.recent[i].mu * m.recent[n-idle].level / m.recent[i].level
+	}
+	if idle > 0 {
+		c := counts{mean: idleMean, disp: m.disp * (1 + float64(idle)*noise)}
+		if p := c.zero(); p < alpha {
+			return Flag{Direction: Stopped, Days: idle, Expected: idleMean, P: p, Threshold: alpha}, true
+		}
+	}
+	var e, o float64
+	for k := 1; k <= maxWindow && k <= n; k++ {
+		s := m.recent[n-k]
+		e += s.mu
+		o += s.x
+		c := counts{mean: e, disp: m.disp * (1 + float64(k)*noise)}
+		consider(Flag{Direction: Surge, Days: k, Expected: e, Observed: o, P: c.atLeast(o), Threshold: alpha})
+		consider(Flag{Direction: Drop, Days: k, Expected: e, Observed: o, P: c.atMost(o), Threshold: alpha})
+	}
+	return best, found
+}
