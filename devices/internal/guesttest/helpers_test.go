@@ -113,9 +113,12 @@ func (w *watch) stop(t *testing.T, ctx context.Context) {
 }
 
 // events is everything depotd printed so far.
-func (w *watch) events(t *testing.T, ctx context.Context) []event {
+func (w *watch) events(t *testing.T, ctx context.Context, what string) []event {
 	t.Helper()
-	out := run(t, ctx, w.g, fmt.Sprintf("cat /tmp/%s.out", w.name))
+	out, err := w.g.Run(ctx, fmt.Sprintf("cat /tmp/%s.out", w.name))
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
 	var evs []event
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if line == "" {
@@ -134,7 +137,7 @@ func (w *watch) events(t *testing.T, ctx context.Context) []event {
 func (w *watch) waitFor(t *testing.T, ctx context.Context, what string, ok func([]event) bool) []event {
 	t.Helper()
 	for {
-		evs := w.events(t, ctx)
+		evs := w.events(t, ctx, what)
 		if ok(evs) {
 			return evs
 		}

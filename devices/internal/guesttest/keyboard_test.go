@@ -192,3 +192,59 @@ func TestAWedgeScannerTypedIntoAUSBKeyboardReachesDepotdInItsLayout(t *testing.T
 		})
 	}
 }
+
+// reader is a second program reading an event node (cat into a file), as a console or
+// desktop session would.
+type reader struct{ file, pid string }
+
+func startReader(t *testing.T, ctx context.Context, g *guesttest.Guest, name, node string) reader {
+	t.Helper()
+	r := reader{file: "/tmp/" + name + ".bin", pid: "/tmp/" + name + ".pid"}
+	run(t, ctx, g, fmt.Sprintf("cat %s >%s & echo $! >%s", node, r.file, r.pid))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = g.Run(ctx, "kill $(cat "+r.pid+")") // gone already when the test killed it
+	})
+	return r
+}
+
+func (r reader) size(t *testing.T, ctx context.Context, g *guesttest.Guest) string {
+	t.Helper()
+	return strings.TrimSpace(run(t, ctx, g, "wc -c <"+r.file))
+}
+
+// TestNoOtherReaderSeesTheScannerWhileDepotdHoldsTheGrab: while depotd reads the scanner
+// (EVIOCGRAB), a second reader of the same event node gets nothing of a scan, and the
+// console keyboard still types to its readers.
+func TestNoOtherReaderSeesTheScannerWhileDepotdHoldsTheGrab(t *testing.T) {
+	g := guest(t)
+	ctx := within(t, 2*time.Minute)
+	node := usbNode(t, ctx, g, "input", "event*", "/dev/input", "SCANNER1")
+	consoleNode := usbNode(t, ctx, g, "input", "event*", "/dev/input", "CONSOLE1")
+
+	// The reader works: with nobody grabbing, it sees a keystroke of the scanner.
+	pre := startReader(t, ctx, g, "ungrabbed", node)
+	typeWithGS(t, ctx, g, "scanner-head", usKeys, nil, "1")
+	waitGuest(t, ctx, g, "the ungrabbed reader to see the keystroke", "[ $(wc -c <"+pre.file+") -gt 0 ]")
+	run(t, ctx, g, "kill $(cat "+pre.pid+")")
+
+	w := startWatch(t, ctx, g, "grab", wedgeConfig(node, "us"))
+	w.waitFor(t, ctx, "the scanner connected", func(e []event) bool { return lastState(e) == "connected" })
+	other := startReader(t, ctx, g, "other", node)
+	console := startReader(t, ctx, g, "console", consoleNode)
+
+	scan := "]C10109501101530003\x1d10LOT7"
+	typeWithGS(t, ctx, g, "scanner-head", usKeys, gsCtrl, scan)
+	evs := w.waitFor(t, ctx, "the scan", func(e []event) bool { return len(only(e, "scan")) >= 1 })
+	if got := scansOf(evs); quote(got) != quote([]string{scan}) {
+		t.Fatalf("depotd got %s, want %q", quote(got), scan)
+	}
+	// The console keyboard is not grabbed: its reader sees its keys. By the time it has,
+	// the scan's events have long reached every reader they were delivered to.
+	typeWithGS(t, ctx, g, "console-head", usKeys, nil, "2")
+	waitGuest(t, ctx, g, "the console keyboard's reader to see its key", "[ $(wc -c <"+console.file+") -gt 0 ]")
+	if n := other.size(t, ctx, g); n != "0" {
+		t.Fatalf("a second reader of %s got %s bytes of events while depotd held the grab", node, n)
+	}
+}
