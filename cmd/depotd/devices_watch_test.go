@@ -34,7 +34,9 @@ func TestDevicesWatchPrintsEveryScanAndStateChangeAsAJSONLine(t *testing.T) {
 	defer cancel()
 	var stdout, stderr syncBuffer
 	code := make(chan int, 1)
-	go func() { code <- run(ctx, []string{"devices", "watch", "--config", cfg}, strings.NewReader(""), &stdout, &stderr) }()
+	go func() {
+		code <- run(ctx, []string{"devices", "watch", "--config", cfg}, strings.NewReader(""), &stdout, &stderr)
+	}()
 
 	waitText(t, &stdout, `"state":"connected"`)
 	if err := sc.Scan("]C1", "0109501101530003\x1d10LOT7"); err != nil {
