@@ -23,7 +23,7 @@ import (
 )
 
 func init() {
-	register("devices", "list candidate scanner and scale devices, or probe one: depotd devices list|probe", devicesCmd)
+	register("devices", "list candidate scanner and scale devices, probe one, or watch the configured ones: depotd devices list|probe|watch", devicesCmd)
 }
 
 const devicesUsage = `usage:
@@ -34,6 +34,9 @@ const devicesUsage = `usage:
       wait for one scan and print it (raw and decoded)
   depotd devices probe --kind scale --protocol PROTO --port PATH [--baud N ...]
       read one stable weight and print it as JSON
+  depotd devices watch [--config PATH]
+      run the config's devices (reconnects included) and print each scan, weight and
+      state change as a JSON line until interrupted; nothing is journalled
 `
 
 func devicesCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -49,6 +52,8 @@ func devicesCmd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			return probeScale(ctx, args[1:], stdout, stderr) // devices_scale.go
 		}
 		return probeScanner(ctx, args[1:], stdout, stderr)
+	case "watch":
+		return devicesWatch(ctx, args[1:], stdout, stderr) // devices_watch.go
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, devicesUsage)
 		return 0
