@@ -60,10 +60,9 @@ type Journal struct {
 	now   func() time.Time
 	max   int
 
-	// digests caches MasterDigest per kind (stations.go): a CRC over megabytes of master
-	// data on every call would be most of the cost of a posting. Its generation counter,
-	// moved by every PutMaster, also tells masterView when to rebuild.
-	digests masterDigests
+	// masterGen is moved by every PutMaster once its write is visible: it tells masterView
+	// when to rebuild.
+	masterGen atomic.Uint64
 	// master is the config's master data; masterView caches its merge with the ERP's
 	// (MasterView), which every commit, request and scan reads.
 	master     MasterData

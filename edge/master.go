@@ -145,9 +145,9 @@ func (j *Journal) PutMaster(kind string, payload []byte) (string, error) {
 	err = j.update(func(btx *bolt.Tx) error {
 		return btx.Bucket(bucketMaster).Put([]byte(kind), bytes.Clone(payload))
 	})
-	// Moved even after an error: whether the write took is then unknown, and a digest
-	// recomputed once costs nothing wrong.
-	j.digests.gen.Add(1)
+	// Moved even after an error: whether the write took is then unknown, and a view
+	// rebuilt once costs nothing wrong.
+	j.masterGen.Add(1)
 	if err != nil {
 		return "", fmt.Errorf("store master %s: %w", kind, err)
 	}
@@ -371,7 +371,7 @@ func (it Item) trackingName() string {
 // with the error; before any was built, it returns the config's alone with the error.
 func (j *Journal) MasterView() (*MasterView, error) {
 	m := &j.masterView
-	gen := j.digests.gen.Load()
+	gen := j.masterGen.Load()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.view != nil && m.gen == gen {
