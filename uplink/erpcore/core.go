@@ -47,6 +47,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -380,8 +381,9 @@ func (c *Core) Run(ctx context.Context) error {
 			// paho runs this in its own goroutine: waiting on the token is fine here.
 			// Without the subscription nothing arrives: try until it works or the
 			// connection ends (paho then connects again and calls this again).
+			var t mqtt.Token
 			for {
-				t := cl.SubscribeMultiple(filters, c.onMessage)
+				t = cl.SubscribeMultiple(filters, c.onMessage)
 				if t.WaitTimeout(30*time.Second) && t.Error() == nil {
 					break
 				}
@@ -390,6 +392,14 @@ func (c *Core) Run(ctx context.Context) error {
 				if !cl.IsConnectionOpen() {
 					return
 				}
+			}
+			// paho completes the token without error when the broker refuses a filter
+			// (SUBACK 0x80): an ACL, or NATS's per-session budget of unacknowledged
+			// deliveries (each QoS 1 subscription reserves mqtt.max_ack_pending of 65535).
+			// Those depots would go unserved without a word: say which, and how to fix it.
+			if refused := refusedFilters(t); len(refused) > 0 {
+				c.log.Error("erp mqtt subscriptions refused by the broker: those depots are not served; check the broker's ACL, and on NATS that mqtt.max_ack_pending × depots per instance ≤ 65535",
+					"refused", len(refused), "filters", len(filters), "first", refused[0])
 			}
 			c.log.Info("erp mqtt online: subscribed", "filters", len(filters))
 			c.mu.Lock()
@@ -439,6 +449,22 @@ func (c *Core) Run(ctx context.Context) error {
 	cl.Disconnect(500)
 	c.log.Info("erp consumer stopped")
 	return nil
+}
+
+// refusedFilters returns, sorted, the filters a SUBACK refused (return code 0x80).
+func refusedFilters(t mqtt.Token) []string {
+	st, ok := t.(*mqtt.SubscribeToken)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for f, code := range st.Result() {
+		if code >= 0x80 {
+			out = append(out, f)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func errOr(err error, s string) string {
