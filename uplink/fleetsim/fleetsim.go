@@ -7,8 +7,9 @@
 //
 // # Contract
 //
-//   - Each depot posts Rate receipts a second for Duration (start times spread over the
-//     first second), then the fleet waits up to Drain for every one to be acknowledged.
+//   - The uplinks start first; once every depot is online (or WarmUp has passed) each
+//     depot posts Rate receipts a second for Duration (start times spread over the first
+//     second), then the fleet waits up to Drain for every one to be acknowledged.
 //   - Outages: every OutageEvery each depot's uplink is stopped (a clean stop: retained
 //     online:false, DISCONNECT) for OutageFor while the depot goes on posting; the depots'
 //     outages are spread evenly over the period so that the broker sees a steady trickle of
@@ -49,6 +50,7 @@ type Config struct {
 	Rate     float64       // transactions a second per depot
 	Duration time.Duration // how long the depots post
 	Drain    time.Duration // how long to wait for the last acks afterwards; default 60s
+	WarmUp   time.Duration // the longest to wait for every depot to be online first; default 2m
 	// Uplink is every depot's uplink section; ClientID must be empty (each depot connects
 	// under its own id). Brokers are rotated per depot so that a cluster's nodes share
 	// the fleet.
@@ -97,10 +99,12 @@ type Report struct {
 	P50, P99   time.Duration
 	Max        time.Duration
 	Samples    int
-	Elapsed    time.Duration
-	RSSBase    int64 // bytes, before the first depot opened
-	RSSPeak    int64 // bytes
-	RSSPerDpt  int64 // (peak - base) / depots
+	WarmUp     time.Duration // from the start to every depot online (before posting)
+	Online     int           // depots online when posting started
+	Elapsed    time.Duration // of posting and draining
+	RSSBase    int64         // bytes, before the first depot opened
+	RSSPeak    int64         // bytes
+	RSSPerDpt  int64         // (peak - base) / depots
 	PerDepot   map[string]uint64
 	FirstError error // the first commit error, if any depot could not post
 	// With Config.ERP: what the ERP applied (it must equal Posted), the depots whose
@@ -114,6 +118,7 @@ type Report struct {
 func (r Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "depots:             %d at %g tx/s each\n", r.Depots, r.Rate)
+	fmt.Fprintf(&b, "warm-up:            %d of %d online after %v (journals opened, uplinks connected)\n", r.Online, r.Depots, r.WarmUp.Round(time.Millisecond))
 	fmt.Fprintf(&b, "posted:             %d\n", r.Posted)
 	fmt.Fprintf(&b, "acknowledged:       %d\n", r.Acked)
 	fmt.Fprintf(&b, "lost:               %d\n", r.Lost)
@@ -174,6 +179,9 @@ func (c *Config) check() error {
 	}
 	if c.Drain <= 0 {
 		c.Drain = 60 * time.Second
+	}
+	if c.WarmUp <= 0 {
+		c.WarmUp = 2 * time.Minute
 	}
 	if c.IDPrefix == "" {
 		c.IDPrefix = "SIM"
@@ -239,8 +247,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	// The uplinks run until the drain is over; the posters until Duration.
 	linkCtx, stopLinks := context.WithCancel(context.WithoutCancel(ctx))
-	postCtx, stopPosting := context.WithTimeout(ctx, cfg.Duration)
-	defer stopPosting()
+	defer stopLinks()
 	var links, posters sync.WaitGroup
 	interval := time.Duration(float64(time.Second) / cfg.Rate)
 	for i, d := range ds {
@@ -249,6 +256,25 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			defer links.Done()
 			runLink(linkCtx, d, cfg, i, &outages)
 		}()
+	}
+	// Posting starts once the fleet is online (or WarmUp has passed): the figures are of
+	// the fleet at work, not of a whole fleet connecting at once, which is timed apart.
+	warm := time.NewTicker(20 * time.Millisecond)
+	for online := 0; online < len(ds) && time.Since(start) < cfg.WarmUp && ctx.Err() == nil; <-warm.C {
+		online = 0
+		for _, d := range ds {
+			if d.u.State().Online {
+				online++
+			}
+		}
+		rep.Online = online
+	}
+	warm.Stop()
+	rep.WarmUp = time.Since(start)
+	start = time.Now()
+	postCtx, stopPosting := context.WithTimeout(ctx, cfg.Duration)
+	defer stopPosting()
+	for i, d := range ds {
 		posters.Add(1)
 		go func() {
 			defer posters.Done()
