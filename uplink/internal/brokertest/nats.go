@@ -113,6 +113,8 @@ func StartNATSCluster(tb testing.TB, n int) *NATSCluster {
 		// streams it led elect a new leader (JetStream's raft waits 4 to 9 s); with the
 		// default 5 s the other nodes close every MQTT connection whose QoS 1 publish or
 		// session load waited that long, so the whole fleet reconnects instead of waiting.
+		// default_max_consumers: every QoS 1 subscription of a persistent session is a
+		// consumer of one stream, which NATS caps at 1000 by default (a depot has 6).
 		conf := fmt.Sprintf(`server_name: %s
 listen: 127.0.0.1:%d
 http: 127.0.0.1:%d
@@ -120,6 +122,7 @@ jetstream {
   store_dir: %q
   max_memory_store: 64MB
   max_file_store: 1GB
+  limits { default_max_consumers: -1 }
 }
 %smqtt {
   listen: 127.0.0.1:%d
