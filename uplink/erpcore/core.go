@@ -28,6 +28,10 @@
 //     Odoo does not know: fixed by an operator, picked up without a restart).
 //   - Poison: a tx payload that is not a JSON object with "v":1, this depot and a seq is
 //     logged, counted (Stats.Malformed) and dropped; it never stalls the depot.
+//   - Ownership: with a depot list, the core claims each listed depot on {prefix}owner
+//     (retained) and stands back from one another instance already claims, or takes it
+//     over when that claim lapses (owner.go): a partition of the fleet across instances
+//     that overlaps is refused where it is seen, not trusted.
 //   - Independence: each depot has its own goroutine (its worker), its own retry loop and
 //     its own context; a depot stuck on a failing seq holds up no other.
 //
@@ -168,7 +172,11 @@ type Config struct {
 	// DrainTimeout is how long an Apply in flight when Run's context ends may still take
 	// (default 10s); its answer is then acknowledged. After it the call is cancelled.
 	DrainTimeout time.Duration
-	Log          *slog.Logger
+	// ClaimEvery is how often the instance renews its retained ownership claim of each
+	// listed depot (owner.go; default 10s). A claim not renewed for 3× ClaimEvery has
+	// lapsed: another instance listing the depot may then take it over.
+	ClaimEvery time.Duration
+	Log        *slog.Logger
 }
 
 // Stats counts what the core saw for one depot.
@@ -197,8 +205,9 @@ type Core struct {
 	started bool
 
 	// spawn starts a depot worker under Run's wait group; nil outside Run.
-	spawn func(*depot)
-	kick  chan struct{} // wakes the acker
+	spawn    func(*depot)
+	kick     chan struct{} // wakes the acker
+	claimNow chan struct{} // wakes the claimer (on connect)
 }
 
 type depot struct {
@@ -217,6 +226,14 @@ type depot struct {
 	lastResend time.Time
 	resendNow  bool // on (re)connect
 	busy       bool // the worker holds a seq taken from buf
+
+	// Ownership (owner.go): while another instance's fresh claim outranks ours the depot
+	// is fenced: nothing is applied, acknowledged or asked for. stale makes the worker
+	// read the ERP's applied seq again once the fence lifts (the other instance moved it).
+	fenced      bool
+	fencedBy    string
+	fencedUntil time.Time
+	stale       bool
 }
 
 // New checks cfg and returns a Core.
@@ -261,10 +278,13 @@ func New(cfg Config) (*Core, error) {
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = 10 * time.Second
 	}
+	if cfg.ClaimEvery <= 0 {
+		cfg.ClaimEvery = 10 * time.Second
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	c := &Core{cfg: cfg, log: cfg.Log, depots: map[string]*depot{}, kick: make(chan struct{}, 1)}
+	c := &Core{cfg: cfg, log: cfg.Log, depots: map[string]*depot{}, kick: make(chan struct{}, 1), claimNow: make(chan struct{}, 1)}
 	for _, id := range cfg.Depots {
 		if id == "" || strings.ContainsAny(id, "/+#") {
 			return nil, fmt.Errorf("erpcore: depot id %q cannot be a topic level", id)
@@ -313,6 +333,9 @@ func (c *Core) filters() map[string]byte {
 	}
 	for _, id := range c.cfg.Depots {
 		f[strings.ReplaceAll(c.cfg.TopicPrefix, "{depot_id}", id)+uplink.TopicTx] = 1
+		// QoS 0: a claim is retained, so a (re)subscription gets the current one anyway,
+		// and on NATS a QoS 0 subscription costs no JetStream consumer.
+		f[strings.ReplaceAll(c.cfg.TopicPrefix, "{depot_id}", id)+TopicOwner] = 0
 	}
 	return f
 }
@@ -376,6 +399,7 @@ func (c *Core) Run(ctx context.Context) error {
 		SetDefaultPublishHandler(c.onMessage).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			c.log.Warn("erp mqtt connection lost", "err", err)
+			c.markStale()
 		}).
 		SetOnConnectHandler(func(cl mqtt.Client) {
 			// paho runs this in its own goroutine: waiting on the token is fine here.
@@ -402,6 +426,10 @@ func (c *Core) Run(ctx context.Context) error {
 					"refused", len(refused), "filters", len(filters), "first", refused[0])
 			}
 			c.log.Info("erp mqtt online: subscribed", "filters", len(filters))
+			select {
+			case c.claimNow <- struct{}{}:
+			default:
+			}
 			c.mu.Lock()
 			for _, d := range c.depots {
 				d.mu.Lock()
@@ -432,6 +460,11 @@ func (c *Core) Run(ctx context.Context) error {
 		defer close(ackerDone)
 		c.acker(ackCtx)
 	}()
+	ownerDone := make(chan struct{})
+	go func() {
+		defer close(ownerDone)
+		c.claimer(ctx)
+	}()
 
 	<-ctx.Done()
 	// Workers stop first (they start no new seq; an Apply in flight may finish within
@@ -445,6 +478,8 @@ func (c *Core) Run(ctx context.Context) error {
 	drain.Stop()
 	stopAcker()
 	<-ackerDone
+	<-ownerDone
+	c.release()
 	ct.WaitTimeout(time.Second)
 	cl.Disconnect(500)
 	c.log.Info("erp consumer stopped")
@@ -485,6 +520,10 @@ type txHead struct {
 // onMessage files one tx message with its depot. It runs on paho's router and never
 // blocks on anything but the depot's mutex.
 func (c *Core) onMessage(_ mqtt.Client, m mqtt.Message) {
+	if id := c.depotOfOwner(m.Topic()); id != "" {
+		c.onOwner(id, m.Payload())
+		return
+	}
 	id := c.depotOf(m.Topic())
 	if id == "" {
 		c.log.Warn("erp message on an unexpected topic dropped", "topic", m.Topic())
@@ -562,6 +601,17 @@ func (c *Core) work(ctx, applyCtx context.Context, d *depot) {
 	log.Info("erp depot ready", "applied_seq", applied)
 	c.kickAcker()
 	for {
+		if d.takeStale() {
+			applied, ok := c.appliedSeq(ctx, d, log)
+			if !ok {
+				return
+			}
+			d.mu.Lock()
+			d.applied = max(d.applied, applied)
+			d.resendNow = true
+			d.mu.Unlock()
+			log.Info("erp depot taken over", "applied_seq", applied)
+		}
 		for ctx.Err() == nil {
 			tx, ok := d.next()
 			if !ok {
@@ -632,6 +682,10 @@ func (c *Core) ackRound() {
 	for _, d := range ds {
 		s := sent{d: d}
 		d.mu.Lock()
+		if d.fenced {
+			d.mu.Unlock()
+			continue
+		}
 		if d.reack && d.known && d.applied > 0 {
 			s.ack = &edge.Ack{UptoSeq: d.applied, Rejected: append([]edge.Rejection(nil), d.rejections...)}
 		}
@@ -725,6 +779,9 @@ func (c *Core) appliedSeq(ctx context.Context, d *depot, log *slog.Logger) (uint
 func (d *depot) next() (Tx, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.fenced || d.stale {
+		return Tx{}, false
+	}
 	for s := range d.buf {
 		if s <= d.applied {
 			// Filed before the watermark was known, or passed since: a duplicate.

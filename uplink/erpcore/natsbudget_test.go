@@ -43,7 +43,7 @@ func TestTheConnectorLogsTheDepotsWhoseSubscriptionTheBrokerRefused(t *testing.T
 	}
 	logs := &lockedBuf{}
 	core, err := erpcore.New(erpcore.Config{Brokers: cl.URLs(), ClientID: "erp-budget", Depots: ids, Applier: newLedger(),
-		Log: slog.New(slog.NewTextHandler(logs, nil))})
+		Log: newTextLog(logs)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,9 @@ func TestTheConnectorLogsTheDepotsWhoseSubscriptionTheBrokerRefused(t *testing.T
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if !strings.Contains(logs.String(), `level=ERROR msg="erp mqtt subscriptions refused by the broker`) || !strings.Contains(logs.String(), "refused=7 filters=70") {
+	if !strings.Contains(logs.String(), `level=ERROR msg="erp mqtt subscriptions refused by the broker`) || !strings.Contains(logs.String(), "refused=7 filters=140") {
 		t.Fatalf("no error naming the 7 refused subscriptions; log:\n%s", logs.String())
 	}
 }
+
+func newTextLog(w *lockedBuf) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
