@@ -3,6 +3,8 @@ package erpcore
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -43,6 +45,33 @@ type Claim struct {
 // together) both may apply: the ERP's idempotency keys and applied-seq check keep that from
 // doubling or reordering anything in Odoo. Leases compare the claim's At with the local
 // clock: instances' clocks must agree within a fraction of the lease (NTP).
+
+// maxLease bounds a claim's lease: a claim that would hold a depot for longer is refused
+// rather than fence it for days.
+const maxLease = time.Hour
+
+// ParseClaim decodes and checks a claim (v 1, an owner, an RFC 3339 at, a lease of at most
+// an hour) and returns it with the end of its lease.
+func ParseClaim(payload []byte) (Claim, time.Time, error) {
+	var cl Claim
+	if err := json.Unmarshal(payload, &cl); err != nil {
+		return Claim{}, time.Time{}, fmt.Errorf("claim: %w", err)
+	}
+	if cl.V != uplink.ProtocolVersion {
+		return Claim{}, time.Time{}, fmt.Errorf("claim: v %d, want %d", cl.V, uplink.ProtocolVersion)
+	}
+	if cl.Owner == "" {
+		return Claim{}, time.Time{}, errors.New("claim: no owner")
+	}
+	at, err := time.Parse(time.RFC3339Nano, cl.At)
+	if err != nil {
+		return Claim{}, time.Time{}, fmt.Errorf("claim: at: %w", err)
+	}
+	if !(cl.LeaseS > 0 && cl.LeaseS <= maxLease.Seconds()) {
+		return Claim{}, time.Time{}, fmt.Errorf("claim: lease_s %v not in (0, %v]", cl.LeaseS, maxLease.Seconds())
+	}
+	return cl, at.Add(time.Duration(cl.LeaseS * float64(time.Second))), nil
+}
 
 // depotOfOwner returns the depot whose claim topic this is, or "" when it is not one
 // (or no depots are configured: without a list there is no partition to guard).
@@ -85,21 +114,14 @@ func (c *Core) onOwner(id string, payload []byte) {
 		}
 		return
 	}
-	var cl Claim
-	if err := json.Unmarshal(payload, &cl); err != nil || cl.V != uplink.ProtocolVersion || cl.Owner == "" {
-		c.log.Warn("erp ownership claim refused", "depot", id, "payload", string(payload))
+	cl, until, err := ParseClaim(payload)
+	if err != nil {
+		c.log.Warn("erp ownership claim refused", "depot", id, "err", err)
 		return
 	}
 	if cl.Owner == c.cfg.ClientID {
 		return
 	}
-	at, err := time.Parse(time.RFC3339Nano, cl.At)
-	lease := time.Duration(cl.LeaseS * float64(time.Second))
-	if err != nil || lease <= 0 {
-		c.log.Warn("erp ownership claim refused", "depot", id, "payload", string(payload))
-		return
-	}
-	until := at.Add(lease)
 	if time.Now().After(until) {
 		return // lapsed: that instance is gone
 	}
