@@ -169,6 +169,9 @@ func (n *NATSNode) spawn() {
 		n.tb.Fatalf("nats %s already running", n.Name)
 	}
 	cmd := exec.Command(n.bin, "-c", n.conf)
+	// A test binary that dies without its cleanups (a timeout, a SIGKILL) must not leave
+	// three servers running on a shared machine.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	lw := &natsLogWriter{tb: n.tb, node: n.Name}
 	if dir := os.Getenv("DEPOTD_NATS_LOGDIR"); dir != "" {
 		f, err := os.OpenFile(filepath.Join(dir, n.Name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
