@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Defaults applied to zero values of Config. They are documented here and in PROTOCOL.md;
@@ -31,8 +32,9 @@ type Config struct {
 	// Brokers are tried in order, round robin, on every (re)connect. Schemes: tcp://,
 	// ssl://, tls://, mqtts:// (TLS), ws://, wss://.
 	Brokers []string `yaml:"brokers"`
-	// ClientID is the MQTT client id; default the depot id. It must be stable: the broker
-	// keeps the persistent session (queued acks) under it.
+	// ClientID is the MQTT client id; default the depot id (with '.', '*', '>' and '%'
+	// percent-escaped, since NATS refuses the first three in a client id). It must be
+	// stable: the broker keeps the persistent session (queued acks) under it.
 	ClientID string    `yaml:"client_id"`
 	Username string    `yaml:"username"`
 	Password string    `yaml:"password"`
@@ -99,6 +101,12 @@ func (c *Config) Check(path string, report func(key, msg string)) {
 	if strings.ContainsAny(c.ClientID, "+#/") {
 		report(path+".client_id", "must not contain +, # or /")
 	}
+	if hasSpace(c.ClientID) {
+		report(path+".client_id", "must not contain whitespace (NATS refuses it)")
+	}
+	if hasSpace(c.TopicPrefix) {
+		report(path+".topic_prefix", "must not contain whitespace (NATS refuses it in topics)")
+	}
 	if c.TopicPrefix != "" {
 		if strings.ContainsAny(c.TopicPrefix, "+#") {
 			report(path+".topic_prefix", "must not contain MQTT wildcards + or #")
@@ -154,7 +162,7 @@ func (c Config) Effective(depot string) Config { return c.resolve(depot).Config 
 
 func (c Config) resolve(depot string) settings {
 	if c.ClientID == "" {
-		c.ClientID = depot
+		c.ClientID = defaultClientID(depot)
 	}
 	if c.TopicPrefix == "" {
 		c.TopicPrefix = DefaultTopicPrefix
@@ -173,6 +181,32 @@ func (c Config) resolve(depot string) settings {
 	}
 	prefix := strings.ReplaceAll(c.TopicPrefix, "{depot_id}", depot)
 	return settings{Config: c, prefix: prefix}
+}
+
+// defaultClientID is the depot id, except that the characters NATS refuses in a client id
+// ('.', '*', '>') are percent-escaped, and '%' too so that two depot ids never share one
+// (a shared client id would make two depots take over each other's session forever). An id
+// without them, the usual case, is its own client id.
+func defaultClientID(depot string) string {
+	if !strings.ContainsAny(depot, ".*>%") {
+		return depot
+	}
+	var b strings.Builder
+	for i := 0; i < len(depot); i++ {
+		switch c := depot[i]; c {
+		case '.', '*', '>', '%':
+			fmt.Fprintf(&b, "%%%02X", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// hasSpace reports whether s holds whitespace or another control character: NATS refuses
+// them in topics and client ids (they would split its protocol lines).
+func hasSpace(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0
 }
 
 func loadCAPool(file string) (*x509.CertPool, error) {

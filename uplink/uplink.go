@@ -136,6 +136,9 @@ func New(cfg Config, depot string, j Journal, devs DeviceLister, log *slog.Logge
 	if depot == "" || strings.ContainsAny(depot, "+#/") {
 		return nil, fmt.Errorf("uplink: depot id %q is empty or contains +, # or /", depot)
 	}
+	if hasSpace(depot) {
+		return nil, fmt.Errorf("uplink: depot id %q contains whitespace, which NATS refuses in topics", depot)
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -256,6 +259,9 @@ func (u *Uplink) connection(ctx context.Context, broker string) (connected bool,
 		SetUsername(u.s.Username).
 		SetPassword(u.s.Password).
 		SetCleanSession(false).
+		// 3.1.1 only: paho would otherwise retry a refused CONNECT as MQTT 3.1, which NATS
+		// does not speak, and the log would show that failure rather than the refusal.
+		SetProtocolVersion(4).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
 		SetOrderMatters(false).

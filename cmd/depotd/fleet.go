@@ -19,7 +19,7 @@ import (
 )
 
 func init() {
-	register("fleet", "central ops: live table of every depot's uplink status (online, backlog, oldest pending)",
+	register("fleet", "central ops: live table of every depot's uplink status (online, backlog, oldest pending); fleet sim: a simulated fleet",
 		func(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			return fleetCmd(ctx, args, stdout, stderr)
 		})
@@ -28,6 +28,9 @@ func init() {
 // fleetCmd subscribes to {prefix}+/status and shows one line per depot: redrawn in place
 // on a terminal, one line per change otherwise, or JSON lines with --json.
 func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "sim" {
+		return fleetSimCmd(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("fleet", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	broker := fs.String("broker", "", "broker URL (tcp://, ssl://, tls://, mqtts://, ws://, wss://); required")
@@ -39,6 +42,7 @@ func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	connectTimeout := fs.Duration("connect-timeout", 20*time.Second, "give up (exit 1) if the broker cannot be reached for this long at start")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: depotd fleet --broker URL [--prefix depots/] [--json] [--connect-timeout 20s]")
+		fmt.Fprintln(stderr, "       depotd fleet sim -h   (a simulated fleet, to measure a broker and connector)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

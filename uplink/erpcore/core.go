@@ -28,6 +28,10 @@
 //     Odoo does not know: fixed by an operator, picked up without a restart).
 //   - Poison: a tx payload that is not a JSON object with "v":1, this depot and a seq is
 //     logged, counted (Stats.Malformed) and dropped; it never stalls the depot.
+//   - Ownership: with a depot list, the core claims each listed depot on {prefix}owner
+//     (retained) and stands back from one another instance already claims, or takes it
+//     over when that claim lapses (owner.go): a partition of the fleet across instances
+//     that overlaps is refused where it is seen, not trusted.
 //   - Independence: each depot has its own goroutine (its worker), its own retry loop and
 //     its own context; a depot stuck on a failing seq holds up no other.
 //   - Downlink: Config.Between runs on a depot's worker between two of its Apply calls
@@ -51,6 +55,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -181,7 +186,11 @@ type Config struct {
 	// Request, when set, receives each valid upstream request of a served depot
 	// ({prefix}request, PROTOCOL.md). It runs on paho's router and must not block.
 	Request func(depot string, r uplink.Request)
-	Log     *slog.Logger
+	// ClaimEvery is how often the instance renews its retained ownership claim of each
+	// listed depot (owner.go; default 10s). A claim not renewed for 3× ClaimEvery has
+	// lapsed: another instance listing the depot may then take it over.
+	ClaimEvery time.Duration
+	Log        *slog.Logger
 }
 
 // Stats counts what the core saw for one depot.
@@ -214,8 +223,9 @@ type Core struct {
 	started bool
 
 	// spawn starts a depot worker under Run's wait group; nil outside Run.
-	spawn func(*depot)
-	kick  chan struct{} // wakes the acker
+	spawn    func(*depot)
+	kick     chan struct{} // wakes the acker
+	claimNow chan struct{} // wakes the claimer (on connect)
 }
 
 type depot struct {
@@ -235,6 +245,14 @@ type depot struct {
 	resendNow  bool // on (re)connect
 	busy       bool // the worker holds a seq taken from buf
 	busyAt     time.Time
+
+	// Ownership (owner.go): while another instance's fresh claim outranks ours the depot
+	// is fenced: nothing is applied, acknowledged or asked for. stale makes the worker
+	// read the ERP's applied seq again once the fence lifts (the other instance moved it).
+	fenced      bool
+	fencedBy    string
+	fencedUntil time.Time
+	stale       bool
 }
 
 // New checks cfg and returns a Core.
@@ -279,10 +297,13 @@ func New(cfg Config) (*Core, error) {
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = 10 * time.Second
 	}
+	if cfg.ClaimEvery <= 0 {
+		cfg.ClaimEvery = 10 * time.Second
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	c := &Core{cfg: cfg, log: cfg.Log, depots: map[string]*depot{}, kick: make(chan struct{}, 1)}
+	c := &Core{cfg: cfg, log: cfg.Log, depots: map[string]*depot{}, kick: make(chan struct{}, 1), claimNow: make(chan struct{}, 1)}
 	for _, id := range cfg.Depots {
 		if id == "" || strings.ContainsAny(id, "/+#") {
 			return nil, fmt.Errorf("erpcore: depot id %q cannot be a topic level", id)
@@ -388,6 +409,9 @@ func (c *Core) filters() map[string]byte {
 		if c.cfg.Request != nil {
 			f[strings.ReplaceAll(c.cfg.TopicPrefix, "{depot_id}", id)+uplink.TopicRequest] = 1
 		}
+		// QoS 0: a claim is retained, so a (re)subscription gets the current one anyway,
+		// and on NATS a QoS 0 subscription costs no JetStream consumer.
+		f[strings.ReplaceAll(c.cfg.TopicPrefix, "{depot_id}", id)+TopicOwner] = 0
 	}
 	return f
 }
@@ -451,13 +475,15 @@ func (c *Core) Run(ctx context.Context) error {
 		SetDefaultPublishHandler(c.onMessage).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			c.log.Warn("erp mqtt connection lost", "err", err)
+			c.markStale()
 		}).
 		SetOnConnectHandler(func(cl mqtt.Client) {
 			// paho runs this in its own goroutine: waiting on the token is fine here.
 			// Without the subscription nothing arrives: try until it works or the
 			// connection ends (paho then connects again and calls this again).
+			var t mqtt.Token
 			for {
-				t := cl.SubscribeMultiple(filters, c.onMessage)
+				t = cl.SubscribeMultiple(filters, c.onMessage)
 				if t.WaitTimeout(30*time.Second) && t.Error() == nil {
 					break
 				}
@@ -467,7 +493,19 @@ func (c *Core) Run(ctx context.Context) error {
 					return
 				}
 			}
+			// paho completes the token without error when the broker refuses a filter
+			// (SUBACK 0x80): an ACL, or NATS's per-session budget of unacknowledged
+			// deliveries (each QoS 1 subscription reserves mqtt.max_ack_pending of 65535).
+			// Those depots would go unserved without a word: say which, and how to fix it.
+			if refused := refusedFilters(t); len(refused) > 0 {
+				c.log.Error("erp mqtt subscriptions refused by the broker: those depots are not served; check the broker's ACL, and on NATS that mqtt.max_ack_pending × depots per instance ≤ 65535",
+					"refused", len(refused), "filters", len(filters), "first", refused[0])
+			}
 			c.log.Info("erp mqtt online: subscribed", "filters", len(filters))
+			select {
+			case c.claimNow <- struct{}{}:
+			default:
+			}
 			c.mu.Lock()
 			for _, d := range c.depots {
 				d.mu.Lock()
@@ -498,6 +536,11 @@ func (c *Core) Run(ctx context.Context) error {
 		defer close(ackerDone)
 		c.acker(ackCtx)
 	}()
+	ownerDone := make(chan struct{})
+	go func() {
+		defer close(ownerDone)
+		c.claimer(ctx)
+	}()
 
 	<-ctx.Done()
 	// Workers stop first (they start no new seq; an Apply in flight may finish within
@@ -511,10 +554,28 @@ func (c *Core) Run(ctx context.Context) error {
 	drain.Stop()
 	stopAcker()
 	<-ackerDone
+	<-ownerDone
+	c.release()
 	ct.WaitTimeout(time.Second)
 	cl.Disconnect(500)
 	c.log.Info("erp consumer stopped")
 	return nil
+}
+
+// refusedFilters returns, sorted, the filters a SUBACK refused (return code 0x80).
+func refusedFilters(t mqtt.Token) []string {
+	st, ok := t.(*mqtt.SubscribeToken)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for f, code := range st.Result() {
+		if code >= 0x80 {
+			out = append(out, f)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func errOr(err error, s string) string {
@@ -535,6 +596,10 @@ type txHead struct {
 // onMessage files one tx message with its depot. It runs on paho's router and never
 // blocks on anything but the depot's mutex.
 func (c *Core) onMessage(_ mqtt.Client, m mqtt.Message) {
+	if id := c.depotOfOwner(m.Topic()); id != "" {
+		c.onOwner(id, m.Payload())
+		return
+	}
 	if id := c.depotOf(m.Topic(), uplink.TopicRequest); id != "" && c.cfg.Request != nil {
 		c.onRequest(id, m)
 		return
@@ -634,6 +699,17 @@ func (c *Core) work(ctx, applyCtx context.Context, d *depot) {
 	log.Info("erp depot ready", "applied_seq", applied)
 	c.kickAcker()
 	for {
+		if d.takeStale() {
+			applied, ok := c.appliedSeq(ctx, d, log)
+			if !ok {
+				return
+			}
+			d.mu.Lock()
+			d.applied = max(d.applied, applied)
+			d.resendNow = true
+			d.mu.Unlock()
+			log.Info("erp depot taken over", "applied_seq", applied)
+		}
 		for ctx.Err() == nil {
 			tx, ok := d.next()
 			if !ok {
@@ -716,6 +792,10 @@ func (c *Core) ackRound() {
 	for _, d := range ds {
 		s := sent{d: d}
 		d.mu.Lock()
+		if d.fenced {
+			d.mu.Unlock()
+			continue
+		}
 		if d.reack && d.known && d.applied > 0 {
 			s.ack = &edge.Ack{UptoSeq: d.applied, Rejected: append([]edge.Rejection(nil), d.rejections...)}
 		}
@@ -809,6 +889,9 @@ func (c *Core) appliedSeq(ctx context.Context, d *depot, log *slog.Logger) (uint
 func (d *depot) next() (Tx, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.fenced || d.stale {
+		return Tx{}, false
+	}
 	for s := range d.buf {
 		if s <= d.applied {
 			// Filed before the watermark was known, or passed since: a duplicate.

@@ -199,8 +199,14 @@ func (s *Sim) sendAcks(c mqtt.Client) {
 		d.dirty, d.sinceAck = false, 0
 	}
 	s.mu.Unlock()
-	for _, p := range out {
-		t := c.Publish(s.Prefix+p.depot+"/ack", 1, false, p.body)
+	// All published before any PUBACK is awaited: one round trip per round, not one per
+	// depot, or a fleet of hundreds would wait for its acks in single file.
+	toks := make([]mqtt.Token, len(out))
+	for i, p := range out {
+		toks[i] = c.Publish(s.Prefix+p.depot+"/ack", 1, false, p.body)
+	}
+	for i, p := range out {
+		t := toks[i]
 		ok := t.WaitTimeout(5*time.Second) && t.Error() == nil
 		s.mu.Lock()
 		d := s.depots[p.depot]
