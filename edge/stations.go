@@ -53,4 +53,3 @@ func (j *Journal) StationStates() (map[string][]byte, error) {
 	}
 	return out, nil
 }
-

@@ -70,6 +70,7 @@ type Rejection struct {
 }
 
 func (r *Rejection) Error() string { return r.Code + ": " + r.Message }
+
 // Unwrap is Odoo's error when Odoo refused it; nil for a rejection depotd decided itself
 // (BAD_TX), which must not unwrap to a nil *Error that errors.As would find.
 func (r *Rejection) Unwrap() error {
