@@ -16,6 +16,11 @@ var allowed = []struct{ pkg, may string }{
 	{"devices", "devices"},
 	{"edge/station", "edge devices"},
 	{"edge/console", "edge"},
+	// The depot's own judgements (anomalies, count lists, replenishment) read the journal
+	// as the console does; the journal never calls them.
+	{"edge/anomaly", "edge"},
+	{"edge/countlist", "edge"},
+	{"edge/replenish", "edge"},
 	{"edge", "devices"},
 	{"uplink", "edge uplink"},
 	{"firmware-config", ""},
