@@ -75,12 +75,12 @@ func buildUdevRoot(ctx context.Context, suite, tarball string) error {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.RemoveAll(tmp)
 		// No package mirror (an offline laptop) is a missing tool, not a broken test.
-		return fmt.Errorf("mmdebstrap %s: %v: %w\n%s", suite, err, errNoTool, tail2(out, 3000))
+		return fmt.Errorf("mmdebstrap %s: %v: %w\n%s", suite, err, errNoTool, lastBytes(out, 3000))
 	}
 	return os.Rename(tmp, tarball)
 }
 
-func tail2(b []byte, n int) []byte {
+func lastBytes(b []byte, n int) []byte {
 	if len(b) > n {
 		return b[len(b)-n:]
 	}
