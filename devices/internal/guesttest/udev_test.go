@@ -80,8 +80,10 @@ func nodeOf(t *testing.T, ctx context.Context, g *guesttest.Guest, link string) 
 // /dev/depotd/tty-0403-6001-<serial>, group dialout, mode 0660, and its by-id name; a
 // keyboard of a vendor the rules do not list (QEMU's, standing in for the operator's) gets
 // nothing from them; after the README's step for an unlisted scanner vendor, the scanner
-// gets /dev/depotd/input-<vid>-<pid>-<serial>, group input, 0660; and `depotd devices
-// list` shows both by their by-id names with their USB ids.
+// gets /dev/depotd/input-<vid>-<pid>-<serial> and its HID interface
+// /dev/depotd/hidraw-<vid>-<pid>-<serial> (the HID POS scales' rule), group input, 0660;
+// and `depotd devices list` shows the adapter and the scanner by their by-id names with
+// their USB ids.
 func TestTheShippedUdevRulesNameAndOpenTheDevicesForDepotdUnderARealUdev(t *testing.T) {
 	g := guest(t)
 	guesttest.Require(t, shared.udevErr)
@@ -94,6 +96,8 @@ func TestTheShippedUdevRulesNameAndOpenTheDevicesForDepotdUnderARealUdev(t *test
 	a := plugAdapter(t, ctx, g, "udev1", sc.Device())
 	tty := a.node(t, ctx, g)
 	kbd := usbNode(t, ctx, g, "input", "event*", "/dev/input", "SCANNER1")
+	// The keyboard's HID interface has a hidraw node too, as a USB HID scale's has.
+	hidraw := usbNode(t, ctx, g, "hidraw", "hidraw*", "/dev", "SCANNER1")
 	dialout, input := shared.udev.Groups["dialout"], shared.udev.Groups["input"]
 	if dialout == 0 || input == 0 {
 		t.Fatalf("the Debian root has no dialout or input group: %v", shared.udev.Groups)
@@ -121,19 +125,24 @@ func TestTheShippedUdevRulesNameAndOpenTheDevicesForDepotdUnderARealUdev(t *test
 
 	// README.md, "Devices (udev)": for a vendor that is not listed, add its USB vendor id
 	// to the matching rule, then reload and trigger.
-	rules := strings.Replace(string(firmwareconfig.UdevRules), `KERNEL=="event*", SUBSYSTEMS=="usb", ATTRS{idVendor}=="`, `KERNEL=="event*", SUBSYSTEMS=="usb", ATTRS{idVendor}=="0627|`, 1)
-	if rules == string(firmwareconfig.UdevRules) {
-		t.Fatal("99-depotd.rules has no keyboard-wedge rule to add a vendor to")
+	rules := string(firmwareconfig.UdevRules)
+	for _, rule := range []string{`SUBSYSTEM=="input", KERNEL=="event*", SUBSYSTEMS=="usb", ATTRS{idVendor}=="`, `SUBSYSTEM=="hidraw", SUBSYSTEMS=="usb", ATTRS{idVendor}=="`} {
+		if !strings.Contains(rules, rule) {
+			t.Fatalf("99-depotd.rules has no rule %s... to add a vendor to", rule)
+		}
+		rules = strings.Replace(rules, rule, rule+"0627|", 1)
 	}
 	if err := g.WriteFile(ctx, guesttest.UdevChroot+"/etc/udev/rules.d/99-depotd.rules", []byte(rules)); err != nil {
 		t.Fatal(err)
 	}
 	run(t, ctx, g, chroot("udevadm control --reload"))
 	trigger(t, ctx, g, "--subsystem-match=input")
-	link = "/dev/depotd/input-0627-0001-SCANNER1"
-	node, perm = nodeOf(t, ctx, g, link)
-	if node != kbd || perm != fmt.Sprintf("%d 660", input) {
-		t.Errorf("%s -> %s (gid, mode %s), want %s (%d 660: input)", link, node, perm, kbd, input)
+	trigger(t, ctx, g, "--subsystem-match=hidraw")
+	for link, want := range map[string]string{"/dev/depotd/input-0627-0001-SCANNER1": kbd, "/dev/depotd/hidraw-0627-0001-SCANNER1": hidraw} {
+		node, perm = nodeOf(t, ctx, g, link)
+		if node != want || perm != fmt.Sprintf("%d 660", input) {
+			t.Errorf("%s -> %s (gid, mode %s), want %s (%d 660: input)", link, node, perm, want, input)
+		}
 	}
 
 	out := run(t, ctx, g, "depotd devices list --json")
