@@ -160,10 +160,11 @@ func (t *tally) add(o tally) {
 // shifts the model names in the right direction within three days (flagged on the shift's
 // first, second or third day) and how many alarm episodes it raises on stable days. The
 // issue's goals are ≥ 90 % found and < 1 false alarm per 100 item-weeks. The false-alarm
-// goal is asserted. The detection goal is not met (about 85 % at the default
+// goal is asserted. The detection goal is not met (87-89 % at the default
 // significance; slow and overdispersed items give too few units in three days to tell a
-// 3σ shift from noise at that false-alarm budget, see the package doc), so the test asserts detectionFloor,
-// below the goal, to catch a regression, and logs the measured rates against the goals.
+// 3σ shift from noise at that false-alarm budget, see the package doc), so the test
+// asserts detectionFloor, below the goal, to catch a regression, and logs the measured
+// rates against the goals.
 func TestInjected3SigmaShiftsAreFoundWithin3DaysAndStableItemsRarelyFlag(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seeds %d, +1, +2", seed)
@@ -193,10 +194,10 @@ func TestInjected3SigmaShiftsAreFoundWithin3DaysAndStableItemsRarelyFlag(t *test
 	}
 }
 
-// detectionFloor is what the model achieves today (84-85 % over three seeds, 1,320
+// detectionFloor is what the model achieves today (87-89 % over three seeds, 1,320
 // shifts) less three standard errors of the measurement: falling below it is a
 // regression. The even Bonferroni split over seven tests, before, found 69-75 %.
-const detectionFloor = 0.82
+const detectionFloor = 0.84
 
 // TestAnItemThatStopsIsNamedStoppedMovingOnceItsIdleRunIsImprobable: an item that stops
 // moving is flagged stopped_moving (not drop) as soon as its run of empty days is
