@@ -51,7 +51,7 @@ func TestAnOrderpointMadeInOdooReachesTheDepotAndADipBelowItsMinimumProposesItsQ
 		t.Fatalf("warehouse %s: %v %v", r.depot.Warehouse, whs, err)
 	}
 	op := r.create("stock.warehouse.orderpoint", map[string]any{"product_id": r.prod, "warehouse_id": whs[0].ID,
-		"location_id": whs[0].Stock[0], "product_min_qty": 10, "product_max_qty": 50, "replenishment_uom_id": pack, "trigger": "manual"})
+		"location_id": pairID(whs[0].Stock), "product_min_qty": 10, "product_max_qty": 50, "replenishment_uom_id": pack, "trigger": "manual"})
 
 	r.startUplink()
 	r.startDownService(odoo.DownlinkConfig{Poll: time.Second, SnapshotEvery: 1000, SnapshotInterval: time.Hour}, t.TempDir())
