@@ -3,6 +3,8 @@ package odoo_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -232,5 +234,38 @@ func TestAVansProposalBecomesAnInternalTransferInsideTheDepotsWarehouse(t *testi
 	}
 	if q := r.moveQty(res.ResID); q != "5" {
 		t.Fatalf("the transfer moves %s, want 5", q)
+	}
+}
+
+// A proposal the connector received (and so acknowledged to the broker) but had not yet
+// requested when it died is requested by the next run from its state_dir: the depot sends
+// each proposal once, so the connector must not lose it.
+func TestAProposalReceivedBeforeACrashIsRequestedByTheNextRun(t *testing.T) {
+	r := newE2ERig(t)
+	r.withCentral()
+	state := t.TempDir()
+	first, err := odoo.NewProposalSpoolForTest(r.c, []odoo.Depot{r.depot}, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := r.approved(r.depot.Warehouse+"/Stock", "central", 48)
+	raw, err := uplink.ProposalPayload(r.depot.ID, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Receive(r.depot.ID, raw) // and the process dies before Run gets to it
+
+	next, err := odoo.NewProposalSpoolForTest(r.c, []odoo.Depot{r.depot}, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := goRun(t, "proposal spool", next.Run)
+	waitUntil(t, time.Minute, "the spooled proposal requested", func() bool { _, ok := next.Result(r.depot.ID, p.ID); return ok })
+	stop.stop(t, "proposal spool")
+	if res, _ := next.Result(r.depot.ID, p.ID); res.Status != odoo.ProposalCreated {
+		t.Fatalf("spooled proposal: %+v, want created", res)
+	}
+	if ents, err := os.ReadDir(filepath.Join(state, "proposals")); err != nil || len(ents) != 0 {
+		t.Fatalf("spool after the request: %v, %v; want empty", ents, err)
 	}
 }
