@@ -44,6 +44,7 @@ var funcs = template.FuncMap{
 	"txtypes": func() []edge.TxType { return edge.TxTypes },
 	"add":     func(a, b int) int { return a + b },
 	"count":   groupDigits,
+	"countbc": countBarcode,
 }
 
 func mustParsePages() map[string]*template.Template {
