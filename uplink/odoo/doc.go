@@ -138,9 +138,11 @@
 // the same Odoo transaction. Covered rule: when Odoo already has an open stock.move of the
 // product into the location (or below it) from outside it, in any state but done and
 // cancel (a draft transfer someone made, what Odoo's own orderpoint or an earlier proposal
-// ordered), no second request is made and the key points at that move. Caveat: the
-// transfer is one internal picking straight from the central stock to the depot location,
-// without a transit leg.
+// ordered), no second request is made and the key points at that move. From central, when
+// the resupply route Odoo made for "Resupply From" goes through a transit location, the
+// request follows its two legs, chained: the central's delivery from its stock to transit
+// and the depot's receipt from transit into the location (the key points at the receipt);
+// without such a route it is one internal picking from the central stock.
 //
 // Stock snapshots are read from stock.quant on the depot's erpcore worker between two
 // of its postings (erpcore's Between hook), and Odoo's applied seq is read back to check

@@ -13,7 +13,10 @@
 #              "Resupply From") or the complete name of a location of the depot's warehouse
 #   note       what the depot said (who approved, why)
 # Output: {'depotd': {'status': ..., 'model': ..., 'res_id': ..., 'picking': ...}}:
-#   created    a confirmed internal stock.picking from the source's stock to dest (res_id)
+#   created    a confirmed internal stock.picking from the source's stock to dest (res_id);
+#              for central, when the resupply route Odoo made for "Resupply From" goes
+#              through a transit location, its two legs instead, chained (the central's
+#              delivery to transit, then the depot's receipt from it to dest, res_id)
 #   covered    Odoo already has an open replenishment of the product into dest: an open
 #              stock.move (any state but done and cancel, drafts included) into dest or below
 #              it from outside it. No second request is made; the key points at that move.
@@ -68,26 +71,49 @@ else:
                 req.get('id'), req.get('depot'), req.get('qty'), prod.uom_id.name))
         res.update(status='covered', model='stock.move', res_id=cover.id, picking=cover.picking_id.name or '')
     else:
+        legs = []
         if req.get('source') == 'central':
             central = wh.resupply_wh_ids[:1]
             if not central:
                 fail('NO_SOURCE', 'warehouse %s resupplies from no warehouse: set "Resupply From" on it in Odoo' % wh.code)
             src = central.lot_stock_id
             ptype = central.int_type_id
+            # The resupply route Odoo made for "Resupply From": when it goes through a transit
+            # location, follow its two legs (the central's delivery to transit, the depot's
+            # receipt from it), chained, instead of one internal transfer.
+            route = env['stock.route'].search([('supplier_wh_id', '=', central.id), ('supplied_wh_id', '=', wh.id)], limit=1)
+            out_rule = route.rule_ids.filtered(lambda r: r.action in ('pull', 'pull_push') and r.location_dest_id.usage == 'transit')[:1]
+            in_rule = route.rule_ids.filtered(lambda r: r.action in ('pull', 'pull_push') and r.location_src_id.usage == 'transit')[:1]
+            if out_rule and in_rule and out_rule.picking_type_id and in_rule.picking_type_id:
+                legs = [(out_rule.picking_type_id, out_rule.location_src_id, out_rule.location_dest_id),
+                        (in_rule.picking_type_id, in_rule.location_src_id, dest)]
         else:
             src = env['stock.location'].search([('complete_name', '=', req.get('source') or '-'), ('usage', '=', 'internal'),
                                                 ('warehouse_id', '=', wh.id)], limit=1)
             if not src:
                 fail('UNKNOWN_LOCATION', 'no internal location of warehouse %s is named %s' % (wh.code, req.get('source')))
             ptype = wh.int_type_id
-        if not ptype:
-            fail('NO_SOURCE', 'the source warehouse has no internal operation type')
-        picking = env['stock.picking'].create({
-            'picking_type_id': ptype.id, 'location_id': src.id, 'location_dest_id': dest.id,
-            'origin': 'depotd %s proposal %s' % (req.get('depot'), req.get('id')), 'note': req.get('note') or False,
-            'move_ids': [Command.create({'product_id': prod.id, 'product_uom': prod.uom_id.id, 'product_uom_qty': qty,
-                                         'location_id': src.id, 'location_dest_id': dest.id})]})
-        picking.action_confirm()
+        if not legs:
+            if not ptype:
+                fail('NO_SOURCE', 'the source warehouse has no internal operation type')
+            legs = [(ptype, src, dest)]
+        origin = 'depotd %s proposal %s' % (req.get('depot'), req.get('id'))
+        prev = env['stock.move']
+        picking = env['stock.picking']
+        names = []
+        for leg in legs:
+            mvals = {'product_id': prod.id, 'product_uom': prod.uom_id.id, 'product_uom_qty': qty,
+                     'location_id': leg[1].id, 'location_dest_id': leg[2].id}
+            if prev:
+                mvals['move_orig_ids'] = [Command.set(prev.ids)]
+                mvals['procure_method'] = 'make_to_order'
+            picking = env['stock.picking'].create({
+                'picking_type_id': leg[0].id, 'location_id': leg[1].id, 'location_dest_id': leg[2].id,
+                'origin': origin, 'note': req.get('note') or False, 'move_ids': [Command.create(mvals)]})
+            picking.action_confirm()
+            prev = picking.move_ids
+            names.append(picking.name)
+        # The key points at the transfer that arrives at the depot's location.
         imd.write({'res_id': picking.id})
-        res.update(status='created', model='stock.picking', res_id=picking.id, picking=picking.name)
+        res.update(status='created', model='stock.picking', res_id=picking.id, picking=picking.name, legs=names)
 action = {'depotd': res}

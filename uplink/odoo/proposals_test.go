@@ -48,6 +48,8 @@ type whRec struct {
 	ID       int   `json:"id"`
 	Stock    []any `json:"lot_stock_id"`
 	IntType  []any `json:"int_type_id"`
+	InType   []any `json:"in_type_id"`
+	OutType  []any `json:"out_type_id"`
 	Resupply []int `json:"resupply_wh_ids"`
 }
 
@@ -55,7 +57,7 @@ func (r *e2eRig) warehouse(code string) whRec {
 	r.t.Helper()
 	var whs []whRec
 	if err := r.c.Call(context.Background(), "stock.warehouse", "search_read", map[string]any{
-		"domain": []any{[]any{"code", "=", code}}, "fields": []string{"lot_stock_id", "int_type_id", "resupply_wh_ids"}}, &whs); err != nil || len(whs) != 1 {
+		"domain": []any{[]any{"code", "=", code}}, "fields": []string{"lot_stock_id", "int_type_id", "in_type_id", "out_type_id", "resupply_wh_ids"}}, &whs); err != nil || len(whs) != 1 {
 		r.t.Fatalf("warehouse %s: %v %v", code, whs, err)
 	}
 	return whs[0]
@@ -145,14 +147,17 @@ func wire(t *testing.T, depot string, p edge.Proposal) uplink.Proposal {
 }
 
 // An approved proposal travels from the depot's journal through the broker to the
-// connector and becomes one confirmed internal transfer in Odoo from the central
-// warehouse's stock to the depot's location, for the proposal's quantity; requesting it
-// a second time (a redelivery, a connector that crashed before the broker had its ack)
-// finds its key and makes no second picking.
-func TestAnApprovedProposalBecomesOneInternalTransferFromCentralEvenWhenItArrivesTwice(t *testing.T) {
+// connector and becomes, in Odoo, the transfer from the central warehouse the depot's
+// warehouse resupplies from: along Odoo's resupply route, the central's delivery from its
+// stock to transit chained to the depot's receipt from transit into the depot's location,
+// both confirmed, for the proposal's quantity. Requesting it a second time (a redelivery,
+// a connector that crashed before the broker had its ack) finds its key and makes no
+// second transfer.
+func TestAnApprovedProposalBecomesOneTransferFromCentralEvenWhenItArrivesTwice(t *testing.T) {
 	r := newE2ERig(t)
 	central := r.withCentral()
-	stock := r.warehouse(r.depot.Warehouse).Stock
+	dep := r.warehouse(r.depot.Warehouse)
+	stock := dep.Stock
 	p := r.approved(r.depot.Warehouse+"/Stock", "central", 48)
 	mc := uplink.ClientConfig{Brokers: []string{r.broker.URL()}, ClientID: r.clientID, KeepAlive: 2 * time.Second}
 	mc.ApplyDefaults()
@@ -167,14 +172,33 @@ func TestAnApprovedProposalBecomesOneInternalTransferFromCentralEvenWhenItArrive
 	r.startUplink()
 
 	var picks []pickRec
-	waitUntil(t, 2*time.Minute, "the proposal's picking in Odoo", func() bool { picks = r.pickingsOf(pairID(stock)); return len(picks) > 0 })
+	waitUntil(t, 2*time.Minute, "the proposal's transfer in Odoo", func() bool { picks = r.pickingsOf(pairID(stock)); return len(picks) > 0 })
 	pk := picks[0]
-	if len(picks) != 1 || pk.TypeCode != "internal" || pairID(pk.Src) != pairID(central.Stock) || pairID(pk.Type) != pairID(central.IntType) ||
-		pk.State == "draft" || pk.State == "done" || pk.State == "cancel" || pk.Origin != fmt.Sprintf("depotd %s proposal %d", r.depot.ID, p.ID) {
-		t.Fatalf("pickings %+v; want one confirmed internal transfer from the central stock %v (type %v)", picks, central.Stock, central.IntType)
+	origin := fmt.Sprintf("depotd %s proposal %d", r.depot.ID, p.ID)
+	if len(picks) != 1 || pk.TypeCode != "incoming" || pairID(pk.Type) != pairID(dep.InType) || pk.State == "done" || pk.State == "cancel" || pk.Origin != origin {
+		t.Fatalf("pickings into the depot's stock %+v; want one open receipt of type %v from transit, origin %q", picks, dep.InType, origin)
 	}
-	if q := r.moveQty(pk.ID); q != "48" {
-		t.Fatalf("the transfer moves %s, want 48", q)
+	var outs []pickRec
+	if err := r.c.Call(t.Context(), "stock.picking", "search_read", map[string]any{
+		"domain": []any{[]any{"origin", "=", origin}, []any{"id", "!=", pk.ID}},
+		"fields": []string{"name", "state", "origin", "location_id", "location_dest_id", "picking_type_id", "picking_type_code"}}, &outs); err != nil {
+		t.Fatal(err)
+	}
+	if len(outs) != 1 || pairID(outs[0].Src) != pairID(central.Stock) || pairID(outs[0].Type) != pairID(central.OutType) ||
+		pairID(outs[0].Dest) != pairID(pk.Src) || outs[0].State == "draft" || outs[0].State == "cancel" {
+		t.Fatalf("first legs %+v; want one confirmed delivery of the central (type %v) from its stock %v to the receipt's transit %v", outs, central.OutType, central.Stock, pk.Src)
+	}
+	var chained []struct {
+		Orig []int `json:"move_orig_ids"`
+	}
+	if err := r.c.Call(t.Context(), "stock.move", "search_read", map[string]any{
+		"domain": []any{[]any{"picking_id", "=", pk.ID}}, "fields": []string{"move_orig_ids"}}, &chained); err != nil || len(chained) != 1 || len(chained[0].Orig) != 1 {
+		t.Fatalf("the receipt's move is not chained to the delivery's: %+v %v", chained, err)
+	}
+	for _, id := range []int{pk.ID, outs[0].ID} {
+		if q := r.moveQty(id); q != "48" {
+			t.Fatalf("picking %d moves %s, want 48", id, q)
+		}
 	}
 	res, err := r.c.RequestReplenishment(t.Context(), r.depot, wire(t, r.depot.ID, p))
 	if err != nil || res.Status != odoo.ProposalDuplicate || res.ResID != pk.ID {
