@@ -131,8 +131,8 @@
 // The connector subscribes to each served depot's {prefix}proposal (erpcore's Proposal
 // hook). proposals.go spools each approved proposal to state_dir/proposals (fsynced)
 // before the broker gets its ack, and its own goroutine hands it to the proposal action
-// (proposal_action.py, installed by setup), which makes a confirmed internal picking from
-// the source (the stock of the warehouse the depot's warehouse resupplies from, Odoo's
+// (proposal_action.py, installed by setup), which makes confirmed pickings from the
+// source (the stock of the warehouse the depot's warehouse resupplies from, Odoo's
 // "Resupply From", for central; the mapped depot location for a van) to the mapped
 // location, exactly once by the ir.model.data key proposal_<depot>_<id>, claimed first in
 // the same Odoo transaction. Covered rule: when Odoo already has an open stock.move of the

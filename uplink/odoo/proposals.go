@@ -32,9 +32,10 @@ type ProposalResult struct {
 
 // RequestReplenishment turns one approved proposal of depot d into an Odoo internal transfer
 // request exactly once by (depot, proposal id), through the proposal action that setup
-// installs (proposal_action.py, whose header gives the rules): a confirmed internal
-// stock.picking of the product from the source (the warehouse d's warehouse resupplies
-// from, for "central"; else the mapped depot location) to the mapped location; or nothing
+// installs (proposal_action.py, whose header gives the rules): confirmed pickings of the
+// product from the source (the warehouse d's warehouse resupplies from, for "central",
+// along Odoo's resupply route through transit when it has one; else the mapped depot
+// location, an internal transfer) to the mapped location; or nothing
 // when Odoo already has an open move of the product into the location (covered). Calling
 // it again answers ProposalDuplicate. Errors: a *Rejection when Odoo refused the data;
 // otherwise an *Error (Retryable says whether to try again; a retry is always safe).
