@@ -85,3 +85,37 @@ func TestAnOrderpointMadeInOdooReachesTheDepotAndADipBelowItsMinimumProposesItsQ
 	}
 	waitUntil(t, time.Minute, "the changed maximum at the depot", func() bool { return r.depotOrderpoints()[key].Max.String() == "74" })
 }
+
+// A van's orderpoint whose route pulls from the depot's own stock comes down with that
+// location as its source (named as the depot names it), so the van is refilled from the
+// depot; an orderpoint without a route is replenished from central.
+func TestAVansOrderpointRefilledByARouteFromTheDepotsStockHasThatStockAsItsSource(t *testing.T) {
+	r := newE2ERig(t)
+	wh := r.warehouse(r.depot.Warehouse)
+	var views []struct {
+		View []any `json:"view_location_id"`
+	}
+	if err := r.c.Call(t.Context(), "stock.warehouse", "read", map[string]any{"ids": []int{wh.ID}, "fields": []string{"view_location_id"}}, &views); err != nil {
+		t.Fatal(err)
+	}
+	van := r.create("stock.location", map[string]any{"name": "Van-7", "location_id": pairID(views[0].View), "usage": "internal"})
+	route := r.create("stock.route", map[string]any{"name": "depotd test van refill " + r.sku, "product_selectable": true,
+		"rule_ids": []any{[]any{0, 0, map[string]any{"name": "refill " + r.sku, "action": "pull", "picking_type_id": pairID(wh.IntType),
+			"location_src_id": pairID(wh.Stock), "location_dest_id": van, "procure_method": "make_to_stock"}}}})
+	r.create("stock.warehouse.orderpoint", map[string]any{"product_id": r.prod, "warehouse_id": wh.ID, "location_id": van,
+		"product_min_qty": 2, "product_max_qty": 6, "route_id": route, "trigger": "manual"})
+	r.create("stock.warehouse.orderpoint", map[string]any{"product_id": r.prod, "warehouse_id": wh.ID, "location_id": pairID(wh.Stock),
+		"product_min_qty": 1, "product_max_qty": 9, "trigger": "manual"})
+	r.depot.Locations = map[string]string{"Van-7": r.depot.Warehouse + "/Van-7", "Stock": r.depot.Warehouse + "/Stock"}
+
+	r.startUplink()
+	r.startDownService(odoo.DownlinkConfig{Poll: time.Second, SnapshotEvery: 1000, SnapshotInterval: time.Hour}, t.TempDir())
+	waitUntil(t, 2*time.Minute, "both orderpoints at the depot", func() bool { return len(r.depotOrderpoints()) == 2 })
+	ops := r.depotOrderpoints()
+	if o := ops[r.sku+"@Van-7"]; o.Source != "Stock" || o.Min.String() != "2" || o.Max.String() != "6" || o.Multiple.String() != "1" {
+		t.Errorf("the van's orderpoint %+v; want 2/6 by 1 from Stock", o)
+	}
+	if o := ops[r.sku+"@Stock"]; o.Source != replenish.SourceCentral || o.Max.String() != "9" {
+		t.Errorf("the stock's orderpoint %+v; want 1/9 from central", o)
+	}
+}
