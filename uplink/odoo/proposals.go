@@ -103,11 +103,11 @@ type proposals struct {
 
 	mu    sync.Mutex
 	mem   map[string][]byte // file name → payload (also what is on disk)
-	stats map[string]ProposalResult
+	results map[string]ProposalResult // key → what Odoo did, once it answered
 }
 
 func newProposals(c *Client, depots []Depot, stateDir string, log *slog.Logger) *proposals {
-	p := &proposals{c: c, depots: map[string]Depot{}, log: log, wake: make(chan struct{}, 1), mem: map[string][]byte{}, stats: map[string]ProposalResult{}}
+	p := &proposals{c: c, depots: map[string]Depot{}, log: log, wake: make(chan struct{}, 1), mem: map[string][]byte{}, results: map[string]ProposalResult{}}
 	for _, d := range depots {
 		p.depots[d.ID] = d
 	}
@@ -180,7 +180,7 @@ func (p *proposals) Receive(depot string, payload []byte) {
 func (p *proposals) Result(depot string, id uint64) (ProposalResult, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	r, ok := p.stats[ProposalKey(depot, id)]
+	r, ok := p.results[ProposalKey(depot, id)]
 	return r, ok
 }
 
@@ -262,7 +262,7 @@ func (p *proposals) done(name string, r *ProposalResult) {
 	p.mu.Lock()
 	delete(p.mem, name)
 	if r != nil {
-		p.stats[strings.TrimSuffix(name, ".json")] = *r
+		p.results[strings.TrimSuffix(name, ".json")] = *r
 	}
 	p.mu.Unlock()
 }
