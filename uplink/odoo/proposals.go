@@ -101,8 +101,8 @@ type proposals struct {
 	log    *slog.Logger
 	wake   chan struct{}
 
-	mu    sync.Mutex
-	mem   map[string][]byte // file name → payload (also what is on disk)
+	mu      sync.Mutex
+	mem     map[string][]byte         // file name → payload (also what is on disk)
 	results map[string]ProposalResult // key → what Odoo did, once it answered
 }
 
