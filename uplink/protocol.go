@@ -28,7 +28,7 @@ const (
 )
 
 // downlinkTopics are subscribed (QoS 1) on every connect.
-var downlinkTopics = []string{TopicAck, TopicMasterItems, TopicMasterLocations, TopicMasterOperators, TopicStock, TopicCmd}
+var downlinkTopics = []string{TopicAck, TopicMasterItems, TopicMasterLocations, TopicMasterOperators, TopicMasterOrderpoints, TopicStock, TopicCmd}
 
 // Errors of downlink validation; every refused downlink message wraps one of them.
 var (

@@ -46,6 +46,7 @@ var funcs = template.FuncMap{
 	"count":   groupDigits,
 	// label prints a key of an exception's evidence ("p_value") as words ("p value").
 	"label": func(k string) string { return strings.ReplaceAll(k, "_", " ") },
+	"countbc": countBarcode,
 }
 
 func mustParsePages() map[string]*template.Template {

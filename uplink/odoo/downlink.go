@@ -279,7 +279,7 @@ func (d *Downlink) poll(ctx context.Context) {
 
 func (d *Downlink) pollOnce(ctx context.Context) error {
 	var errs []error
-	for _, kind := range []string{edge.MasterKindItems, edge.MasterKindLocations, edge.MasterKindOperators} {
+	for _, kind := range []string{edge.MasterKindItems, edge.MasterKindLocations, edge.MasterKindOperators, edge.MasterKindOrderpoints} {
 		stamp := "config"
 		if kind != edge.MasterKindOperators {
 			var err error
@@ -313,8 +313,9 @@ func (d *Downlink) pollOnce(ctx context.Context) error {
 // stampModels are the models each kind's payloads are built from: a change in any of them
 // (a write moves write_date; a delete the count) may change the payload.
 var stampModels = map[string][]string{
-	edge.MasterKindItems:     {"product.product", "product.template", "product.uom", "uom.uom"},
-	edge.MasterKindLocations: {"stock.location", "stock.warehouse"},
+	edge.MasterKindItems:       {"product.product", "product.template", "product.uom", "uom.uom"},
+	edge.MasterKindLocations:   {"stock.location", "stock.warehouse"},
+	edge.MasterKindOrderpoints: orderpointModels,
 }
 
 // stamp is the newest write_date and the count of every model of kind, archived records
@@ -363,6 +364,8 @@ func (d *Downlink) build(ctx context.Context, kind string) (map[string]masterSet
 			}
 			out[dep.ID] = set
 		}
+	case edge.MasterKindOrderpoints:
+		return d.buildOrderpoints(ctx)
 	case edge.MasterKindOperators:
 		for _, dep := range d.depots {
 			ops := append([]edge.Operator{}, dep.Operators...)
