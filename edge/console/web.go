@@ -45,7 +45,7 @@ var funcs = template.FuncMap{
 	"add":     func(a, b int) int { return a + b },
 	"count":   groupDigits,
 	// label prints a key of an exception's evidence ("p_value") as words ("p value").
-	"label": func(k string) string { return strings.ReplaceAll(k, "_", " ") },
+	"label":   func(k string) string { return strings.ReplaceAll(k, "_", " ") },
 	"countbc": countBarcode,
 }
 
