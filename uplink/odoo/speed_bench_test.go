@@ -88,11 +88,14 @@ type wireDepot struct {
 	mu  sync.Mutex
 	ack uint64
 	got chan struct{}
+	// cmd gets the connector's first command: its resend on connect says it subscribed
+	// and knows the depot's applied seq.
+	cmd chan struct{}
 }
 
 func newWireDepot(b *testing.B, broker, id string) *wireDepot {
 	b.Helper()
-	d := &wireDepot{id: id, got: make(chan struct{}, 1)}
+	d := &wireDepot{id: id, got: make(chan struct{}, 1), cmd: make(chan struct{}, 1)}
 	d.c = mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("bench-" + id).SetCleanSession(true).SetOrderMatters(true))
 	if tok := d.c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		b.Fatalf("depot connect: %v", tok.Error())
@@ -108,6 +111,15 @@ func newWireDepot(b *testing.B, broker, id string) *wireDepot {
 		d.mu.Unlock()
 		select {
 		case d.got <- struct{}{}:
+		default:
+		}
+	})
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		b.Fatalf("subscribe: %v", tok.Error())
+	}
+	tok = d.c.Subscribe("depots/"+id+"/cmd", 1, func(mqtt.Client, mqtt.Message) {
+		select {
+		case d.cmd <- struct{}{}:
 		default:
 		}
 	})
@@ -188,7 +200,13 @@ func BenchmarkConnectorVsDirectPostAction(b *testing.B) {
 	runConnector(b, broker.URL(), viaCore.c, 1, viaCore.depot)
 	p := odoo.NewPoster(direct.c, 5*time.Minute)
 	ctx := context.Background()
-	// The connector's worker reads the applied seq on start: a first receipt proves it runs.
+	// The connector's worker reads the applied seq on start, then asks for a resend; a
+	// first receipt proves it runs.
+	select {
+	case <-dep.cmd:
+	case <-time.After(2 * time.Minute):
+		b.Fatal("the connector did not come online within 2 minutes")
+	}
 	dep.publish(b, viaCore.receipt(1, "2", "W1"))
 	dep.waitAck(b, 1)
 	if r, err := p.Post(ctx, direct.depot, direct.receipt(1, "2", "W1")); err != nil || r.Status != odoo.StatusApplied {
@@ -363,7 +381,9 @@ func BenchmarkEndToEndLatencyTenDepotsAtFiveTxPerSecond(b *testing.B) {
 	close(stop)
 	<-watched
 	slices.Sort(lat)
-	q := func(p float64) float64 { return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000 }
+	q := func(p float64) float64 {
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+	}
 	b.ReportMetric(q(0.50), "p50_ms")
 	b.ReportMetric(q(0.99), "p99_ms")
 	b.ReportMetric(offered, "offered_tx/s")
