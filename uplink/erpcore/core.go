@@ -12,6 +12,11 @@
 //     ack, since the depot resends only what it believes unacknowledged. The Applier must
 //     itself be idempotent (Odoo's key in ir.model.data): the core's memory is lost on a
 //     restart, the ERP's is not, so after a restart the Applier answers Duplicate.
+//   - Batches: with Config.MaxBatch > 1 and a BatchApplier, the seqs already buffered
+//     after the watermark (a backlog) go to the ERP in one call, consecutive and in
+//     order, each still applied exactly once on its own; N is then handed together with
+//     N-1 rather than after it, and the answers are recorded in seq order. A batch that
+//     stops at a seq is acknowledged up to the seq before it and handed again from there.
 //   - Gaps: a seq above watermark+1 is kept (up to Config.MaxBuffered per depot; beyond
 //     that dropped) until the missing ones arrive. If the next seq has not arrived within
 //     Config.GapWait, the core publishes {"cmd":"resend","from_seq":watermark+1} on the
