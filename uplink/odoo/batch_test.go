@@ -153,3 +153,51 @@ func TestABatchResentAfterALostAnswerDoublesNothing(t *testing.T) {
 		}
 	}
 }
+
+// A failure inside Odoo that is not the data's fault (here a line the action cannot read,
+// which only a foreign client could send) stops the batch at that seq: the seqs before it
+// commit and are answered, that seq and the ones after it are not applied.
+func TestABatchStoppedByAFailureInsideOdooCommitsTheSeqsBeforeIt(t *testing.T) {
+	f := newPostFixture(t)
+	p := odoo.NewPoster(f.c, 2*time.Minute)
+	ctx := context.Background()
+	id, err := p.ActionID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := func(seq uint64, op string) map[string]any {
+		return map[string]any{"op": op, "depot": f.depot.ID, "seq": seq, "key": odoo.TxKey(f.depot.ID, seq), "param": odoo.AppliedSeqParam(f.depot.ID)}
+	}
+	broken := item(3, "post")
+	broken["type"], broken["warehouse"], broken["lines"] = "receipt", f.depot.Warehouse, []any{"not a line"}
+	var out struct {
+		Depotd struct {
+			Status  string `json:"status"`
+			Results []struct {
+				Status     string `json:"status"`
+				Seq        uint64 `json:"seq"`
+				AppliedSeq uint64 `json:"applied_seq"`
+				Message    string `json:"message"`
+			} `json:"results"`
+		} `json:"depotd"`
+	}
+	req := map[string]any{"op": "batch", "items": []any{item(1, "void"), item(2, "void"), broken, item(4, "void")}}
+	if err := f.c.Call(ctx, "ir.actions.server", "run", map[string]any{"ids": []int{id}, "context": map[string]any{"depotd": req}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	rs := out.Depotd.Results
+	if out.Depotd.Status != "batch" || len(rs) != 3 || rs[0].Status != "voided" || rs[1].Status != "voided" ||
+		rs[2].Status != "stopped" || rs[2].Seq != 3 || rs[2].Message == "" {
+		t.Fatalf("answer %+v; want voided, voided, stopped at seq 3 with why", out.Depotd)
+	}
+	t.Logf("stopped at seq 3: %s", rs[2].Message)
+	a := odoo.NewApplier(f.c, time.Minute, []odoo.Depot{f.depot})
+	if n, err := a.AppliedSeq(ctx, f.depot.ID); err != nil || n != 2 {
+		t.Fatalf("applied seq %d, %v; want 2 (the seqs before the stop committed)", n, err)
+	}
+	for seq, want := range map[uint64]int{1: 1, 2: 1, 3: 0, 4: 0} {
+		if _, _, keys := f.keyRecord(t, seq); keys != want {
+			t.Fatalf("seq %d has %d keys, want %d", seq, keys, want)
+		}
+	}
+}
