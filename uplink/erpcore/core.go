@@ -12,6 +12,11 @@
 //     ack, since the depot resends only what it believes unacknowledged. The Applier must
 //     itself be idempotent (Odoo's key in ir.model.data): the core's memory is lost on a
 //     restart, the ERP's is not, so after a restart the Applier answers Duplicate.
+//   - Batches: with Config.MaxBatch > 1 and a BatchApplier, the seqs already buffered
+//     after the watermark (a backlog) go to the ERP in one call, consecutive and in
+//     order, each still applied exactly once on its own; N is then handed together with
+//     N-1 rather than after it, and the answers are recorded in seq order. A batch that
+//     stops at a seq is acknowledged up to the seq before it and handed again from there.
 //   - Gaps: a seq above watermark+1 is kept (up to Config.MaxBuffered per depot; beyond
 //     that dropped) until the missing ones arrive. If the next seq has not arrived within
 //     Config.GapWait, the core publishes {"cmd":"resend","from_seq":watermark+1} on the
@@ -143,6 +148,17 @@ type Applier interface {
 	Apply(ctx context.Context, tx Tx) (Result, error)
 }
 
+// BatchApplier is an Applier that can apply several consecutive seqs of one depot in one
+// call to the ERP (Config.MaxBatch), each still exactly once and all or nothing.
+type BatchApplier interface {
+	Applier
+	// ApplyBatch applies txs, consecutive seqs of one depot in order, as Apply would one
+	// by one. The results are for a prefix of txs, in order, each committed (or rejected)
+	// in the ERP. With an error, the txs after that prefix are not known to be committed:
+	// the core hands them again, from the first of them.
+	ApplyBatch(ctx context.Context, txs []Tx) ([]Result, error)
+}
+
 // Config configures a Core. Brokers and Applier are required.
 type Config struct {
 	Brokers   []string
@@ -170,6 +186,10 @@ type Config struct {
 	// AckInterval is the longest a processed seq waits for its ack to be published
 	// (default 20ms): acks of seqs processed meanwhile are one message.
 	AckInterval time.Duration
+	// MaxBatch is the most seqs of a depot handed to a BatchApplier in one call: those
+	// already buffered, in order, after the watermark (a backlog draining), never waiting
+	// for more. Default 1: one seq per call.
+	MaxBatch int
 	// MaxBuffered bounds the seqs kept ahead of a depot's watermark (default 10000).
 	MaxBuffered int
 	// GapWait is how long a missing next seq is waited for before asking for a resend
@@ -292,6 +312,9 @@ func New(cfg Config) (*Core, error) {
 	cfg.RetryMax = max(cfg.RetryMax, cfg.RetryMin)
 	if cfg.AckInterval <= 0 {
 		cfg.AckInterval = 20 * time.Millisecond
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 1
 	}
 	if cfg.MaxBuffered <= 0 {
 		cfg.MaxBuffered = 10000
@@ -709,6 +732,10 @@ func (c *Core) work(ctx, applyCtx context.Context, d *depot) {
 	d.applied, d.known = applied, true
 	d.mu.Unlock()
 	log.Info("erp depot ready", "applied_seq", applied)
+	limit := c.cfg.MaxBatch
+	if _, ok := c.cfg.Applier.(BatchApplier); !ok {
+		limit = 1
+	}
 	c.kickAcker()
 	for {
 		if d.takeStale() {
@@ -723,11 +750,15 @@ func (c *Core) work(ctx, applyCtx context.Context, d *depot) {
 			log.Info("erp depot taken over", "applied_seq", applied)
 		}
 		for ctx.Err() == nil {
-			tx, ok := d.next()
-			if !ok {
+			txs := d.next(limit)
+			if len(txs) == 0 {
 				break
 			}
-			if !c.apply(ctx, applyCtx, d, tx, log) {
+			if ba, ok := c.cfg.Applier.(BatchApplier); ok && limit > 1 {
+				if !c.applyBatch(ctx, applyCtx, ba, d, txs, log) {
+					return
+				}
+			} else if !c.apply(ctx, applyCtx, d, txs[0], log) {
 				return
 			}
 			c.kickAcker()
@@ -897,12 +928,13 @@ func (c *Core) appliedSeq(ctx context.Context, d *depot, log *slog.Logger) (uint
 	}
 }
 
-// next takes the seq after the watermark from the buffer, dropping what fell below it.
-func (d *depot) next() (Tx, bool) {
+// next takes up to limit consecutive seqs after the watermark from the buffer, dropping
+// what fell below it.
+func (d *depot) next(limit int) []Tx {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.fenced || d.stale {
-		return Tx{}, false
+		return nil
 	}
 	for s := range d.buf {
 		if s <= d.applied {
@@ -912,16 +944,91 @@ func (d *depot) next() (Tx, bool) {
 			d.reack = true
 		}
 	}
-	tx, ok := d.buf[d.applied+1]
-	d.busy = ok
-	if ok {
-		d.busyAt = tx.At
-		delete(d.buf, d.applied+1)
+	var txs []Tx
+	for seq := d.applied + 1; len(txs) < limit; seq++ {
+		tx, ok := d.buf[seq]
+		if !ok {
+			break
+		}
+		delete(d.buf, seq)
+		txs = append(txs, tx)
+	}
+	d.busy = len(txs) > 0
+	if d.busy {
+		d.busyAt = txs[0].At
 		d.gapSince = time.Time{}
 	} else if len(d.buf) > 0 && d.gapSince.IsZero() {
 		d.gapSince = time.Now()
 	}
-	return tx, ok
+	return txs
+}
+
+// putBack returns seqs taken by next but not processed to the buffer (a seq received
+// again meanwhile is kept as received).
+func (d *depot) putBack(txs []Tx) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, tx := range txs {
+		if _, ok := d.buf[tx.Seq]; !ok && tx.Seq > d.applied {
+			d.buf[tx.Seq] = tx
+		}
+	}
+	d.busy = false
+}
+
+// applyBatch hands txs to the BatchApplier in one call until every one is answered,
+// recording each answer in order as it comes and handing again only what was not
+// answered; false when ctx ended first.
+func (c *Core) applyBatch(ctx, applyCtx context.Context, ba BatchApplier, d *depot, txs []Tx, log *slog.Logger) bool {
+	for attempt := 0; ; {
+		start := time.Now()
+		rs, err := ba.ApplyBatch(applyCtx, txs)
+		took := time.Since(start)
+		if len(rs) > len(txs) {
+			rs, err = nil, fmt.Errorf("applier answered %d results for %d seqs", len(rs), len(txs))
+		}
+		for i, res := range rs {
+			if res.Status < Applied || res.Status > Gap {
+				rs, err = rs[:i], fmt.Errorf("applier answered an unknown status %d for seq %d", res.Status, txs[i].Seq)
+				break
+			}
+		}
+		for i, res := range rs {
+			c.record(d, txs[i], res, took, log)
+			if res.Status == Gap {
+				// The watermark stepped back: what follows waits for the resend.
+				d.putBack(txs[i+1:])
+				return true
+			}
+		}
+		txs = txs[len(rs):]
+		if len(txs) == 0 {
+			return true
+		}
+		if len(rs) > 0 {
+			attempt = 0 // progress: the backoff starts again
+			c.kickAcker()
+			d.mu.Lock()
+			d.busy, d.busyAt = true, txs[0].At
+			d.mu.Unlock()
+		}
+		if err == nil {
+			err = fmt.Errorf("applier answered %d results for %d seqs", len(rs), len(rs)+len(txs))
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		d.mu.Lock()
+		d.stats.Errors++
+		d.mu.Unlock()
+		wait := c.backoff(attempt, err)
+		attempt++
+		log.Warn("erp apply failed: retrying from the same seq", "seq", txs[0].Seq, "type", txs[0].Type, "batch", len(txs),
+			"attempt", attempt, "retryable", c.cfg.Retryable(err), "retry_in", wait.Round(time.Millisecond), "err", err)
+		if !sleep(ctx, wait) {
+			return false
+		}
+	}
 }
 
 // apply hands tx to the Applier (under applyCtx) until it answers; false when ctx ended

@@ -34,7 +34,7 @@ func NewApplier(c *Client, postTimeout time.Duration, depots []Depot) *Applier {
 	return a
 }
 
-var _ erpcore.Applier = (*Applier)(nil)
+var _ erpcore.BatchApplier = (*Applier)(nil)
 
 // AppliedSeq reads the depot's applied seq from Odoo (the ir.config_parameter setup made).
 // A depot setup never saw is a *SetupError.
@@ -88,6 +88,52 @@ func (a *Applier) Apply(ctx context.Context, tx erpcore.Tx) (erpcore.Result, err
 	return result(r, StatusApplied)
 }
 
+// ApplyBatch posts consecutive seqs of one depot in one Odoo call (Poster.Batch), each
+// exactly once and in its own savepoint, with Apply's answers: a refusal that is the
+// data's fault is recorded and answered Rejected, and the seqs after it go on. The
+// results cover a prefix of txs, all committed; with an error, the rest is not.
+func (a *Applier) ApplyBatch(ctx context.Context, txs []erpcore.Tx) ([]erpcore.Result, error) {
+	if len(txs) == 0 {
+		return nil, nil
+	}
+	d, ok := a.depots[txs[0].Depot]
+	if !ok {
+		return nil, &SetupError{Msg: fmt.Sprintf("depot %s is not in erp.yaml's depots", txs[0].Depot)}
+	}
+	items := make([]BatchItem, len(txs))
+	for i, tx := range txs {
+		if tx.Depot != d.ID {
+			return nil, fmt.Errorf("a batch of depot %s holds seq %d of depot %s", d.ID, tx.Seq, tx.Depot)
+		}
+		it := BatchItem{Seq: tx.Seq}
+		if tx.Type == VoidType {
+			it.Void = true
+		} else if etx, err := tx.Transaction(); err != nil {
+			it.Reject = &Rejection{Code: "BAD_TX", Message: "the transaction could not be read: " + jsonReason(err)}
+		} else {
+			it.Tx = &etx
+		}
+		items[i] = it
+	}
+	rs, err := a.p.Batch(ctx, d, items)
+	out := make([]erpcore.Result, 0, len(rs))
+	for i, r := range rs {
+		done := StatusApplied
+		switch {
+		case items[i].Void:
+			done = StatusVoided
+		case items[i].Reject != nil || r.Status == StatusRejected:
+			done = StatusRejected
+		}
+		res, rerr := result(r, done)
+		if rerr != nil {
+			return out, rerr
+		}
+		out = append(out, res)
+	}
+	return out, err
+}
+
 func (a *Applier) reject(ctx context.Context, d Depot, seq uint64, why *Rejection) (erpcore.Result, error) {
 	r, err := a.p.Reject(ctx, d, seq, why)
 	if err != nil {
@@ -111,6 +157,9 @@ func result(r Result, done string) (erpcore.Result, error) {
 			out.Status = erpcore.Voided
 		default:
 			out.Status = erpcore.Rejected
+			if r.Rejection != nil {
+				out.Code, out.Message = r.Rejection.Code, r.Rejection.Message
+			}
 		}
 	case StatusDuplicate, StatusBehind:
 		// behind: at or below the applied seq without a key (an applied seq set by hand):

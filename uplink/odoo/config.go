@@ -17,6 +17,8 @@ const (
 	DefaultCallTimeout = 30 * time.Second
 	DefaultPostTimeout = 120 * time.Second
 	DefaultRetryMax    = 60 * time.Second
+	DefaultBatch       = 20
+	maxBatch           = 500
 )
 
 // Config is the `odoo:` section of erp.yaml.
@@ -36,6 +38,10 @@ type Config struct {
 	PostTimeout time.Duration `yaml:"post_timeout"`
 	// RetryMax caps the backoff between retries of a transient failure. Default 60s.
 	RetryMax time.Duration `yaml:"retry_max"`
+	// Batch is the most transactions of one depot posted in one call when they are
+	// already waiting in order (erpcore.Config.MaxBatch); each still in its own savepoint.
+	// 1 turns batching off. Default 20.
+	Batch int `yaml:"batch"`
 }
 
 // ApplyDefaults fills the zero values documented on Config.
@@ -48,6 +54,9 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.RetryMax == 0 {
 		c.RetryMax = DefaultRetryMax
+	}
+	if c.Batch == 0 {
+		c.Batch = DefaultBatch
 	}
 }
 
@@ -75,6 +84,9 @@ func (c *Config) Check(path string, report func(key, msg string)) {
 		report(path+".api_key_file", "required (a file holding the Odoo API key, mode 0600)")
 	} else if _, err := c.readKey(); err != nil {
 		report(path+".api_key_file", err.Error())
+	}
+	if c.Batch < 0 || c.Batch > maxBatch {
+		report(path+".batch", fmt.Sprintf("%d: must be 1 to %d (1: one transaction per call)", c.Batch, maxBatch))
 	}
 	for _, d := range []struct {
 		key string

@@ -150,6 +150,21 @@
 // worker starts, after downlink.snapshot_every processed seqs, every
 // downlink.snapshot_interval and on the depot's request ({prefix}request).
 //
+// # Batches
+//
+// When a depot has a backlog (an outage, a connector restart), the consumer hands the
+// Applier up to odoo.batch (erp.yaml, default 20; 1 turns it off) consecutive seqs
+// already buffered, never waiting for more: Applier.ApplyBatch, Poster.Batch, one post
+// action call with op "batch". The action applies each in its own savepoint, in seq
+// order, with the same checks and key as a single posting: a refusal that is the data's
+// fault rolls back that transaction only and is recorded as rejected at once (its code
+// and message, as Reject would); the next one goes on. Any other failure stops the batch
+// at that seq: what came before commits and is acknowledged, the rest is handed again. A
+// batch re-sent after a lost answer finds every key and answers duplicate. Measured
+// (BenchmarkBatchedVsOneCallPerTransaction): Odoo's own work per receipt (create,
+// confirm, validate a picking) dominates the call overhead, so a batch of 20 posts about
+// 1.25× the one-call rate on a loaded box; its gain is mostly fewer round trips.
+//
 // # Operations
 //
 // Service serves /healthz and /metrics (Prometheus text, its own registry) on

@@ -45,6 +45,7 @@ type e2eRig struct {
 	j        *edge.Journal
 	clientID string
 	tls      uplink.TLSConfig // of both the depot and the connector
+	batch    int              // erp.yaml's odoo.batch (0: its default)
 }
 
 func newE2ERig(t *testing.T) *e2eRig {
@@ -144,7 +145,7 @@ func (r *e2eRig) startService() (*stopper, func() *erpcore.Core) {
 	r.t.Helper()
 	mc := uplink.ClientConfig{Brokers: []string{r.broker.URL()}, ClientID: r.clientID, KeepAlive: 2 * time.Second, TLS: r.tls}
 	mc.ApplyDefaults()
-	oc := odoo.Config{URL: r.env.URL, Database: r.env.DB, PostTimeout: 2 * time.Minute, RetryMax: 2 * time.Second}
+	oc := odoo.Config{URL: r.env.URL, Database: r.env.DB, PostTimeout: 2 * time.Minute, RetryMax: 2 * time.Second, Batch: r.batch}
 	oc.ApplyDefaults()
 	var mu sync.Mutex
 	var core *erpcore.Core
@@ -219,6 +220,7 @@ func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
 func TestEveryReceiptLandsInOdooOnceThroughTheBrokerEvenWhenTheConnectorRestartsMidDrain(t *testing.T) {
 	const first, second = 10, 30
 	r := newE2ERig(t)
+	r.batch = 2 // batched, and still slow enough to stop in the middle
 	r.receipts(first, "2")
 	r.startUplink()
 	start := time.Now()
@@ -332,6 +334,7 @@ func TestOverMutualTLSTheReceiptsLandInOdooAndAreAcked(t *testing.T) {
 func TestOdooUnreachableAndLostAnswersMidDrainStillLandEachReceiptOnce(t *testing.T) {
 	const n = 20
 	r := newE2ERig(t)
+	r.batch = 2 // batched, and still slow enough to cut in the middle
 	proxy := odootest.NewProxy(t, r.env)
 	r.c = proxy.Env(r.env).Client(t) // the connector's calls go through the proxy
 	direct := r.env.Client(t)

@@ -16,3 +16,6 @@ func (d *Downlink) Build(ctx context.Context, kind string) error {
 	_, err := d.build(ctx, kind)
 	return err
 }
+
+// ActionID is the post action's id (looked up as a posting would).
+func (p *Poster) ActionID(ctx context.Context) (int, error) { return p.action(ctx) }

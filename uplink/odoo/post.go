@@ -159,36 +159,47 @@ func (p *Poster) Void(ctx context.Context, d Depot, seq uint64) (Result, error) 
 	return p.run(ctx, map[string]any{"op": "void", "depot": d.ID, "seq": seq, "key": TxKey(d.ID, seq), "param": AppliedSeqParam(d.ID)})
 }
 
-func (p *Poster) run(ctx context.Context, req map[string]any) (Result, error) {
+// actionResult is one transaction's answer of the post action.
+type actionResult struct {
+	Status     string `json:"status"`
+	AppliedSeq uint64 `json:"applied_seq"`
+	PickingID  int    `json:"picking_id"`
+	Picking    string `json:"picking"`
+	Model      string `json:"model"`
+	ResID      int    `json:"res_id"`
+	Rejection  string `json:"rejection"` // a duplicate of a rejected seq: "CODE: message"
+	Code       string `json:"code"`      // rejected in a batch
+	Message    string `json:"message"`   // rejected in a batch; stopped: why
+	Backorder  string `json:"backorder"`
+	Moves      []struct {
+		ProductID int             `json:"product_id"`
+		Quantity  decimal.Decimal `json:"quantity"`
+		State     string          `json:"state"`
+		Lot       string          `json:"lot"`
+	} `json:"moves"`
+}
+
+// call runs the post action with req and decodes its answer into out.
+func (p *Poster) call(ctx context.Context, req map[string]any, out any) error {
 	id, err := p.action(ctx)
 	if err != nil {
-		return Result{}, err
+		return err
 	}
-	var out struct {
-		Depotd struct {
-			Status     string `json:"status"`
-			AppliedSeq uint64 `json:"applied_seq"`
-			PickingID  int    `json:"picking_id"`
-			Picking    string `json:"picking"`
-			Model      string `json:"model"`
-			ResID      int    `json:"res_id"`
-			Rejection  string `json:"rejection"`
-			Backorder  string `json:"backorder"`
-			Moves      []struct {
-				ProductID int             `json:"product_id"`
-				Quantity  decimal.Decimal `json:"quantity"`
-				State     string          `json:"state"`
-				Lot       string          `json:"lot"`
-			} `json:"moves"`
-		} `json:"depotd"`
-	}
-	err = p.c.Call(ctx, "ir.actions.server", "run", map[string]any{"ids": []int{id}, "context": map[string]any{"depotd": req}}, &out)
+	err = p.c.Call(ctx, "ir.actions.server", "run", map[string]any{"ids": []int{id}, "context": map[string]any{"depotd": req}}, out)
 	if errors.Is(err, ErrNotFound) {
 		// The action was deleted or reinstalled under another id: look it up again next time.
 		p.mu.Lock()
 		p.actionID = 0
 		p.mu.Unlock()
 	}
+	return err
+}
+
+func (p *Poster) run(ctx context.Context, req map[string]any) (Result, error) {
+	var out struct {
+		Depotd actionResult `json:"depotd"`
+	}
+	err := p.call(ctx, req, &out)
 	var oe *Error
 	if errors.As(err, &oe) && errors.Is(err, ErrRefused) {
 		return Result{}, rejection(oe)
@@ -196,25 +207,123 @@ func (p *Poster) run(ctx context.Context, req map[string]any) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	r := Result{Status: out.Depotd.Status, AppliedSeq: out.Depotd.AppliedSeq, PickingID: out.Depotd.PickingID,
-		Picking: out.Depotd.Picking, Model: out.Depotd.Model, Backorder: out.Depotd.Backorder}
-	if r.Status == StatusDuplicate {
-		r.PickingID = out.Depotd.ResID
-		if out.Depotd.Rejection != "" {
-			code, msg, _ := strings.Cut(out.Depotd.Rejection, ": ")
+	return out.Depotd.result(req["depot"], req["param"])
+}
+
+func (a actionResult) result(depot, param any) (Result, error) {
+	r := Result{Status: a.Status, AppliedSeq: a.AppliedSeq, PickingID: a.PickingID,
+		Picking: a.Picking, Model: a.Model, Backorder: a.Backorder}
+	switch r.Status {
+	case StatusDuplicate:
+		r.PickingID = a.ResID
+		if a.Rejection != "" {
+			code, msg, _ := strings.Cut(a.Rejection, ": ")
 			r.Rejection = &Rejection{Code: code, Message: msg}
 		}
+	case StatusRejected:
+		if a.Code != "" {
+			r.Rejection = &Rejection{Code: a.Code, Message: a.Message}
+		}
 	}
-	for _, m := range out.Depotd.Moves {
+	for _, m := range a.Moves {
 		r.Moves = append(r.Moves, Move{ProductID: m.ProductID, Quantity: m.Quantity, State: m.State, Lot: m.Lot})
 	}
 	switch r.Status {
 	case StatusNotSetUp:
-		return r, &SetupError{Msg: fmt.Sprintf("depot %v is not set up in this Odoo database (no ir.config_parameter %v): run depotd erp setup", req["depot"], req["param"])}
+		return r, &SetupError{Msg: fmt.Sprintf("depot %v is not set up in this Odoo database (no ir.config_parameter %v): run depotd erp setup", depot, param)}
 	case StatusBadInput, "":
 		return r, &Error{Op: "ir.actions.server/run", Status: 200, Kind: ErrProtocol, Message: fmt.Sprintf("the post action answered %q: is it this depotd's? (run depotd erp setup)", r.Status)}
 	}
 	return r, nil
+}
+
+// BatchItem is one seq of a batch (Poster.Batch): a transaction to post (Tx), a void
+// entry (Void), or a seq to record as rejected without posting it (Reject: depotd could
+// not even build the posting, e.g. BAD_TX).
+type BatchItem struct {
+	Seq    uint64
+	Tx     *edge.Transaction
+	Void   bool
+	Reject *Rejection
+}
+
+// Batch posts consecutive seqs of depot d in one Odoo call, each in its own savepoint
+// and each exactly once, as Post, Void and Reject would one by one: a transaction Odoo
+// refuses for its data is recorded as rejected at once (StatusRejected, Result.Rejection
+// set) and the next one goes on. The results are in item order and cover a prefix of
+// items, all of it committed. When the action stopped at an item for a reason that is not
+// the data's fault, the results before it come back with an *Error (ErrServer, retryable)
+// for that item; any other error means nothing of the call is known to be committed
+// (retrying is safe: the keys answer StatusDuplicate). A transaction depotd cannot post
+// (ErrNotImplemented) ends the batch before it: the results before it come back with that
+// error, as Post's.
+func (p *Poster) Batch(ctx context.Context, d Depot, items []BatchItem) ([]Result, error) {
+	reqs := make([]map[string]any, 0, len(items))
+	var stop error // what ends the batch before the item it refuses
+	for _, it := range items {
+		req := map[string]any{"depot": d.ID, "seq": it.Seq, "key": TxKey(d.ID, it.Seq), "param": AppliedSeqParam(d.ID)}
+		reject := func(r *Rejection) { req["op"], req["code"], req["message"] = "reject", r.Code, r.Message }
+		switch {
+		case it.Void:
+			req["op"] = "void"
+		case it.Reject != nil:
+			reject(it.Reject)
+		case it.Tx != nil:
+			tx := *it.Tx
+			tx.Seq = it.Seq
+			r, err := buildRequest(d, tx)
+			var rej *Rejection
+			switch {
+			case errors.As(err, &rej):
+				reject(rej)
+			case err != nil:
+				stop = err
+			default:
+				r["op"] = "post"
+				req = r
+			}
+		default:
+			stop = fmt.Errorf("batch item of depot %s seq %d holds nothing to post", d.ID, it.Seq)
+		}
+		if stop != nil {
+			break
+		}
+		reqs = append(reqs, req)
+	}
+	if len(reqs) == 0 {
+		return nil, stop
+	}
+	items = items[:len(reqs)]
+	var out struct {
+		Depotd struct {
+			Status  string         `json:"status"`
+			Results []actionResult `json:"results"`
+		} `json:"depotd"`
+	}
+	if err := p.call(ctx, map[string]any{"op": "batch", "items": reqs}, &out); err != nil {
+		return nil, err
+	}
+	if out.Depotd.Status != "batch" || len(out.Depotd.Results) > len(items) {
+		return nil, &Error{Op: "ir.actions.server/run", Status: 200, Kind: ErrProtocol,
+			Message: fmt.Sprintf("the post action answered %q with %d results for a batch of %d: is it this depotd's? (run depotd erp setup)", out.Depotd.Status, len(out.Depotd.Results), len(items))}
+	}
+	rs := make([]Result, 0, len(out.Depotd.Results))
+	for i, a := range out.Depotd.Results {
+		if a.Status == "stopped" {
+			return rs, &Error{Op: "ir.actions.server/run", Status: 200, Kind: ErrServer,
+				Message: fmt.Sprintf("depot %s seq %d not posted (the batch stopped there): %s", d.ID, items[i].Seq, a.Message)}
+		}
+		r, err := a.result(d.ID, AppliedSeqParam(d.ID))
+		if err != nil {
+			return rs, err
+		}
+		rs = append(rs, r)
+	}
+	if len(rs) < len(items) {
+		return rs, &Error{Op: "ir.actions.server/run", Status: 200, Kind: ErrProtocol,
+			Message: fmt.Sprintf("the post action answered %d results for a batch of %d", len(rs), len(items))}
+	}
+	return rs, stop
 }
 
 var codeRE = regexp.MustCompile(`^([A-Z][A-Z_]{2,40}): (.+)$`)

@@ -115,7 +115,7 @@ func (s *Service) Run(ctx context.Context) error {
 	cfg := erpcore.Config{
 		Brokers: s.MQTT.Brokers, ClientID: s.MQTT.ClientID, Username: s.MQTT.Username, Password: s.MQTT.Password,
 		TLS: tlsCfg, KeepAlive: s.MQTT.KeepAlive, TopicPrefix: s.MQTT.TopicPrefix, Depots: ids,
-		Applier: a, Retryable: Retryable, RetryMax: s.Odoo.RetryMax, Log: log,
+		Applier: a, MaxBatch: s.Odoo.Batch, Retryable: Retryable, RetryMax: s.Odoo.RetryMax, Log: log,
 		// SIGTERM lets a posting in flight finish and be acknowledged (well within
 		// systemd's default 90s stop timeout); one still running then is cancelled, and
 		// the next run finds its key if Odoo committed it.
