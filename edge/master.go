@@ -122,8 +122,10 @@ func ValidateMaster(kind string, payload []byte) (string, error) {
 			}
 		}
 		return checkV(m.V, m.Version)
+	case MasterKindDocuments:
+		return validateDocuments(dec)
 	}
-	return "", fmt.Errorf("unknown master data kind %q (items, locations, operators)", kind)
+	return "", fmt.Errorf("unknown master data kind %q (items, locations, operators, documents)", kind)
 }
 
 func checkV(v int, version string) (string, error) {
