@@ -65,6 +65,11 @@ const (
 // ValidateMaster decodes and checks a master-data payload of the given kind, refusing
 // unknown fields, and returns its version.
 func ValidateMaster(kind string, payload []byte) (string, error) {
+	// The decoder below stops after the first value; what follows it would make the stored
+	// payload unreadable later (json.Unmarshal refuses trailing data), so refuse it now.
+	if !json.Valid(payload) {
+		return "", fmt.Errorf("master %s: not one JSON value (malformed or trailing data)", kind)
+	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
 	switch kind {
