@@ -279,7 +279,7 @@ func (d *Downlink) poll(ctx context.Context) {
 
 func (d *Downlink) pollOnce(ctx context.Context) error {
 	var errs []error
-	for _, kind := range []string{edge.MasterKindItems, edge.MasterKindLocations, edge.MasterKindOperators} {
+	for _, kind := range []string{edge.MasterKindItems, edge.MasterKindLocations, edge.MasterKindOperators, edge.MasterKindDocuments} {
 		stamp := "config"
 		if kind != edge.MasterKindOperators {
 			var err error
@@ -315,6 +315,7 @@ func (d *Downlink) pollOnce(ctx context.Context) error {
 var stampModels = map[string][]string{
 	edge.MasterKindItems:     {"product.product", "product.template", "product.uom", "uom.uom"},
 	edge.MasterKindLocations: {"stock.location", "stock.warehouse"},
+	edge.MasterKindDocuments: {"stock.picking", "stock.move"},
 }
 
 // stamp is the newest write_date and the count of every model of kind, archived records
@@ -358,6 +359,18 @@ func (d *Downlink) build(ctx context.Context, kind string) (map[string]masterSet
 				return nil, err
 			}
 			set, err := masterPayload(newest, func(v string) any { return edge.MasterLocations{V: 1, Version: v, Locations: locs} }, locs)
+			if err != nil {
+				return nil, err
+			}
+			out[dep.ID] = set
+		}
+	case edge.MasterKindDocuments:
+		for _, dep := range d.depots {
+			docs, newest, err := readDocuments(ctx, d.c, dep, d.log)
+			if err != nil {
+				return nil, err
+			}
+			set, err := masterPayload(newest, func(v string) any { return edge.MasterDocuments{V: 1, Version: v, Documents: docs} }, docs)
 			if err != nil {
 				return nil, err
 			}
