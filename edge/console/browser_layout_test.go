@@ -114,6 +114,14 @@ func tabletEnv(t *testing.T) *webEnv {
 				`{"name":"scale-1","kind":"scale","port":"/dev/ttyUSB1","state":"disconnected","reason":"open /dev/ttyUSB1: no such file or directory","since":"2026-11-26T08:00:00Z","failures":7}]`)
 		}
 	})
+	// An overdue ERP receipt with long names, and a delivery nothing on hand can serve, for
+	// the Today page.
+	if _, err := j.PutMaster(edge.MasterKindDocuments, []byte(`{"v":1,"version":"1","documents":[
+	 {"ref":"WH/IN/00012-PARTNER-LONG-REFERENCE","kind":"receipt","partner":"Acme Industrial Supplies and Fasteners International","origin":"P00042",
+	  "scheduled":"2026-01-05T10:00:00Z","lines":[{"item":"CHEESE-GOUDA-AGED-48-MONTHS","qty":"12"}]},
+	 {"ref":"WH/OUT/00007","kind":"issue","lines":[{"item":"CHEESE-GOUDA-AGED-48-MONTHS-EXTRA","qty":"4"}]}]}`)); err != nil {
+		t.Fatal(err)
+	}
 	api := &server{url: e.url}
 	long := `{"item":"CHEESE-GOUDA-AGED-48-MONTHS","qty":"16700.125","uom":"kg","lot":"LOT-2026-11-26-A","expiry":"2027-05-31","to":"WH/Stock/Cold-Room-North"}`
 	for i, body := range []string{
@@ -159,6 +167,7 @@ var consolePages = []struct{ name, path, sel string }{
 	{"post-reversal", "/post?reverse=2", "#reversal"},
 	{"exceptions", "/exceptions", "#exceptions-table form.resolve"},
 	{"devices", "/devices", "#devices-table"},
+	{"today", "/today", "#today-table tr.today-overdue_receipt"},
 }
 
 type overflow struct {
@@ -276,7 +285,7 @@ func TestEveryPageFitsLaptopAndTabletWithTouchSizedControls(t *testing.T) {
 	t.Logf("screenshots in %s", shots)
 	if *updateScreenshots {
 		copyScreenshots(t, shots, "tablet-login", "tablet-dashboard", "tablet-stations", "tablet-station", "tablet-stock",
-			"tablet-journal", "tablet-journal-entry", "tablet-post", "tablet-post-reversal", "tablet-post-refused", "tablet-exceptions", "tablet-devices")
+			"tablet-journal", "tablet-journal-entry", "tablet-post", "tablet-post-reversal", "tablet-post-refused", "tablet-exceptions", "tablet-devices", "tablet-today")
 	}
 }
 

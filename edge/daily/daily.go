@@ -49,7 +49,10 @@ type Row struct {
 	Location string    `json:"location,omitempty"`
 	Lot      string    `json:"lot,omitempty"`
 	Ref      string    `json:"ref,omitempty"`
+	// Qty is the quantity at fault; for an overdue receipt, which spans items, Lines says
+	// how many of its lines are still open instead.
 	Qty      edge.Qty  `json:"qty"`
+	Lines    int       `json:"lines,omitempty"`
 	Since    time.Time `json:"since,omitzero"`
 	What     string    `json:"what"`
 	Who      string    `json:"who"`
@@ -101,11 +104,13 @@ func Build(ctx context.Context, src Source, now time.Time, leadTime time.Duratio
 		if d.Kind != edge.DocReceipt || d.Scheduled.IsZero() || !d.Scheduled.Before(now) || j.answered[edge.Receipt][d.Ref] {
 			continue
 		}
-		var open edge.Qty
+		open := 0
 		for _, l := range d.Lines {
-			open = open.Add(l.Open())
+			if l.Open().Sign() > 0 {
+				open++
+			}
 		}
-		if open.Sign() == 0 {
+		if open == 0 {
 			continue
 		}
 		who := RolePurchase
@@ -117,7 +122,7 @@ func Build(ctx context.Context, src Source, now time.Time, leadTime time.Duratio
 			}
 			what += ")"
 		}
-		overdue = append(overdue, Row{Kind: KindOverdue, Ref: d.Ref, Qty: open, Since: d.Scheduled, What: what,
+		overdue = append(overdue, Row{Kind: KindOverdue, Ref: d.Ref, Lines: open, Since: d.Scheduled, What: what,
 			Who:     who + "; " + RoleReceiving + " if the goods are here",
 			Actions: []Action{{Label: "receive it", Post: map[string]string{"doc": d.Ref}}}})
 	}
