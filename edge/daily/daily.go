@@ -44,19 +44,19 @@ type Action struct {
 
 // Row is one exception on the board.
 type Row struct {
-	Kind     string    `json:"kind"`
-	Item     string    `json:"item,omitempty"`
-	Location string    `json:"location,omitempty"`
-	Lot      string    `json:"lot,omitempty"`
-	Ref      string    `json:"ref,omitempty"`
+	Kind     string `json:"kind"`
+	Item     string `json:"item,omitempty"`
+	Location string `json:"location,omitempty"`
+	Lot      string `json:"lot,omitempty"`
+	Ref      string `json:"ref,omitempty"`
 	// Qty is the quantity at fault; for an overdue receipt, which spans items, Lines says
 	// how many of its lines are still open instead.
-	Qty      edge.Qty  `json:"qty"`
-	Lines    int       `json:"lines,omitempty"`
-	Since    time.Time `json:"since,omitzero"`
-	What     string    `json:"what"`
-	Who      string    `json:"who"`
-	Actions  []Action  `json:"actions"`
+	Qty     edge.Qty  `json:"qty"`
+	Lines   int       `json:"lines,omitempty"`
+	Since   time.Time `json:"since,omitzero"`
+	What    string    `json:"what"`
+	Who     string    `json:"who"`
+	Actions []Action  `json:"actions"`
 }
 
 // Board is the depot's daily exceptions, most urgent kind first (negative stock, overdue
