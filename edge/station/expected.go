@@ -32,6 +32,8 @@ type expectedLine struct {
 	UoM  string   `json:"uom,omitempty"`
 }
 
+var kindName = map[string]string{edge.DocReceipt: "a receipt", edge.DocIssue: "a delivery", edge.DocTransfer: "a transfer"}
+
 // docKind is the document kind a mode works against, "" for modes without ERP documents.
 func (m Mode) docKind() string {
 	switch m {
@@ -64,7 +66,7 @@ func (s *station) expect(ref string) (*expected, string) {
 		return nil, "" // most refs name no ERP document (a supplier's delivery note)
 	}
 	if doc.Kind != kind {
-		return nil, fmt.Sprintf(": the ERP's %s is a %s, this station is in %s mode: nothing to compare with", ref, doc.Kind, s.st.Mode)
+		return nil, fmt.Sprintf(": the ERP's %s is %s, this station is in %s mode: nothing to compare with", ref, kindName[doc.Kind], s.st.Mode)
 	}
 	e := &expected{Ref: doc.Ref, Kind: doc.Kind, Origin: doc.Origin, Partner: doc.Partner}
 	at := map[string]int{}

@@ -130,7 +130,7 @@ func TestARefOfAnUnknownOrOtherKindDocumentComparesNothing(t *testing.T) {
 	putDocs(t, d.J)
 	mustApply(t, d.M, "sc-dock", "OP:alice")
 	ev := mustApply(t, d.M, "sc-dock", "REF:WH/OUT/00007")
-	if ev.Result != station.Accepted || !strings.Contains(ev.Message, "is a issue, this station is in receive mode") || ev.Status.Document.Expected != nil {
+	if ev.Result != station.Accepted || !strings.Contains(ev.Message, "is a delivery, this station is in receive mode") || ev.Status.Document.Expected != nil {
 		t.Fatalf("issue document at a receiving station: %+v", ev)
 	}
 	mustApply(t, d.M, "sc-pick", "OP:bob")

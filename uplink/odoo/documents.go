@@ -20,15 +20,27 @@ var documentKinds = map[string]string{"incoming": edge.DocReceipt, "outgoing": e
 var openPickingStates = []string{"confirmed", "waiting", "assigned"}
 
 type pickingRec struct {
-	ID        int  `json:"id"`
-	Name      text `json:"name"`
-	Code      text `json:"picking_type_code"`
-	Origin    text `json:"origin"`
-	Scheduled text `json:"scheduled_date"`
-	WriteDate text `json:"write_date"`
-	Partner   struct {
-		Name text `json:"display_name"`
-	} `json:"partner_id"`
+	ID        int        `json:"id"`
+	Name      text       `json:"name"`
+	Code      text       `json:"picking_type_code"`
+	Origin    text       `json:"origin"`
+	Scheduled text       `json:"scheduled_date"`
+	WriteDate text       `json:"write_date"`
+	Partner   partnerRef `json:"partner_id"`
+}
+
+// partnerRef is a picking's partner; Odoo sends false for a picking without one.
+type partnerRef struct {
+	Name text `json:"display_name"`
+}
+
+func (p *partnerRef) UnmarshalJSON(b []byte) error {
+	if string(b) == "false" || string(b) == "null" {
+		*p = partnerRef{}
+		return nil
+	}
+	type plain partnerRef
+	return json.Unmarshal(b, (*plain)(p))
 }
 
 type moveRec struct {

@@ -81,6 +81,24 @@ func TestAnOpenOdooReceiptReachesTheDepotAsAnExpectedDocumentInBaseUnits(t *test
 		t.Fatal(err)
 	}
 
+	// A delivery of the depot's warehouse, waiting for stock.
+	var outs []struct {
+		OutType []any `json:"out_type_id"`
+	}
+	if err := r.c.Call(ctx, "stock.warehouse", "search_read", map[string]any{"domain": []any{[]any{"code", "=", r.depot.Warehouse}},
+		"fields": []string{"out_type_id"}}, &outs); err != nil || len(outs) != 1 {
+		t.Fatal(err)
+	}
+	var customer []int
+	if err := r.c.Call(ctx, "stock.location", "search", map[string]any{"domain": []any{[]any{"usage", "=", "customer"}}, "limit": 1}, &customer); err != nil || len(customer) != 1 {
+		t.Fatalf("customer location: %v", err)
+	}
+	delivery := r.create("stock.picking", map[string]any{"picking_type_id": outs[0].OutType[0], "location_id": whs[0].Stock[0], "location_dest_id": customer[0],
+		"move_ids": []any{[]any{0, 0, map[string]any{"product_id": r.prod, "product_uom_qty": 3, "location_id": whs[0].Stock[0], "location_dest_id": customer[0]}}}})
+	if err := r.c.Call(ctx, "stock.picking", "action_confirm", map[string]any{"ids": []int{delivery}}, nil); err != nil {
+		t.Fatal(err)
+	}
+
 	r.startUplink()
 	r.startDownService(odoo.DownlinkConfig{Poll: time.Second, SnapshotEvery: 1000, SnapshotInterval: time.Hour}, t.TempDir())
 	var doc edge.Document
@@ -89,9 +107,18 @@ func TestAnOpenOdooReceiptReachesTheDepotAsAnExpectedDocumentInBaseUnits(t *test
 		doc = d
 		return err == nil && ok
 	})
+	waitUntil(t, time.Minute, "the delivery at the depot", func() bool {
+		m, err := r.j.Documents()
+		return err == nil && len(m.Documents) == 2
+	})
 	m, err := r.j.Documents()
-	if err != nil || len(m.Documents) != 1 {
-		t.Fatalf("the depot has %d documents (%v); want only its warehouse's one: %+v", len(m.Documents), err, m.Documents)
+	if err != nil || len(m.Documents) != 2 {
+		t.Fatalf("the depot has %d documents (%v); want only its warehouse's two: %+v", len(m.Documents), err, m.Documents)
+	}
+	for _, d := range m.Documents {
+		if d.Ref != ref && (d.Kind != edge.DocIssue || docLines(d) != fmt.Sprintf("%s 3/0 Units;", r.sku)) {
+			t.Fatalf("the delivery reached the depot as %+v", d)
+		}
 	}
 	want := fmt.Sprintf("%s 29/0 Units;", r.sku)
 	if doc.Kind != edge.DocReceipt || doc.Partner != "Acme "+r.sku || doc.Origin != origin ||
