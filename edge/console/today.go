@@ -81,8 +81,32 @@ func actionHref(a daily.Action) string {
 		return enc("/stock", a.Stock)
 	case a.Seq != 0:
 		return fmt.Sprintf("/journal/%d", a.Seq)
+	case a.Document != "":
+		return "/documents?" + url.Values{"ref": {a.Document}}.Encode()
 	}
 	return ""
+}
+
+// documentsPage lists the ERP's open documents as the depot last received them
+// (?ref= shows one), each line with what is still expected.
+func (s *Server) documentsPage(c *fiber.Ctx) error {
+	m, err := s.j.Documents()
+	if err != nil {
+		return err
+	}
+	ref := c.Query("ref")
+	var docs []edge.Document
+	for _, d := range m.Documents {
+		if ref == "" || d.Ref == ref {
+			docs = append(docs, d)
+		}
+	}
+	return s.render(c, "documents", fiber.StatusOK, pageData{Title: "ERP documents", Nav: "today",
+		Data: struct {
+			Version string
+			Ref     string
+			Docs    []edge.Document
+		}{m.Version, ref, docs}})
 }
 
 // prefillPost fills the post form from the Today page's links: ?doc=REF with a known ERP

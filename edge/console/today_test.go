@@ -71,7 +71,7 @@ func TestTheTodayPageListsEachExceptionWithWhoActsAndALinkToAct(t *testing.T) {
 	for _, want := range []string{
 		`class="today-negative_stock"`, `A at WH/Stock is -3`, `href="/post?item=A&to=WH%2FStock&type=count"`,
 		`class="today-overdue_receipt"`, `IN/9 was expected 2d 22h ago and is not received here (Acme Industrial Supplies, P00042)`, `href="/post?doc=IN%2F9"`,
-		`purchasing; receiving operator if the goods are here`, `2 lines open`,
+		`purchasing; receiving operator if the goods are here`, `2 lines open`, `href="/documents?ref=IN%2F9"`,
 		`class="today-in_transit_too_long"`, `10 B at WH/Stock in transit for 3d 0h, longer than the lead time of 2d 0h`,
 		`href="/post?from=WH%2FStock&item=B&qty=10&state=in_transit&to_state=available&type=status"`, `href="/journal/3"`,
 		`class="today-reserved_above_on_hand"`, `D: 4 for open deliveries [OUT/9], on hand 0 (4 short)`, `href="/stock?item=D"`,
@@ -88,6 +88,12 @@ func TestTheTodayPageListsEachExceptionWithWhoActsAndALinkToAct(t *testing.T) {
 	for _, want := range []string{`<option value="receipt" selected`, `id="ref" value="IN/9"`, `value="A"`, `value="10"`, `value="C"`, `value="3"`} {
 		if !strings.Contains(b.last, want) {
 			t.Errorf("post form for IN/9 lacks %q", want)
+		}
+	}
+	b.get("/documents?ref=IN%2F9")
+	for _, want := range []string{`receipt IN/9`, `Acme Industrial Supplies · P00042`, `data-label="Open" class="num">10</td>`, `data-label="Open" class="num">3</td>`} {
+		if !strings.Contains(html.UnescapeString(b.last), want) {
+			t.Errorf("document page for IN/9 lacks %q", want)
 		}
 	}
 	code, out := do(t, &server{url: e.url}, "GET", "/api/v1/today", opToken, "")

@@ -40,6 +40,8 @@ type Action struct {
 	Stock map[string]string `json:"stock,omitempty"`
 	// Seq links a journal entry.
 	Seq uint64 `json:"seq,omitempty"`
+	// Document links the ERP document with this ref.
+	Document string `json:"document,omitempty"`
 }
 
 // Row is one exception on the board.
@@ -124,7 +126,7 @@ func Build(ctx context.Context, src Source, now time.Time, leadTime time.Duratio
 		}
 		overdue = append(overdue, Row{Kind: KindOverdue, Ref: d.Ref, Lines: open, Since: d.Scheduled, What: what,
 			Who:     who + "; " + RoleReceiving + " if the goods are here",
-			Actions: []Action{{Label: "receive it", Post: map[string]string{"doc": d.Ref}}}})
+			Actions: []Action{{Label: "receive it", Post: map[string]string{"doc": d.Ref}}, {Label: "see the document", Document: d.Ref}}})
 	}
 	sort.Slice(overdue, func(a, c int) bool { return overdue[a].Since.Before(overdue[c].Since) })
 	b.Rows = append(b.Rows, overdue...)
