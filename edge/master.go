@@ -127,10 +127,12 @@ func ValidateMaster(kind string, payload []byte) (string, error) {
 			}
 		}
 		return checkV(m.V, m.Version)
+	case MasterKindOrderpoints:
+		return validateOrderpoints(dec)
 	case MasterKindDocuments:
 		return validateDocuments(dec)
 	}
-	return "", fmt.Errorf("unknown master data kind %q (items, locations, operators, documents)", kind)
+	return "", fmt.Errorf("unknown master data kind %q (items, locations, operators, orderpoints, documents)", kind)
 }
 
 func checkV(v int, version string) (string, error) {

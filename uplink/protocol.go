@@ -29,7 +29,7 @@ const (
 )
 
 // downlinkTopics are subscribed (QoS 1) on every connect.
-var downlinkTopics = []string{TopicAck, TopicMasterItems, TopicMasterLocations, TopicMasterOperators, TopicMasterDocuments, TopicStock, TopicCmd}
+var downlinkTopics = []string{TopicAck, TopicMasterItems, TopicMasterLocations, TopicMasterOperators, TopicMasterOrderpoints, TopicMasterDocuments, TopicStock, TopicCmd}
 
 // Errors of downlink validation; every refused downlink message wraps one of them.
 var (

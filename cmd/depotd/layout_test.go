@@ -16,12 +16,12 @@ var allowed = []struct{ pkg, may string }{
 	{"devices", "devices"},
 	{"edge/station", "edge devices"},
 	{"edge/console", "edge"},
-	// What the depot computes from its journal (anomalies, count list, replenishment, the
-	// daily exceptions) sits beside the journal and reads it.
-	{"edge/anomaly", "edge devices"},
-	{"edge/countlist", "edge devices"},
-	{"edge/replenish", "edge devices"},
-	{"edge/daily", "edge devices"},
+	// The depot's own judgements (anomalies, count lists, replenishment) read the journal
+	// as the console does; the journal never calls them.
+	{"edge/anomaly", "edge"},
+	{"edge/countlist", "edge"},
+	{"edge/replenish", "edge"},
+	{"edge/daily", "edge"},
 	{"edge", "devices"},
 	{"uplink", "edge uplink"},
 	{"firmware-config", ""},

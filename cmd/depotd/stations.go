@@ -14,10 +14,10 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/boombuler/barcode/code128"
 	"github.com/depotd/depotd/devices"
 	"github.com/depotd/depotd/devices/barcode"
 	"github.com/depotd/depotd/edge"
+	"github.com/depotd/depotd/edge/console"
 	"github.com/depotd/depotd/edge/station"
 )
 
@@ -239,40 +239,8 @@ func commandSheet(cfg *Config) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// code128SVG draws data as Code 128 (boombuler/barcode picks the code sets and the check
-// symbol) with one SVG rect per bar, module width 2 units, a 10-module quiet zone on each
-// side as ISO/IEC 15417 requires.
-func code128SVG(data string) (template.HTML, error) {
-	bc, err := code128.Encode(data)
-	if err != nil {
-		return "", err
-	}
-	const module, quiet, height = 2, 10, 60
-	n := bc.Bounds().Dx()
-	var b strings.Builder
-	w := (n + 2*quiet) * module
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
-		w, height, w, height, template.HTMLEscapeString(data))
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/>`, w, height)
-	for x := 0; x < n; {
-		if !isBar(bc.At(x, 0)) {
-			x++
-			continue
-		}
-		start := x
-		for x < n && isBar(bc.At(x, 0)) {
-			x++
-		}
-		fmt.Fprintf(&b, `<rect x="%d" y="0" width="%d" height="%d" fill="#000"/>`, (quiet+start)*module, (x-start)*module, height)
-	}
-	b.WriteString(`</svg>`)
-	return template.HTML(b.String()), nil // built from numbers and an escaped label only
-}
-
-func isBar(c interface{ RGBA() (r, g, b, a uint32) }) bool {
-	r, g, b, _ := c.RGBA()
-	return r+g+b < 3*0x8000
-}
+// code128SVG draws a command-sheet barcode, 60 units high.
+func code128SVG(data string) (template.HTML, error) { return console.Code128SVG(data, 60, "") }
 
 var sheetTemplate = template.Must(template.New("sheet").Parse(`<!doctype html>
 <html lang="en">

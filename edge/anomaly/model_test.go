@@ -67,15 +67,15 @@ type outcome struct {
 	stableDay int  // stable days judged
 }
 
-func run(it item, days int, g generator) outcome {
-	m := anomaly.NewModel(anomaly.DefaultParams)
+func run(p anomaly.Params, it item, days int, g generator) outcome {
+	m := anomaly.NewModel(p)
 	var o outcome
 	var prev anomaly.Direction
 	for d := range days {
 		x := g.draw(it.mean(d), it.disp)
 		f, ok := m.Observe(time.Weekday((int(it.start)+d)%7), x)
 		stable := it.change == 0 || d < it.change
-		if stable && d >= anomaly.DefaultParams.WarmupDays {
+		if stable && d >= p.WarmupDays {
 			o.stableDay++
 			if ok && f.Direction != prev {
 				o.alarms++
@@ -107,28 +107,18 @@ func (t tally) alarmsPer100ItemWeeks() float64 {
 	return float64(t.alarms) / (float64(t.stableDays) / 7) * 100
 }
 
-// TestInjected3SigmaShiftsAreFoundWithin3DaysAndStableItemsRarelyFlag generates item
-// histories with weekday seasonality and Poisson or overdispersed noise, shifts the mean
-// of some by ±3 standard deviations of a day on a known day, and measures how many
-// shifts the model names (in the right direction) within three days and how many
-// alarms it raises on stable days. The goals are ≥ 90 % found and < 1 false
-// alarm per 100 item-weeks. The false-alarm goal is asserted. The detection goal is not
-// met (70-75 % at the default significance: slow and overdispersed items give too few
-// units in three days to tell a 3σ shift from noise at that false-alarm budget), so the
-// test asserts detectionFloor, below the goal, to catch a regression, and logs the
-// measured rate against the goal.
-func TestInjected3SigmaShiftsAreFoundWithin3DaysAndStableItemsRarelyFlag(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+// classes are the generated items: slow to fast movers, Poisson and overdispersed.
+var classes = []struct{ level, disp float64 }{{5, 1}, {5, 2}, {12, 1}, {12, 2}, {40, 1}, {40, 3}, {150, 1}, {150, 4}}
+
+// measure generates 120 items of each class from seed, a third of them stable, a third
+// with a surge and a third with a drop, and tallies each class's findings.
+func measure(p anomaly.Params, seed uint64) []tally {
 	g := generator{src: rand.NewPCG(seed, 0x5eed)}
 	r := rand.New(rand.NewPCG(seed, 1))
 	const history, after = 26 * 7, 14
-	classes := []struct {
-		level, disp float64
-	}{{5, 1}, {5, 2}, {12, 1}, {12, 2}, {40, 1}, {40, 3}, {150, 1}, {150, 4}}
-	var all tally
-	for _, c := range classes {
-		var ct tally
+	out := make([]tally, len(classes))
+	for ci, c := range classes {
+		ct := &out[ci]
 		for i := range 120 {
 			it := item{level: c.level, disp: c.disp, start: time.Weekday(r.IntN(7))}
 			days := history + 26*7
@@ -142,7 +132,7 @@ func TestInjected3SigmaShiftsAreFoundWithin3DaysAndStableItemsRarelyFlag(t *test
 				}
 				it.change, it.shift, days = history+r.IntN(7), -3, history+7+after
 			}
-			o := run(it, days, g)
+			o := run(p, it, days, g)
 			if it.change > 0 {
 				ct.shifts++
 				if o.found {
@@ -152,12 +142,44 @@ func TestInjected3SigmaShiftsAreFoundWithin3DaysAndStableItemsRarelyFlag(t *test
 			ct.alarms += o.alarms
 			ct.stableDays += o.stableDay
 		}
+	}
+	return out
+}
+
+func (t *tally) add(o tally) {
+	t.shifts += o.shifts
+	t.found += o.found
+	t.alarms += o.alarms
+	t.stableDays += o.stableDays
+}
+
+// TestInjected3SigmaShiftsAreFoundWithin3DaysAndStableItemsRarelyFlag generates item
+// histories with weekday seasonality and Poisson or overdispersed noise, shifts the mean
+// of some by ±3 standard deviations of a day on a known day (each day's own σ, from its
+// weekday's mean and the item's dispersion), and measures, over three seeds, how many
+// shifts the model names in the right direction within three days (flagged on the shift's
+// first, second or third day) and how many alarm episodes it raises on stable days. The
+// issue's goals are ≥ 90 % found and < 1 false alarm per 100 item-weeks. The false-alarm
+// goal is asserted. The detection goal is not met (87-89 % at the default
+// significance; slow and overdispersed items give too few units in three days to tell a
+// 3σ shift from noise at that false-alarm budget, see the package doc), so the test
+// asserts detectionFloor, below the goal, to catch a regression, and logs the measured
+// rates against the goals.
+func TestInjected3SigmaShiftsAreFoundWithin3DaysAndStableItemsRarelyFlag(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seeds %d, +1, +2", seed)
+	perClass := make([]tally, len(classes))
+	for s := range uint64(3) {
+		for ci, ct := range measure(anomaly.DefaultParams, seed+s) {
+			perClass[ci].add(ct)
+		}
+	}
+	var all tally
+	for ci, ct := range perClass {
+		c := classes[ci]
 		t.Logf("level %5.1f/day disp %.0f: %3d/%3d shifts found within 3 days (%.1f %%), %.2f false alarms per 100 item-weeks",
 			c.level, c.disp, ct.found, ct.shifts, 100*ct.detection(), ct.alarmsPer100ItemWeeks())
-		all.shifts += ct.shifts
-		all.found += ct.found
-		all.alarms += ct.alarms
-		all.stableDays += ct.stableDays
+		all.add(ct)
 	}
 	t.Logf("all: %d/%d shifts found within 3 days (%.1f %%); %d false alarms in %.0f item-weeks (%.2f per 100)",
 		all.found, all.shifts, 100*all.detection(), all.alarms, float64(all.stableDays)/7, all.alarmsPer100ItemWeeks())
@@ -172,13 +194,14 @@ func TestInjected3SigmaShiftsAreFoundWithin3DaysAndStableItemsRarelyFlag(t *test
 	}
 }
 
-// detectionFloor is what the model achieves today less three standard errors of the
-// measurement: falling below it is a regression.
-const detectionFloor = 0.65
+// detectionFloor is what the model achieves today (87-89 % over three seeds, 1,320
+// shifts) less three standard errors of the measurement: falling below it is a
+// regression. The even Bonferroni split over seven tests, before, found 69-75 %.
+const detectionFloor = 0.84
 
 // TestAnItemThatStopsIsNamedStoppedMovingOnceItsIdleRunIsImprobable: an item that stops
 // moving is flagged stopped_moving (not drop) as soon as its run of empty days is
-// improbable under its history: at once for a fast mover, after about ln(7/significance)
+// improbable under its history: at once for a fast mover, after about ln(10/significance)
 // ÷ level days for a slow one (half as long again and a week more of margin: the level is
 // an estimate, its uncertainty widens the idle run's distribution, and weekends are quiet).
 func TestAnItemThatStopsIsNamedStoppedMovingOnceItsIdleRunIsImprobable(t *testing.T) {
@@ -187,7 +210,7 @@ func TestAnItemThatStopsIsNamedStoppedMovingOnceItsIdleRunIsImprobable(t *testin
 	g := generator{src: rand.NewPCG(seed, 3)}
 	const history = 26 * 7
 	for _, level := range []float64{0.5, 2, 40} {
-		bound := int(math.Ceil(1.5*math.Log(7/anomaly.DefaultParams.Significance)/level)) + 7
+		bound := int(math.Ceil(1.5*math.Log(10/anomaly.DefaultParams.Significance)/level)) + 7
 		for i := range 20 {
 			m := anomaly.NewModel(anomaly.DefaultParams)
 			start := time.Weekday(i % 7)

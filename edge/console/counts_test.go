@@ -20,6 +20,11 @@ func TestTheCountsPageAndAPIListItemsToCountWithTheirReasons(t *testing.T) {
 		!strings.Contains(b.last, "adjusted on ") {
 		t.Fatalf("counts page: %d\n%s", r.StatusCode, b.last)
 	}
+	// The printed sheet carries, under each location, the command barcode a station
+	// scans to start a count there.
+	if !strings.Contains(b.last, `aria-label="CMD:COUNT:WH/Stock"`) {
+		t.Fatalf("counts page without the count barcode of WH/Stock:\n%s", b.last)
+	}
 	code, body := do(t, &server{e.url}, "GET", "/api/v1/counts", opToken, "")
 	entries, _ := body["entries"].([]any)
 	if code != http.StatusOK || len(entries) != 1 {

@@ -44,6 +44,9 @@ var funcs = template.FuncMap{
 	"txtypes": func() []edge.TxType { return edge.TxTypes },
 	"add":     func(a, b int) int { return a + b },
 	"count":   groupDigits,
+	// label prints a key of an exception's evidence ("p_value") as words ("p value").
+	"label":   func(k string) string { return strings.ReplaceAll(k, "_", " ") },
+	"countbc": countBarcode,
 }
 
 func mustParsePages() map[string]*template.Template {

@@ -1091,3 +1091,31 @@ func TestJournalShowsVoids(t *testing.T) {
 		t.Errorf("void page: %s", b.last)
 	}
 }
+
+// TestAnAnomalysEvidenceIsShownWithItsException: the exceptions page shows what a
+// consumption anomaly was judged on (expected and observed, the window, the p-value), not
+// only its message.
+func TestAnAnomalysEvidenceIsShownWithItsException(t *testing.T) {
+	e := startWeb(t, nil)
+	sup := logIn(t, e, 1)
+	exc, err := e.j.RaiseException(edge.Exception{Kind: edge.ExcConsumptionAnomaly, Item: "SKU-EV", Code: "surge:2026-10-22",
+		Message: "SKU-EV: consumption surged over 2026-10-22..2026-10-24",
+		Evidence: map[string]string{"direction": "surge", "window": "2026-10-22..2026-10-24", "window_days": "3",
+			"expected": "60.25", "observed": "181", "p_value": "2.1e-19", "significance": "0.000645"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup.get("/exceptions")
+	start := strings.Index(sup.last, fmt.Sprintf(`id="evidence-%d"`, exc.ID))
+	if start < 0 {
+		t.Fatalf("no evidence for exception %d on the page:\n%s", exc.ID, sup.last)
+	}
+	dl := sup.last[start:]
+	dl = dl[:strings.Index(dl, "</dl>")]
+	for _, want := range []string{"<dt>expected</dt><dd>60.25</dd>", "<dt>observed</dt><dd>181</dd>",
+		"<dt>window</dt><dd>2026-10-22..2026-10-24</dd>", "<dt>p value</dt><dd>2.1e-19</dd>"} {
+		if !strings.Contains(dl, want) {
+			t.Errorf("evidence lacks %s: %s", want, dl)
+		}
+	}
+}

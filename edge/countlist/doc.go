@@ -15,7 +15,9 @@
 // is the overdue ratio (days since the last count ÷ interval; an item not counted in
 // the window counts as the window ÷ interval) plus 3 per recent adjustment or
 // disagreement (it says the item may be wrong now); the list is the Config.Size (default 20) highest scores, each with its
-// reasons, and the locations where it has stock.
+// reasons, and the locations where it has stock. The console's Counts page prints, under
+// each location, the command barcode CMD:COUNT:<location> that starts a count there from a
+// station (edge/station).
 //
 // # Cost and durability
 //

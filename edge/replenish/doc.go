@@ -13,8 +13,19 @@
 // restart or two passes never raise a duplicate. A proposal stays active, whatever a
 // supervisor decides (approve, change, dismiss), until the location's available quantity
 // is back at or above the minimum: then the proposer closes it, and the next dip raises a
-// new one. Rules come from the depot config (replenishment.rules) until the connector
-// downlinks Odoo's orderpoints with the master data.
+// new one.
+//
+// # Rules: the config's and the ERP's
+//
+// Rules come from the depot config (replenishment.rules) and from the ERP's orderpoints,
+// downlinked as master data (edge.MasterKindOrderpoints, stored by the uplink). Each pass
+// applies the two merged by the rule of edge.MasterView, per (item, location): an ERP
+// orderpoint replaces the config's rule for the same item and location whole (min, max,
+// multiple, source); rules on one side only are kept. An orderpoint the depot cannot apply
+// (a location it does not list, or one that is not internal or mobile; a source that is
+// neither central nor another internal location) is left out and logged once per snapshot.
+// A proposal raised under one rule is judged by the rule in force at each later pass: when
+// the ERP changes the minimum, the new minimum closes it.
 //
 // # Cost and concurrency
 //

@@ -115,6 +115,9 @@ type Journal interface {
 	RaiseProposal(p edge.Proposal) (edge.Proposal, bool, error)
 	Proposals(activeOnly bool, limit int) ([]edge.Proposal, error)
 	DecideProposal(id uint64, ev edge.ProposalEvent) (edge.Proposal, error)
+	// Master and Catalog give the ERP's orderpoints and the depot's locations (Merge).
+	Master(kind string) ([]byte, error)
+	Catalog() *edge.Catalog
 }
 
 // Proposer raises and closes proposals as the ledger moves.
@@ -122,6 +125,7 @@ type Proposer struct {
 	j     Journal
 	rules []Rule
 	log   *slog.Logger
+	erp   erpRules // touched only by the goroutine that runs Check
 	// MinGap is the shortest time between two passes (default 2 s); Interval the longest
 	// (default 1 minute), for a ledger that moves without checkpoints (never, today).
 	MinGap, Interval time.Duration
@@ -132,11 +136,11 @@ func NewProposer(j Journal, cfg Config, log *slog.Logger) *Proposer {
 	return &Proposer{j: j, rules: cfg.Rules, log: log, MinGap: 2 * time.Second, Interval: time.Minute}
 }
 
-// maxActive bounds the active proposals read per pass; rules are config, so their number
-// (and so the number of active proposals) is small.
+// maxActive bounds the active proposals read per pass; rules are config and the depot's
+// orderpoints, so their number (and so the number of active proposals) is small.
 const maxActive = 1 << 16
 
-// Check runs one pass: it raises a proposal for each rule whose location is below its
+// Check runs one pass over the merged rules (Merge): it raises a proposal for each rule whose location is below its
 // minimum and has none active, and closes the active proposal of each rule back at or
 // above its minimum. It returns the proposals it raised.
 func (p *Proposer) Check() ([]edge.Proposal, error) {
@@ -148,8 +152,12 @@ func (p *Proposer) Check() ([]edge.Proposal, error) {
 	for _, a := range active {
 		byKey[[2]string{a.Item, a.Location}] = a
 	}
+	rules, err := p.currentRules()
+	if err != nil {
+		return nil, err
+	}
 	var raised []edge.Proposal
-	for _, r := range p.rules {
+	for _, r := range rules {
 		avail, err := p.available(r)
 		if err != nil {
 			return raised, err
@@ -197,10 +205,8 @@ func (p *Proposer) available(r Rule) (edge.Qty, error) {
 // Run passes once at start, then after each checkpoint (at most once per MinGap) and at
 // least once per Interval, until ctx is done. A failed pass is logged once per distinct
 // error and retried at the next wake.
+// It runs even without config rules: the ERP's orderpoints may arrive at any time.
 func (p *Proposer) Run(ctx context.Context) error {
-	if len(p.rules) == 0 {
-		return nil
-	}
 	t := time.NewTicker(p.Interval)
 	defer t.Stop()
 	lastErr := ""

@@ -15,7 +15,10 @@
 // same badge is scanned again; CMD:RECEIVE, ISSUE, TRANSFER, COUNT, RETURN, RELEASE,
 // SCRAP, ADJUST switch mode (only with no open lines); CMD:VALIDATE commits; CMD:UNDO
 // removes the last line (or the product waiting for its lot, or a pending approval);
-// CMD:CANCEL discards the document; CMD:REMOVE makes an adjustment remove stock. Odoo's
+// CMD:CANCEL discards the document; CMD:REMOVE makes an adjustment remove stock;
+// CMD:COUNT:<location>, printed beside each location on the console's count list (package
+// countlist), starts a count at that location (count mode, the location set; refused over
+// an open document of another kind, as a mode switch is). Odoo's
 // O-CMD.<x> and O-BTN.<x> are the same commands (O-BTN.validate, O-BTN.cancel,
 // O-CMD.DISCARD = cancel). QTY:<n> scanned right after a product makes that scan count n
 // times (n packagings for a packaging); scanned otherwise, it multiplies the next product

@@ -194,6 +194,9 @@ func (s *station) badge(ctx context.Context, ix *masterIndex, badge string, now 
 
 func (s *station) command(ctx context.Context, ix *masterIndex, value string, sc devices.Scan, now time.Time) outcome {
 	st := &s.st
+	if loc, ok := countArg(value); ok {
+		return s.startCount(loc, sc, now)
+	}
 	c := command(value)
 	switch c {
 	case "VALIDATE":

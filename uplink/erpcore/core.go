@@ -37,7 +37,8 @@
 //   - Downlink: Config.Between runs on a depot's worker between two of its Apply calls
 //     (after each processed seq, and when woken by Core.Wake), so what it reads of the
 //     ERP is exactly as of the watermark; Core.Publish sends on the core's connection;
-//     Config.Request receives the depot's {prefix}request messages.
+//     Config.Request receives the depot's {prefix}request messages, Config.Proposal its
+//     {prefix}proposal messages.
 //
 // # Concurrency
 //
@@ -186,6 +187,10 @@ type Config struct {
 	// Request, when set, receives each valid upstream request of a served depot
 	// ({prefix}request, PROTOCOL.md). It runs on paho's router and must not block.
 	Request func(depot string, r uplink.Request)
+	// Proposal, when set, receives the payload of each {prefix}proposal message of a served
+	// depot (PROTOCOL.md). It runs on paho's router, and the message is acknowledged to the
+	// broker when it returns: it must keep the payload durably, quickly, before returning.
+	Proposal func(depot string, payload []byte)
 	// ClaimEvery is how often the instance renews its retained ownership claim of each
 	// listed depot (owner.go; default 10s). A claim not renewed for 3× ClaimEvery has
 	// lapsed: another instance listing the depot may then take it over.
@@ -409,6 +414,9 @@ func (c *Core) filters() map[string]byte {
 		if c.cfg.Request != nil {
 			f[strings.ReplaceAll(c.cfg.TopicPrefix, "{depot_id}", id)+uplink.TopicRequest] = 1
 		}
+		if c.cfg.Proposal != nil {
+			f[strings.ReplaceAll(c.cfg.TopicPrefix, "{depot_id}", id)+uplink.TopicProposal] = 1
+		}
 		// QoS 0: a claim is retained, so a (re)subscription gets the current one anyway,
 		// and on NATS a QoS 0 subscription costs no JetStream consumer.
 		f[strings.ReplaceAll(c.cfg.TopicPrefix, "{depot_id}", id)+TopicOwner] = 0
@@ -602,6 +610,10 @@ func (c *Core) onMessage(_ mqtt.Client, m mqtt.Message) {
 	}
 	if id := c.depotOf(m.Topic(), uplink.TopicRequest); id != "" && c.cfg.Request != nil {
 		c.onRequest(id, m)
+		return
+	}
+	if id := c.depotOf(m.Topic(), uplink.TopicProposal); id != "" && c.cfg.Proposal != nil {
+		c.cfg.Proposal(id, append([]byte(nil), m.Payload()...))
 		return
 	}
 	id := c.depotOf(m.Topic(), uplink.TopicTx)

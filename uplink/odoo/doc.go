@@ -124,6 +124,29 @@
 // retained messages is not noticed; the depots keep what they stored, and a change in
 // Odoo (or removing downlink.json) publishes again.
 //
+// Orderpoints (orderpoints.go) are the active stock.warehouse.orderpoints of the depot's
+// warehouse with a maximum above 0, as the depot's min/max rules: SKU, depot location,
+// minimum, maximum, the replenishment unit's factor as the multiple, and as source the
+// same-warehouse location their route pulls from, else "central".
+//
+// # Proposals
+//
+// The connector subscribes to each served depot's {prefix}proposal (erpcore's Proposal
+// hook). proposals.go spools each approved proposal to state_dir/proposals (fsynced)
+// before the broker gets its ack, and its own goroutine hands it to the proposal action
+// (proposal_action.py, installed by setup), which makes confirmed pickings from the
+// source (the stock of the warehouse the depot's warehouse resupplies from, Odoo's
+// "Resupply From", for central; the mapped depot location for a van) to the mapped
+// location, exactly once by the ir.model.data key proposal_<depot>_<id>, claimed first in
+// the same Odoo transaction. Covered rule: when Odoo already has an open stock.move of the
+// product into the location (or below it) from outside it, in any state but done and
+// cancel (a draft transfer someone made, what Odoo's own orderpoint or an earlier proposal
+// ordered), no second request is made and the key points at that move. From central, when
+// the resupply route Odoo made for "Resupply From" goes through a transit location, the
+// request follows its two legs, chained: the central's delivery from its stock to transit
+// and the depot's receipt from transit into the location (the key points at the receipt);
+// without such a route it is one internal picking from the central stock.
+//
 // Stock snapshots are read from stock.quant on the depot's erpcore worker between two
 // of its postings (erpcore's Between hook), and Odoo's applied seq is read back to check
 // that nobody else posted meanwhile, so applied_seq is exact. One is taken when the

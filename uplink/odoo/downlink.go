@@ -279,7 +279,7 @@ func (d *Downlink) poll(ctx context.Context) {
 
 func (d *Downlink) pollOnce(ctx context.Context) error {
 	var errs []error
-	for _, kind := range []string{edge.MasterKindItems, edge.MasterKindLocations, edge.MasterKindOperators, edge.MasterKindDocuments} {
+	for _, kind := range []string{edge.MasterKindItems, edge.MasterKindLocations, edge.MasterKindOperators, edge.MasterKindOrderpoints, edge.MasterKindDocuments} {
 		stamp := "config"
 		if kind != edge.MasterKindOperators {
 			var err error
@@ -313,9 +313,10 @@ func (d *Downlink) pollOnce(ctx context.Context) error {
 // stampModels are the models each kind's payloads are built from: a change in any of them
 // (a write moves write_date; a delete the count) may change the payload.
 var stampModels = map[string][]string{
-	edge.MasterKindItems:     {"product.product", "product.template", "product.uom", "uom.uom"},
-	edge.MasterKindLocations: {"stock.location", "stock.warehouse"},
-	edge.MasterKindDocuments: {"stock.picking", "stock.move"},
+	edge.MasterKindItems:       {"product.product", "product.template", "product.uom", "uom.uom"},
+	edge.MasterKindLocations:   {"stock.location", "stock.warehouse"},
+	edge.MasterKindOrderpoints: orderpointModels,
+	edge.MasterKindDocuments:   {"stock.picking", "stock.move"},
 }
 
 // stamp is the newest write_date and the count of every model of kind, archived records
@@ -364,6 +365,8 @@ func (d *Downlink) build(ctx context.Context, kind string) (map[string]masterSet
 			}
 			out[dep.ID] = set
 		}
+	case edge.MasterKindOrderpoints:
+		return d.buildOrderpoints(ctx)
 	case edge.MasterKindDocuments:
 		for _, dep := range d.depots {
 			docs, newest, err := readDocuments(ctx, d.c, dep, d.log)

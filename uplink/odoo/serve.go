@@ -24,7 +24,8 @@ type Service struct {
 	// HTTP is where /healthz and /metrics are served; "" or "off": nowhere.
 	HTTP HTTPConfig
 	// StateDir keeps the versions of master data published (so that a restart publishes
-	// nothing unchanged); "" keeps them in memory.
+	// nothing unchanged) and spools the depots' approved proposals until Odoo has them;
+	// "" keeps both in memory.
 	StateDir string
 	Log      *slog.Logger
 
@@ -84,6 +85,10 @@ func (s *Service) Run(ctx context.Context) error {
 	mon := newMonitor(ids, down)
 	c = c.WithObserver(mon.observe)
 	down.c = c
+	props := newProposals(c, s.Depots, s.StateDir, log.With("part", "proposals"))
+	if err := props.load(); err != nil {
+		return &StartError{fmt.Errorf("state_dir: %w", err)}
+	}
 	start := time.Now()
 	v, err := c.Version(ctx)
 	if err != nil {
@@ -115,7 +120,7 @@ func (s *Service) Run(ctx context.Context) error {
 		// systemd's default 90s stop timeout); one still running then is cancelled, and
 		// the next run finds its key if Odoo committed it.
 		DrainTimeout: min(s.Odoo.PostTimeout, 30*time.Second),
-		Between:      down.Between, Request: down.Request,
+		Between:      down.Between, Request: down.Request, Proposal: props.Receive,
 	}
 	if s.Tune != nil {
 		s.Tune(&cfg)
@@ -137,6 +142,7 @@ func (s *Service) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return core.Run(gctx) })
 	g.Go(func() error { return down.Run(gctx) })
+	g.Go(func() error { return props.Run(gctx) })
 	if ln != nil {
 		if s.Listening != nil {
 			s.Listening(ln.Addr().String())

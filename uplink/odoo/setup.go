@@ -142,8 +142,8 @@ func (s *setup) call(ctx context.Context, model, method string, params, result a
 // Setup prepares Odoo for the depots: it checks the version (19.x only), turns on the
 // settings posting needs (lots and serial numbers, storage locations, expiration dates),
 // checks each depot's warehouse and mapped locations, creates the missing quarantine and
-// damaged locations under the warehouse, and installs the post action and each depot's
-// applied-seq record. It is idempotent: a second run changes nothing and its steps all
+// damaged locations under the warehouse, and installs the post action, the proposal
+// action and each depot's applied-seq record. It is idempotent: a second run changes nothing and its steps all
 // say "ok". It returns the steps done so far even when it fails.
 func Setup(ctx context.Context, c *Client, depots []Depot) ([]Step, error) {
 	s := &setup{c: c}
@@ -184,7 +184,10 @@ func (s *setup) run(ctx context.Context, depots []Depot) error {
 			return err
 		}
 	}
-	return s.postAction(ctx)
+	if err := s.postAction(ctx); err != nil {
+		return err
+	}
+	return s.proposalAction(ctx)
 }
 
 // settingsFields are the res.config.settings booleans posting relies on.

@@ -31,6 +31,8 @@ type Options struct {
 	// Dir holds the sockets, the initramfs and the console log; short, since a unix
 	// socket path must fit in 108 bytes.
 	Dir string
+	// Udev, when set, is put at UdevChroot for tests of the udev rules.
+	Udev *UdevRoot
 }
 
 // Guest is a running QEMU guest.
@@ -204,6 +206,11 @@ func writeInitramfs(path string, o Options) error {
 		order = append(order, name)
 	}
 	files["lib/modules/order"] = cpioFile{Mode: 0o644, Data: []byte(strings.Join(order, "\n") + "\n")}
+	if o.Udev != nil {
+		for name, f := range o.Udev.files {
+			files[strings.TrimPrefix(UdevChroot, "/")+"/"+name] = f
+		}
+	}
 	for name, from := range o.Files {
 		if err := add(name, from); err != nil {
 			return err

@@ -19,6 +19,10 @@ var shared struct {
 	g    *guesttest.Guest
 	err  error
 	dir  string
+	// udev is Debian's udev in the guest, for the udev rules' test only: without
+	// mmdebstrap the other tests still run.
+	udev    *guesttest.UdevRoot
+	udevErr error
 }
 
 // bootDevices are plugged in from boot: the scanner under test ("kbd") and a second
@@ -39,9 +43,14 @@ func guest(t *testing.T) *guesttest.Guest {
 		if shared.err != nil {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 		defer cancel()
-		shared.g, shared.err = guesttest.Start(ctx, shared.dir, bootDevices...)
+		if cache, err := guesttest.CacheDir(); err != nil {
+			shared.udevErr = err
+		} else {
+			shared.udev, shared.udevErr = guesttest.FetchUdevRoot(ctx, cache)
+		}
+		shared.g, shared.err = guesttest.Start(ctx, shared.dir, shared.udev, bootDevices...)
 		if shared.err == nil {
 			fmt.Fprintf(os.Stderr, "guest booted in %s\n", shared.g.BootTime.Round(10*time.Millisecond))
 		}

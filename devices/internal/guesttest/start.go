@@ -12,9 +12,9 @@ import (
 )
 
 // Start fetches the kernel (cached), builds the static depotd, and boots a guest with
-// devices plugged in from boot, depotd at /bin/depotd. dir must be short (sockets live
-// there).
-func Start(ctx context.Context, dir string, devices ...string) (*Guest, error) {
+// devices plugged in from boot, depotd at /bin/depotd, and udev (when not nil) at
+// UdevChroot. dir must be short (sockets live there).
+func Start(ctx context.Context, dir string, udev *UdevRoot, devices ...string) (*Guest, error) {
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
 		return nil, fmt.Errorf("qemu-system-x86_64 not found (Debian: apt-get install qemu-system-x86): %w", errNoTool)
 	}
@@ -34,11 +34,11 @@ func Start(ctx context.Context, dir string, devices ...string) (*Guest, error) {
 	if err := BuildDepotd(ctx, depotd); err != nil {
 		return nil, err
 	}
-	return Boot(ctx, Options{Kernel: k, Busybox: bb, Dir: dir, Devices: devices, Files: map[string]string{"bin/depotd": depotd}})
+	return Boot(ctx, Options{Kernel: k, Busybox: bb, Dir: dir, Devices: devices, Udev: udev, Files: map[string]string{"bin/depotd": depotd}})
 }
 
-// CacheDir is where unpacked kernels are kept between runs: depotd/guest-kernel in the
-// user's cache directory.
+// CacheDir is where unpacked kernels and the udev root are kept between runs:
+// depotd/guest-kernel in the user's cache directory.
 func CacheDir() (string, error) {
 	d, err := os.UserCacheDir()
 	if err != nil {

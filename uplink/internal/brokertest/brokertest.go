@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -120,7 +121,7 @@ func startMosquitto(tb testing.TB, scheme, listenerConf string, more ...string) 
 		}
 		tb.Skip("mosquitto not installed (apt-get install mosquitto); set DEPOTD_INTEGRATION=1 to make this a failure")
 	}
-	m := &Mosquitto{tb: tb, bin: bin, port: FreePort(tb), scheme: scheme}
+	m := &Mosquitto{tb: tb, bin: bin, port: StablePort(tb), scheme: scheme}
 	dir := tb.TempDir()
 	m.conf = filepath.Join(dir, "mosquitto.conf")
 	// user root: run as root, mosquitto would otherwise drop to the mosquitto user.
@@ -224,6 +225,34 @@ func FreePort(tb testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// StablePort returns a free loopback port below the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range), for a server that must keep its port across a kill and
+// a restart. A FreePort comes from that range, so between its check and the server's bind
+// (or while a killed server is down) any outgoing connection on the machine may take it
+// as its local port: on a loaded machine running tests in parallel, it sometimes does.
+func StablePort(tb testing.TB) int {
+	tb.Helper()
+	lo := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 11000 {
+				lo = n
+			}
+		}
+	}
+	for range 200 {
+		port := 10000 + rand.IntN(lo-10000)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port
+	}
+	tb.Fatal("no free loopback port below the ephemeral range")
+	return 0
 }
 
 // Mochi is an embedded mochi broker on a free loopback port.

@@ -93,7 +93,7 @@ func StartNATSCluster(tb testing.TB, n int) *NATSCluster {
 	type ports struct{ client, cluster, mqtt, http int }
 	ps := make([]ports, n)
 	for i := range ps {
-		ps[i] = ports{FreePort(tb), FreePort(tb), FreePort(tb), FreePort(tb)}
+		ps[i] = ports{StablePort(tb), StablePort(tb), StablePort(tb), StablePort(tb)}
 	}
 	c := &NATSCluster{}
 	for i := range n {
