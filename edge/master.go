@@ -65,6 +65,11 @@ const (
 // ValidateMaster decodes and checks a master-data payload of the given kind, refusing
 // unknown fields, and returns its version.
 func ValidateMaster(kind string, payload []byte) (string, error) {
+	// The decoder below stops after the first value; what follows it would make the stored
+	// payload unreadable later (json.Unmarshal refuses trailing data), so refuse it now.
+	if !json.Valid(payload) {
+		return "", fmt.Errorf("master %s: not one JSON value (malformed or trailing data)", kind)
+	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.DisallowUnknownFields()
 	switch kind {
@@ -124,8 +129,10 @@ func ValidateMaster(kind string, payload []byte) (string, error) {
 		return checkV(m.V, m.Version)
 	case MasterKindOrderpoints:
 		return validateOrderpoints(dec)
+	case MasterKindDocuments:
+		return validateDocuments(dec)
 	}
-	return "", fmt.Errorf("unknown master data kind %q (items, locations, operators, orderpoints)", kind)
+	return "", fmt.Errorf("unknown master data kind %q (items, locations, operators, orderpoints, documents)", kind)
 }
 
 func checkV(v int, version string) (string, error) {

@@ -22,13 +22,14 @@ const (
 	TopicMasterItems     = "master/items"
 	TopicMasterLocations = "master/locations"
 	TopicMasterOperators = "master/operators"
+	TopicMasterDocuments = "master/documents"
 	TopicStock           = "stock"
 	TopicCmd             = "cmd"
 	TopicRequest         = "request"
 )
 
 // downlinkTopics are subscribed (QoS 1) on every connect.
-var downlinkTopics = []string{TopicAck, TopicMasterItems, TopicMasterLocations, TopicMasterOperators, TopicMasterOrderpoints, TopicStock, TopicCmd}
+var downlinkTopics = []string{TopicAck, TopicMasterItems, TopicMasterLocations, TopicMasterOperators, TopicMasterOrderpoints, TopicMasterDocuments, TopicStock, TopicCmd}
 
 // Errors of downlink validation; every refused downlink message wraps one of them.
 var (

@@ -763,7 +763,7 @@ func (u *Uplink) handleDownlink(topic string, payload []byte) error {
 		default:
 			return fmt.Errorf("%w: command queue full", ErrInvalid)
 		}
-	case TopicMasterItems, TopicMasterLocations, TopicMasterOperators, TopicMasterOrderpoints:
+	case TopicMasterItems, TopicMasterLocations, TopicMasterOperators, TopicMasterOrderpoints, TopicMasterDocuments:
 		if err := ParseMaster(payload); err != nil {
 			return err
 		}

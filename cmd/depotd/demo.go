@@ -62,6 +62,10 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		defer os.RemoveAll(tmp)
 		cfg.DataDir = tmp
 	}
+	docs, err := demoDocuments(time.Now())
+	if err != nil {
+		return fail(err)
+	}
 	bln, err := net.Listen("tcp", *brokerAddr)
 	if err != nil {
 		if bln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
@@ -110,7 +114,8 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	go func() { brokerDone <- embedbroker.Serve(bctx, bln, log.With("component", "broker")) }()
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return erpsim.Run(gctx, brokerURL, log.With("component", "erpsim")) })
+	erp := &erpsim.Sim{Broker: brokerURL, Documents: map[string][]byte{cfg.Depot.ID: docs}, Log: log.With("component", "erpsim")}
+	g.Go(func() error { return erp.Run(gctx) })
 	g.Go(func() error { return sims.run(gctx, *scanEvery) })
 	g.Go(func() error { return link.run(gctx) })
 	g.Go(func() error { return d.run(gctx) })

@@ -42,6 +42,34 @@ func TestDemoRunsTheWholeLoop(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// The simulated ERP's open documents reach the depot: the receipt due yesterday is on
+	// the Today page.
+	for {
+		var today struct {
+			Rows []struct {
+				Kind string `json:"kind"`
+				Ref  string `json:"ref"`
+			} `json:"rows"`
+		}
+		req, _ := http.NewRequest("GET", "http://"+p.addr+"/api/v1/today", nil)
+		req.Header.Set("Authorization", "Bearer demo-operator-token-0001")
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&today)
+			resp.Body.Close()
+		}
+		found := false
+		for _, r := range today.Rows {
+			found = found || r.Kind == "overdue_receipt" && r.Ref == "WH/IN/00012"
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo's overdue receipt WH/IN/00012 is not on the Today page: %+v (err %v)\n%s", today, err, p.logText())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // #19: depotd demo --outage starts with the depot's link cut: the stations go on

@@ -21,6 +21,7 @@ var allowed = []struct{ pkg, may string }{
 	{"edge/anomaly", "edge"},
 	{"edge/countlist", "edge"},
 	{"edge/replenish", "edge"},
+	{"edge/daily", "edge"},
 	{"edge", "devices"},
 	{"uplink", "edge uplink"},
 	{"firmware-config", ""},

@@ -61,7 +61,7 @@ func (c *Config) checkStations(report func(key, msg string)) {
 func (c *Config) stationOptions(j *edge.Journal, dec *barcode.Decoder, beeper func(scanner string) devices.Beeper, log *slog.Logger) (station.Options, error) {
 	return station.Options{
 		Stations: c.Stations, Settings: c.StationSettings, Master: c.Master, Decoder: dec,
-		Catalog: j.Catalog(), Journal: j, Beeper: beeper, Logger: log.With("component", "stations"),
+		Catalog: j.Catalog(), Journal: j, Documents: j, Beeper: beeper, Logger: log.With("component", "stations"),
 	}, nil
 }
 

@@ -78,12 +78,12 @@ func tabletEnv(t *testing.T) *webEnv {
 	t.Helper()
 	st := &staticStations{list: []console.StationView{
 		{Name: "dock-1", Mode: "receipt", Operator: "olivia", Next: "scan an item, or CMD:VALIDATE",
-			Document: &console.DocumentView{Type: "receipt", Ref: "PO0042", From: "Partners/Vendors", To: "WH/Stock",
+			Document: &console.DocumentView{Type: "receipt", Ref: "PO0042", From: "Partners/Vendors", To: "WH/Stock", Partner: "Acme Industrial Supplies", Origin: "P00042",
 				Lines: []console.DocLineView{
 					{Item: "SKU-1", Qty: "5", UoM: "Units", Lot: "L1", Expected: "12"},
 					{Item: "CHEESE-GOUDA-AGED-48-MONTHS", Qty: "2.5", UoM: "kg", Expected: "2.5"},
 					{Item: "SKU-3", Qty: "4", UoM: "Units", Expected: "3"},
-					{Item: "SKU-4", Qty: "1", UoM: "Units"}}},
+					{Item: "SKU-4", Qty: "1", UoM: "Units", Flag: "not on PO0042"}}},
 			Last: &console.ScanView{Scan: "0104012345678901\x1d10L1\x1d17261231", Result: "accepted", Message: "SKU-1 +5"}},
 		{Name: "dock-2", Mode: "issue", Last: &console.ScanView{Scan: "9999", Result: "refused", Message: "unknown barcode 9999"}},
 	}}
@@ -114,6 +114,14 @@ func tabletEnv(t *testing.T) *webEnv {
 				`{"name":"scale-1","kind":"scale","port":"/dev/ttyUSB1","state":"disconnected","reason":"open /dev/ttyUSB1: no such file or directory","since":"2026-11-26T08:00:00Z","failures":7}]`)
 		}
 	})
+	// An overdue ERP receipt with long names, and a delivery nothing on hand can serve, for
+	// the Today page.
+	if _, err := j.PutMaster(edge.MasterKindDocuments, []byte(`{"v":1,"version":"1","documents":[
+	 {"ref":"WH/IN/00012-PARTNER-LONG-REFERENCE","kind":"receipt","partner":"Acme Industrial Supplies and Fasteners International","origin":"P00042",
+	  "scheduled":"2026-01-05T10:00:00Z","lines":[{"item":"CHEESE-GOUDA-AGED-48-MONTHS","qty":"12"}]},
+	 {"ref":"WH/OUT/00007","kind":"issue","lines":[{"item":"CHEESE-GOUDA-AGED-48-MONTHS-EXTRA","qty":"4"}]}]}`)); err != nil {
+		t.Fatal(err)
+	}
 	api := &server{url: e.url}
 	long := `{"item":"CHEESE-GOUDA-AGED-48-MONTHS","qty":"16700.125","uom":"kg","lot":"LOT-2026-11-26-A","expiry":"2027-05-31","to":"WH/Stock/Cold-Room-North"}`
 	for i, body := range []string{
@@ -159,6 +167,8 @@ var consolePages = []struct{ name, path, sel string }{
 	{"post-reversal", "/post?reverse=2", "#reversal"},
 	{"exceptions", "/exceptions", "#exceptions-table form.resolve"},
 	{"devices", "/devices", "#devices-table"},
+	{"today", "/today", "#today-table tr.today-overdue_receipt"},
+	{"documents", "/documents", "section.document"},
 }
 
 type overflow struct {
@@ -276,7 +286,7 @@ func TestEveryPageFitsLaptopAndTabletWithTouchSizedControls(t *testing.T) {
 	t.Logf("screenshots in %s", shots)
 	if *updateScreenshots {
 		copyScreenshots(t, shots, "tablet-login", "tablet-dashboard", "tablet-stations", "tablet-station", "tablet-stock",
-			"tablet-journal", "tablet-journal-entry", "tablet-post", "tablet-post-reversal", "tablet-post-refused", "tablet-exceptions", "tablet-devices")
+			"tablet-journal", "tablet-journal-entry", "tablet-post", "tablet-post-reversal", "tablet-post-refused", "tablet-exceptions", "tablet-devices", "tablet-today", "tablet-documents")
 	}
 }
 
@@ -301,7 +311,8 @@ func copyScreenshots(t *testing.T, dir string, names ...string) {
 // TestStationScreenShowsModeLargeAndScannedAgainstExpected proves what an operator sees
 // from a step away on a tablet: the station's mode in large type, and for a receipt
 // against a known document each line's scanned quantity against the expected one ("5/12"),
-// marked short, complete or over; a line nobody expected shows its quantity alone.
+// marked short, complete or over (flagged), and a line the document does not name flagged
+// as such, under the document's partner and origin.
 func TestStationScreenShowsModeLargeAndScannedAgainstExpected(t *testing.T) {
 	bctx := headless(t)
 	e := tabletEnv(t)
@@ -319,8 +330,11 @@ func TestStationScreenShowsModeLargeAndScannedAgainstExpected(t *testing.T) {
 		t.Errorf("the mode is in %.0f px type; it must read from a step away (≥ 32 px)", px)
 	}
 	got := evalIn[[]string](t, bctx, `[...document.querySelectorAll('#doc-lines tbody tr')].map(r => r.querySelector('.progress').className.replace('num', '').trim() + ' ' + r.querySelector('.progress').textContent.trim())`)
-	want := []string{"progress short 5/12 Units", "progress complete 2.5/2.5 kg", "progress over 4/3 Units", "progress 1 Units"}
+	want := []string{"progress short 5/12 Units", "progress complete 2.5/2.5 kg", "progress over 4/3 Units over", "progress unexpected 1 Units not on PO0042"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("document lines\n got %q\nwant %q", got, want)
+	}
+	if o := evalIn[string](t, bctx, `document.getElementById('doc-origin').textContent.trim()`); o != "Acme Industrial Supplies · P00042" {
+		t.Errorf("document origin shown as %q", o)
 	}
 }

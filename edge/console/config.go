@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"github.com/depotd/depotd/edge/daily"
 	"net"
 	"strconv"
 	"time"
@@ -35,6 +36,9 @@ type Config struct {
 	// AckAlarmAfter turns the outage banner to its alarm colour once the ERP's last ack
 	// is older than this (default 30m): the backlog is safe, but someone should call.
 	AckAlarmAfter time.Duration `yaml:"ack_alarm_after"`
+	// InTransitLeadTime is how long stock may stay in the in_transit state before the
+	// Today page lists it for a supervisor (default 48h).
+	InTransitLeadTime time.Duration `yaml:"in_transit_lead_time"`
 }
 
 // User is one console login. PasswordHash and PINHash are bcrypt ($2a$/$2b$/$2y$) or
@@ -121,6 +125,9 @@ func (c *Config) ApplyDefaults() {
 	if c.AckAlarmAfter == 0 {
 		c.AckAlarmAfter = 30 * time.Minute
 	}
+	if c.InTransitLeadTime == 0 {
+		c.InTransitLeadTime = daily.DefaultLeadTime
+	}
 }
 
 // Check reports every problem with its key path.
@@ -138,6 +145,9 @@ func (c *Config) Check(path string, report func(key, msg string)) {
 	}
 	if c.AckAlarmAfter < 0 {
 		report(path+".ack_alarm_after", "must not be negative")
+	}
+	if c.InTransitLeadTime < 0 {
+		report(path+".in_transit_lead_time", "must not be negative")
 	}
 	seenName, seenTok := map[string]bool{}, map[string]bool{}
 	for i, t := range c.APITokens {

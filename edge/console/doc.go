@@ -45,6 +45,17 @@
 // its page: the post form opens with the opposite movement filled in, under the id
 // reversal-of-<seq>, and posts only when confirmed.
 //
+// The Today page (and GET /api/v1/today) is the depot's daily exception board (package
+// daily): negative stock, receipts overdue against the ERP's open documents, stock in
+// transit longer than console.in_transit_lead_time, reservations above on-hand, each
+// with the role that acts and links to act: the post form pre-filled (?doc=REF fills a
+// known document's kind, ref and open lines; ?item= with qty, lot, from, to, state and
+// to_state fills one line), the stock page, the journal entry, the ERP document (the
+// Documents page: the open ERP documents as last received, ?ref= for one). It is built per request, off
+// the commit path, by one scan of the journal. The station screen shows, for a document
+// against a known ERP document, each expected item as scanned/expected, marked short,
+// complete or over, and the items the document does not name flagged.
+//
 // Errors are answered as {"error": ..., "field": ...} by the API and as messages on the
 // form by the console, without internal details; the details go to the log.
 //

@@ -87,6 +87,9 @@ func (s *Server) postPage(c *fiber.Ctx) error {
 	if t := c.Query("type"); t != "" && d.Reverses == 0 {
 		d.Type = t
 	}
+	if d.Reverses == 0 && c.Query("copy") == "" {
+		s.prefillPost(c, &d) // today.go: the Today page's links to act
+	}
 	return s.render(c, "post", fiber.StatusOK, pageData{Title: "Post a transaction", Data: d})
 }
 

@@ -98,13 +98,16 @@ type DocumentView struct {
 	To    string         `json:"to,omitempty"`
 	Lines []DocLineView  `json:"lines"`
 	Extra map[string]any `json:"extra,omitempty"`
+	// Partner and Origin describe the ERP document Ref names, when the depot knows it.
+	Partner string `json:"partner,omitempty"`
+	Origin  string `json:"origin,omitempty"`
 }
 
 // Expects says whether any line carries an expected quantity (a receipt against a known
 // document): the station screen then shows scanned against expected.
 func (d DocumentView) Expects() bool {
 	for _, l := range d.Lines {
-		if l.Expected != "" {
+		if l.Expected != "" || l.Flag != "" {
 			return true
 		}
 	}
@@ -120,11 +123,17 @@ type DocLineView struct {
 	// Expected is the quantity the document expects on this line, when it is known; the
 	// station screen then shows Qty against it ("5/12").
 	Expected string `json:"expected,omitempty"`
+	// Flag marks a line the document does not name ("not on WH/IN/00012").
+	Flag string `json:"flag,omitempty"`
 }
 
 // Progress compares the scanned quantity with the expected one: "short", "complete" or
-// "over"; "" when nothing is expected or either quantity does not parse.
+// "over"; "unexpected" for a line the document does not name; "" when nothing is expected
+// or either quantity does not parse.
 func (l DocLineView) Progress() string {
+	if l.Flag != "" {
+		return "unexpected"
+	}
 	if l.Expected == "" {
 		return ""
 	}

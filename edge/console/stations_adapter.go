@@ -40,9 +40,24 @@ type stationJSON struct {
 		Pending *struct {
 			Item string `json:"item"`
 		} `json:"pending"`
-		AwaitingApproval bool `json:"awaiting_approval"`
+		AwaitingApproval bool          `json:"awaiting_approval"`
+		Expected         *expectedJSON `json:"expected"`
 	} `json:"document"`
 	Last *ScanView `json:"last"`
+}
+
+// expectedJSON is the station package's document.expected.
+type expectedJSON struct {
+	Ref     string `json:"ref"`
+	Origin  string `json:"origin"`
+	Partner string `json:"partner"`
+	Lines   []struct {
+		Item     string    `json:"item"`
+		Expected *edge.Qty `json:"expected"`
+		Scanned  edge.Qty  `json:"scanned"`
+		UoM      string    `json:"uom"`
+		Status   string    `json:"status"`
+	} `json:"lines"`
 }
 
 func (j stationJSON) view() StationView {
@@ -52,7 +67,25 @@ func (j stationJSON) view() StationView {
 	}
 	if d := j.Document; d != nil {
 		dv := &DocumentView{Type: d.Type, Ref: d.Ref, From: d.From, To: d.To, Lines: []DocLineView{}}
+		if e := d.Expected; e != nil {
+			// Against a known ERP document the screen lists its items, scanned against
+			// expected, then what it does not name.
+			dv.Partner, dv.Origin = e.Partner, e.Origin
+			for _, l := range e.Lines {
+				dl := DocLineView{Item: l.Item, Qty: l.Scanned.String(), UoM: l.UoM, Expected: "0"}
+				if l.Expected != nil {
+					dl.Expected = l.Expected.String()
+				}
+				if l.Status == "unexpected" {
+					dl.Expected, dl.Flag = "", "not on "+e.Ref
+				}
+				dv.Lines = append(dv.Lines, dl)
+			}
+		}
 		for _, l := range d.Lines {
+			if d.Expected != nil {
+				break
+			}
 			dl := DocLineView{Item: l.Item, Qty: l.Qty.String(), UoM: l.UoM, Lot: l.Lot}
 			if l.Expected != nil {
 				dl.Expected = l.Expected.String()

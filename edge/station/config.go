@@ -147,6 +147,10 @@ type Settings struct {
 	// AdjustReason is the reason code of an adjustment when the operator scanned no REF:
 	// (in adjust mode a REF: scan sets the reason code). Default "station-adjust".
 	AdjustReason string `yaml:"adjust_reason"`
+	// RefuseOverExpected refuses a scan that would take an item above what the ERP
+	// document named by REF: expects (an over-receipt). Default false: the scan is
+	// accepted and flagged on the screen and in its message.
+	RefuseOverExpected bool `yaml:"refuse_over_expected"`
 }
 
 // Approval thresholds; a zero value disables that threshold.

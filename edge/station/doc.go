@@ -39,6 +39,18 @@
 // master-data view (edge.MasterView, the config's merged with the ERP's, read through the
 // journal); the journal checks the document against it again at CMD:VALIDATE.
 //
+// Expected documents: a REF: that names one of the ERP's open documents (master/documents,
+// edge.Document) of the mode's kind (a receipt in receive mode, a delivery in issue mode, a
+// transfer in transfer mode) makes the document expect its lines: what the ERP still
+// expects of each item (quantity less done, summed per item, in the item's base unit) is
+// copied into the station's state then, so a newer snapshot does not change a document
+// under the operator's hands. Each product scan's message and the station's status
+// (document.expected) show scanned against expected ("5/12"), flag an item the document
+// does not name ("unexpected") and an over-receipt ("over"). An over-receipt is accepted
+// unless station_settings.refuse_over_expected is true; then the scan (or the QTY: that
+// would take the item over) is refused and changes nothing. A ref the depot does not know
+// is accepted as before, with nothing to compare with.
+//
 // Weighing: an item whose unit is kg (or a unit of kg) takes the station scale's stable
 // weight (a label weight or a QTY: wins). An item with unit_weight_kg at a station with a
 // scale is counted by weight when the scale holds more than half a unit: count = weight ÷

@@ -53,6 +53,8 @@ type document struct {
 	Remove       bool                `json:"remove,omitempty"`
 	Scans        []edge.ScanEvidence `json:"scans,omitempty"`
 	ScansDropped int                 `json:"scans_dropped,omitempty"`
+	// Expect is the ERP document Ref names, when the depot knows it (master/documents).
+	Expect *expected `json:"expect,omitempty"`
 }
 
 type lastAdd struct {

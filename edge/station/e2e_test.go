@@ -260,3 +260,39 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("unresolved scan record: %+v", exc)
 	}
 }
+
+// TestAReceiptAgainstAKnownDocumentOnRealPtysShowsWeighedAgainstExpected: bytes on the
+// scanner pty name an ERP receipt; screws weighed on the MT-SICS scale pty count against
+// what it expects, and an item it does not name is flagged, in the scan's message and the
+// station's status.
+func TestAReceiptAgainstAKnownDocumentOnRealPtysShowsWeighedAgainstExpected(t *testing.T) {
+	r := mustRig(t)
+	if _, err := r.d.J.PutMaster(edge.MasterKindDocuments, []byte(`{"v":1,"version":"1","documents":[
+	 {"ref":"WH/IN/00031","kind":"receipt","partner":"Acme","lines":[{"item":"SCREW-M4","qty":"500","uom":"Units"}]}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"OP:alice", "REF:WH/IN/00031"} {
+		if ev := r.scan(t, s); ev.Result != station.Accepted {
+			t.Fatalf("%s: %+v", s, ev)
+		}
+		r.beep(t)
+	}
+	r.setLoad(t, "2.0954")
+	ev := r.scan(t, "SKU-SCREW-M4")
+	if ev.Result != station.Accepted || !strings.Contains(ev.Message, "499/500 of WH/IN/00031") {
+		t.Fatalf("weighed scan against the receipt: %+v", ev)
+	}
+	r.beep(t)
+	ev = r.scan(t, "]E04006381333931")
+	if ev.Result != station.Accepted || !strings.Contains(ev.Message, "WATER is not on WH/IN/00031") {
+		t.Fatalf("an item not on the receipt: %+v", ev)
+	}
+	r.beep(t)
+	var got []string
+	for _, l := range ev.Status.Document.Expected.Lines {
+		got = append(got, progress(l))
+	}
+	if want := []string{"499/500 short", "1/- unexpected"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("station status %q, want %q", got, want)
+	}
+}

@@ -102,7 +102,7 @@ func (d *depot) open() {
 	d.J = j
 	m, err := station.New(station.Options{
 		Stations: d.f.Stations, Settings: d.f.Settings, Master: d.f.Master, Decoder: d.dec,
-		Catalog: d.cat, Journal: j, Now: d.now, Beeper: d.beeper,
+		Catalog: d.cat, Journal: j, Documents: j, Now: d.now, Beeper: d.beeper,
 		NewID: func(name string, _ time.Time) string {
 			d.ids++
 			return name + "-doc" + itoa(d.ids)

@@ -40,6 +40,9 @@ type Options struct {
 	Decoder  *barcode.Decoder
 	Catalog  *edge.Catalog
 	Journal  Journal
+	// Documents finds the ERP's open documents a REF: names (nil: none known), so that a
+	// receipt, delivery or transfer shows scanned against expected.
+	Documents DocumentSource
 	// Beeper returns the beeper of a scanner by device name, or nil when it has none
 	// (cmd wires it to the device supervisor). Nil: no beeps.
 	Beeper func(scanner string) devices.Beeper
@@ -539,6 +542,8 @@ type DocumentView struct {
 	AwaitingApproval bool        `json:"awaiting_approval,omitempty"`
 	Remove           bool        `json:"remove,omitempty"`
 	Scans            int         `json:"scans"`
+	// Expected is the ERP document the REF: named, line by line against what was scanned.
+	Expected *ExpectedView `json:"expected,omitempty"`
 }
 
 // Pending is a product waiting for its lot, serial or expiry.
@@ -567,7 +572,7 @@ func (s *station) status() Status {
 	if d := st.Doc; d != nil {
 		v := &DocumentView{ID: d.ID, Type: d.Mode.TxType(), Ref: d.Ref, Reason: d.Reason, From: d.From, To: d.To,
 			Opened: d.Opened, Lines: append([]edge.Line{}, d.Lines...), AwaitingApproval: d.AwaitingApproval,
-			Remove: d.Remove, Scans: len(d.Scans) + d.ScansDropped}
+			Remove: d.Remove, Scans: len(d.Scans) + d.ScansDropped, Expected: d.expectedView()}
 		if p := d.Pending; p != nil {
 			v.Pending = &Pending{Item: p.SKU, Qty: p.Qty, Lot: p.Lot, Serial: p.Serial, Expiry: p.Expiry}
 		}

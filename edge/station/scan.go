@@ -318,10 +318,17 @@ func (s *station) quantity(v string, sc devices.Scan, now time.Time) outcome {
 		if l.Serial != "" && !q.Equal(edge.QtyFromInt(1)) {
 			return refused("%s is serial-numbered: one unit per serial", l.Item)
 		}
+		vs, over := d.against(l.Item, q.Sub(la.Qty))
+		if over && s.m.opts.Settings.RefuseOverExpected {
+			return refused("%s ×%s: %s (refused: station_settings.refuse_over_expected)", l.Item, n, vs)
+		}
+		if vs != "" {
+			vs = "; " + vs
+		}
 		l.Qty = l.Qty.Sub(la.Qty).Add(q)
 		la.Qty = q
 		d.addEvidence(evidence(sc))
-		o := accepted("%s: %s %s (last scan counted ×%s)", l.Item, l.Qty, l.UoM, n)
+		o := accepted("%s: %s %s (last scan counted ×%s)%s", l.Item, l.Qty, l.UoM, n, vs)
 		o.keepLast = true
 		return o
 	}
@@ -341,7 +348,9 @@ func (s *station) reference(v string, sc devices.Scan, now time.Time) outcome {
 		return accepted("adjustment reason %s", v)
 	}
 	d.Ref = v
-	return accepted("reference %s", v)
+	e, note := s.expect(v)
+	d.Expect = e
+	return accepted("reference %s%s", v, note)
 }
 
 func (s *station) location(loc edge.Location, sc devices.Scan, now time.Time) outcome {
@@ -678,6 +687,10 @@ func (s *station) completePending(ix *masterIndex, now time.Time) outcome {
 		}
 	}
 	d.Pending = nil
+	vs, over := d.against(l.Item, l.Qty)
+	if over && s.m.opts.Settings.RefuseOverExpected {
+		return refused("%s %s: %s (refused: station_settings.refuse_over_expected)", l.Qty, l.Item, vs)
+	}
 	i := d.findLine(l)
 	if i < 0 {
 		d.Lines = append(d.Lines, l)
@@ -707,6 +720,9 @@ func (s *station) completePending(ix *masterIndex, now time.Time) outcome {
 	}
 	if l.Serial != "" {
 		what += " serial " + l.Serial
+	}
+	if vs != "" {
+		what += " (" + vs + ")"
 	}
 	o := accepted("%s → line %d: %s %s", what, i+1, line.Qty, line.UoM)
 	if st.Mode == ModeTransfer && line.To == "" {

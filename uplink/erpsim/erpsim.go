@@ -3,7 +3,8 @@
 // (dropping duplicates and anything beyond a gap, as a real consumer must), and publishes
 // cumulative acks on {prefix}{depot}/ack. A void (a seq a depot's restore skipped) applies
 // nothing and advances the applied seq like any transaction; it is never rejected. It can
-// reject chosen transactions and can go silent, like a dead ERP consumer. It serves
+// reject chosen transactions and can go silent, like a dead ERP consumer, and publishes
+// the open documents it is given (master/documents, retained). It serves
 // `depotd demo` and the uplink tests.
 //
 // Concurrency: Run owns its goroutines and returns after they stop; the accessors are safe
@@ -42,7 +43,10 @@ type Sim struct {
 	// simulator cheaper for benchmarks that measure the depot side; a message the broker
 	// drops is recovered by the depot's go-back-N.
 	QoS0 bool
-	Log  *slog.Logger
+	// Documents are master/documents payloads by depot id, published retained on every
+	// connect, as an ERP publishes its open documents (the demo's expected receipt).
+	Documents map[string][]byte
+	Log       *slog.Logger
 
 	silent atomic.Bool
 	mu     sync.Mutex
@@ -157,6 +161,12 @@ func (s *Sim) Run(ctx context.Context) error {
 				return
 			}
 			s.Log.Info("erpsim subscribed", "filter", filter)
+			for depot, payload := range s.Documents {
+				topic := s.Prefix + depot + "/" + uplink.TopicMasterDocuments
+				if t := c.Publish(topic, 1, true, payload); !t.WaitTimeout(5*time.Second) || t.Error() != nil {
+					s.Log.Warn("erpsim documents not published", "topic", topic, "err", t.Error())
+				}
+			}
 		})
 	c := mqtt.NewClient(opts)
 	ct := c.Connect()

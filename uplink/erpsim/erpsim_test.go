@@ -190,3 +190,41 @@ func TestSimulatorAppliesVoidsAsNothing(t *testing.T) {
 		t.Fatalf("asked to reject %v, want [1 4] (never a void)", asked)
 	}
 }
+
+// The documents given to the simulator are published retained on connect: a depot that
+// subscribes afterwards still gets them.
+func TestSimulatorPublishesItsDocumentsRetained(t *testing.T) {
+	b := brokertest.StartMochi(t)
+	docs := `{"v":1,"version":"sim","documents":[{"ref":"WH/IN/00012","kind":"receipt","lines":[{"item":"A","qty":"12"}]}]}`
+	sim := &erpsim.Sim{Broker: b.URL(), Documents: map[string][]byte{"D1": []byte(docs)}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sim.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(b.URL()).SetClientID("depot"))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer c.Disconnect(50)
+	got := make(chan string, 10)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		// Subscribing again re-delivers the retained message once the simulator published it.
+		c.Subscribe("depots/D1/master/documents", 1, func(_ mqtt.Client, m mqtt.Message) {
+			if m.Retained() {
+				got <- string(m.Payload())
+			}
+		}).WaitTimeout(5 * time.Second)
+		select {
+		case p := <-got:
+			if p != docs {
+				t.Fatalf("retained documents %q, want %q", p, docs)
+			}
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no retained documents from the simulator")
+		}
+	}
+}

@@ -113,7 +113,10 @@
 // it (product.uom), with their factor over the product's unit; locations are the internal
 // locations of the depot's warehouse (its state locations left out: they are states at
 // the depot), named back as the depot names them (Depot.DepotLocation); operators come
-// from erp.yaml (this Odoo has no HR app). Every downlink.poll one grouped query per
+// from erp.yaml (this Odoo has no HR app); documents (documents.go) are the warehouse's
+// open pickings (confirmed, waiting, assigned; incoming, outgoing, internal), each move's
+// demand in the product's unit (product_qty) and, once picked, its quantity scaled
+// alike as done. Every downlink.poll one grouped query per
 // model (newest write_date, count, archived records included) says whether anything
 // changed; only then are the payloads read, and a payload goes out only when its version
 // (newest write_date + content hash) differs from the one last published to that depot,

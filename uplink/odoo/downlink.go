@@ -279,7 +279,7 @@ func (d *Downlink) poll(ctx context.Context) {
 
 func (d *Downlink) pollOnce(ctx context.Context) error {
 	var errs []error
-	for _, kind := range []string{edge.MasterKindItems, edge.MasterKindLocations, edge.MasterKindOperators, edge.MasterKindOrderpoints} {
+	for _, kind := range []string{edge.MasterKindItems, edge.MasterKindLocations, edge.MasterKindOperators, edge.MasterKindOrderpoints, edge.MasterKindDocuments} {
 		stamp := "config"
 		if kind != edge.MasterKindOperators {
 			var err error
@@ -316,6 +316,7 @@ var stampModels = map[string][]string{
 	edge.MasterKindItems:       {"product.product", "product.template", "product.uom", "uom.uom"},
 	edge.MasterKindLocations:   {"stock.location", "stock.warehouse"},
 	edge.MasterKindOrderpoints: orderpointModels,
+	edge.MasterKindDocuments:   {"stock.picking", "stock.move"},
 }
 
 // stamp is the newest write_date and the count of every model of kind, archived records
@@ -366,6 +367,18 @@ func (d *Downlink) build(ctx context.Context, kind string) (map[string]masterSet
 		}
 	case edge.MasterKindOrderpoints:
 		return d.buildOrderpoints(ctx)
+	case edge.MasterKindDocuments:
+		for _, dep := range d.depots {
+			docs, newest, err := readDocuments(ctx, d.c, dep, d.log)
+			if err != nil {
+				return nil, err
+			}
+			set, err := masterPayload(newest, func(v string) any { return edge.MasterDocuments{V: 1, Version: v, Documents: docs} }, docs)
+			if err != nil {
+				return nil, err
+			}
+			out[dep.ID] = set
+		}
 	case edge.MasterKindOperators:
 		for _, dep := range d.depots {
 			ops := append([]edge.Operator{}, dep.Operators...)
