@@ -130,3 +130,34 @@ func TestASupervisorRepostsAForcedRestoresDroppedTransactionsFromTheExceptionsPa
 		t.Errorf("a file that is no export: %d", r.StatusCode)
 	}
 }
+
+// Blank rows between filled ones are skipped, yet a refusal the journal names by the
+// transaction's line lands on the form row the operator typed it in.
+func TestAPostFormErrorIsShownOnTheRowItCameFromPastBlankRows(t *testing.T) {
+	e := startWebWithMaster(t)
+	b := logIn(t, e, 0)
+	b.get("/post")
+	r := b.post("/post", url.Values{"id": {"f3"}, "type": {"receipt"},
+		"lines[1].item": {"WATER"}, "lines[1].qty": {"2"}, "lines[1].to": {"WH/Stock"},
+		"lines[3].item": {"VACCINE"}, "lines[3].qty": {"5"}, "lines[3].expiry": {"2027-01-31"}, "lines[3].to": {"WH/Stock"},
+		"lines[4].item": {"WATER"}, "lines[4].qty": {"x1"}, "lines[4].to": {"WH/Stock"}})
+	if r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d\n%s", r.StatusCode, b.last)
+	}
+	// The bad quantity is found before the journal sees the form: on its own row.
+	if !strings.Contains(b.last, `id="err-line4-qty"`) {
+		t.Errorf("the bad quantity of row 4 is not marked on row 4:\n%s", b.last)
+	}
+	b.get("/post")
+	b.post("/post", url.Values{"id": {"f4"}, "type": {"receipt"},
+		"lines[1].item": {"WATER"}, "lines[1].qty": {"2"}, "lines[1].to": {"WH/Stock"},
+		"lines[3].item": {"VACCINE"}, "lines[3].qty": {"5"}, "lines[3].expiry": {"2027-01-31"}, "lines[3].to": {"WH/Stock"}})
+	row3 := b.last[strings.Index(b.last, `id="line3-item"`):]
+	row3 = row3[:strings.Index(row3, "</tr>")]
+	if !strings.Contains(row3, "give the lot") {
+		t.Errorf("the journal's refusal of line 1 (form row 3) is not on row 3:\n%s", b.last)
+	}
+	if last, _ := e.j.Positions(); last != 0 {
+		t.Fatalf("refused form committed: last seq %d", last)
+	}
+}

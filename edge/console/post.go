@@ -172,6 +172,9 @@ func (s *Server) postForm(c *fiber.Ctx) error {
 	d.Reverses, _ = strconv.ParseUint(val("reverses"), 10, 64)
 	tx := edge.Transaction{ID: d.ID, Type: edge.TxType(d.Type), Ref: d.Ref, Reason: d.Reason, Note: d.Note,
 		Operator: u.Name, Source: "console"}
+	// rows[k] is the form row of the transaction's line k: blank rows are skipped, so an
+	// error the journal names by line must be shown on the row it came from.
+	var rows []int
 	for i := 0; i < formLines; i++ {
 		p := fmt.Sprintf("lines[%d].", i)
 		l := postLine{Item: val(p + "item"), Qty: val(p + "qty"), UoM: val(p + "uom"), Lot: val(p + "lot"), Serial: val(p + "serial"),
@@ -182,10 +185,11 @@ func (s *Server) postForm(c *fiber.Ctx) error {
 		}
 		var q edge.Qty
 		if l.Qty == "" {
-			d.Errors[fmt.Sprintf("lines[%d].qty", len(tx.Lines))] = "required"
+			d.Errors[p+"qty"] = "required"
 		} else if err := q.UnmarshalText([]byte(l.Qty)); err != nil {
-			d.Errors[fmt.Sprintf("lines[%d].qty", len(tx.Lines))] = fmt.Sprintf("%q is not a quantity (use a dot for decimals)", l.Qty)
+			d.Errors[p+"qty"] = fmt.Sprintf("%q is not a quantity (use a dot for decimals)", l.Qty)
 		}
+		rows = append(rows, i)
 		tx.Lines = append(tx.Lines, edge.Line{Item: l.Item, Qty: q, UoM: l.UoM, Lot: l.Lot, Serial: l.Serial, Expiry: l.Expiry, From: l.From, To: l.To,
 			State: edge.StockState(l.State), ToState: edge.StockState(l.ToState)})
 	}
@@ -208,7 +212,7 @@ func (s *Server) postForm(c *fiber.Ctx) error {
 		var se *edge.StockError
 		switch {
 		case errors.As(err, &fe):
-			d.Errors[fe.Field] = fe.Msg
+			d.Errors[formField(fe.Field, rows)] = fe.Msg
 			if fe.Field == "lines" || fe.Field == "id" || strings.HasSuffix(fe.Field, ".serial") {
 				// No field of the form to mark (the form has no serial column: a
 				// serial-numbered item is received at a station, one scan per unit).
@@ -216,7 +220,7 @@ func (s *Server) postForm(c *fiber.Ctx) error {
 			}
 			return fail(fiber.StatusUnprocessableEntity, "Please correct the marked fields: "+fe.Msg)
 		case errors.As(err, &se):
-			d.Errors[se.Field+".qty"] = fmt.Sprintf("only %s on hand", se.Have)
+			d.Errors[formField(se.Field, rows)+".qty"] = fmt.Sprintf("only %s on hand", se.Have)
 			return fail(fiber.StatusConflict, se.Error())
 		}
 		s.log.Error("console commit", "err", err)
@@ -229,6 +233,21 @@ func (s *Server) postForm(c *fiber.Ctx) error {
 	}
 	s.log.Info("console transaction", "seq", stored.Seq, "type", stored.Type, "user", u.Name, "repeat", existing)
 	return c.Redirect(fmt.Sprintf("/journal/%d?posted=1", stored.Seq), fiber.StatusSeeOther)
+}
+
+// formField turns the journal's name of a field of line k ("lines[k].lot") into the name
+// of the form row that line came from; other names pass unchanged.
+func formField(field string, rows []int) string {
+	rest, ok := strings.CutPrefix(field, "lines[")
+	if !ok {
+		return field
+	}
+	num, tail, ok := strings.Cut(rest, "]")
+	k, err := strconv.Atoi(num)
+	if !ok || err != nil || k < 0 || k >= len(rows) {
+		return field
+	}
+	return fmt.Sprintf("lines[%d]", rows[k]) + tail
 }
 
 func qe(s string) string { return url.QueryEscape(s) }
