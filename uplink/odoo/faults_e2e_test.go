@@ -2,14 +2,18 @@ package odoo_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/shopspring/decimal"
 
 	"github.com/depotd/depotd/edge"
 	"github.com/depotd/depotd/uplink"
+	"github.com/depotd/depotd/uplink/erpcore"
 	"github.com/depotd/depotd/uplink/internal/brokertest"
 	"github.com/depotd/depotd/uplink/odoo"
 	"github.com/depotd/depotd/uplink/odoo/odootest"
@@ -209,4 +213,126 @@ func TestTheBrokerKilledUnderTheConnectorMidDrainLosesNothingAndTheNextSnapshotE
 		t.Fatalf("Odoo holds %s, want %s", fmtStock(got), fmtStock(want))
 	}
 	r.checkSnapshotEqualsLedger(svc, r.sku, lotted)
+}
+
+// tap is a plain MQTT client of the test's own on the rig's broker: it records the
+// depot's tx payloads and the connector's acks as they pass, and publishes what the test
+// injects.
+type tap struct {
+	c    mqtt.Client
+	mu   sync.Mutex
+	txs  map[uint64][]byte // seq → the depot's first payload
+	acks []uint64          // upto_seq of every ack seen
+}
+
+func (r *e2eRig) startTap() *tap {
+	r.t.Helper()
+	tp := &tap{txs: map[uint64][]byte{}}
+	tp.c = mqtt.NewClient(mqtt.NewClientOptions().AddBroker(r.broker.URL()).SetClientID(odootest.Unique("tap")))
+	if tok := tp.c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		r.t.Fatalf("tap connect: %v", tok.Error())
+	}
+	r.t.Cleanup(func() { tp.c.Disconnect(100) })
+	prefix := "depots/" + r.depot.ID + "/"
+	sub := func(topic string, h func([]byte)) {
+		tok := tp.c.Subscribe(prefix+topic, 1, func(_ mqtt.Client, m mqtt.Message) { h(m.Payload()) })
+		if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			r.t.Fatalf("tap subscribe %s: %v", topic, tok.Error())
+		}
+	}
+	sub(uplink.TopicTx, func(p []byte) {
+		var h struct {
+			Seq    uint64 `json:"seq"`
+			Replay bool   `json:"replay"`
+		}
+		if json.Unmarshal(p, &h) == nil && !h.Replay {
+			tp.mu.Lock()
+			if _, ok := tp.txs[h.Seq]; !ok {
+				tp.txs[h.Seq] = append([]byte(nil), p...)
+			}
+			tp.mu.Unlock()
+		}
+	})
+	sub(uplink.TopicAck, func(p []byte) {
+		var a struct {
+			Upto uint64 `json:"upto_seq"`
+		}
+		if json.Unmarshal(p, &a) == nil {
+			tp.mu.Lock()
+			tp.acks = append(tp.acks, a.Upto)
+			tp.mu.Unlock()
+		}
+	})
+	return tp
+}
+
+func (tp *tap) publish(t testing.TB, topic string, payload []byte) {
+	t.Helper()
+	if tok := tp.c.Publish(topic, 1, false, payload); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish %s: %v", topic, tok.Error())
+	}
+}
+
+// Against the real Odoo: the depot is told to resend from seq 1 (its replay:true
+// resends of what Odoo already holds), and every tx message is published again as the
+// broker or a restarted depot may repeat it (unmarked, twice, out of order, some while
+// later seqs are being posted): nothing is posted twice, the connector's acks never pass
+// the depot's last seq nor go back, and the depot's watermark ends at its last seq.
+func TestResentReplayedAndDuplicatedTransactionsArePostedOnceAndTheWatermarkIsRight(t *testing.T) {
+	const first, more = 6, 4
+	r := newE2ERig(t)
+	tp := r.startTap()
+	r.receipts(first, "2")
+	r.startUplink()
+	svc := r.startDownService(odoo.DownlinkConfig{Poll: time.Second, SnapshotEvery: 1000, SnapshotInterval: time.Hour}, t.TempDir())
+	waitUntil(t, 3*time.Minute, "the first receipts acked", func() bool { _, a := r.j.Positions(); return a == first })
+	waitUntil(t, time.Minute, "the tap holding every first send", func() bool { tp.mu.Lock(); defer tp.mu.Unlock(); return len(tp.txs) == first })
+
+	prefix := "depots/" + r.depot.ID + "/"
+	stats := func() erpcore.Stats { svc.mu.Lock(); defer svc.mu.Unlock(); return svc.core.Stats(r.depot.ID) }
+	before := stats()
+	tp.publish(t, prefix+uplink.TopicCmd, []byte(`{"v":1,"cmd":"resend","from_seq":1}`))
+	waitUntil(t, time.Minute, "the depot's replays of 1..6 received", func() bool { return stats().Replays >= before.Replays+first })
+
+	// Every seq twice more, newest first, unmarked; then more receipts, each of which is
+	// also published again right after the depot sent it.
+	for range 2 {
+		for seq := uint64(first); seq >= 1; seq-- {
+			tp.mu.Lock()
+			p := tp.txs[seq]
+			tp.mu.Unlock()
+			tp.publish(t, prefix+uplink.TopicTx, p)
+		}
+	}
+	r.receipts(more, "2")
+	for seq := uint64(first + 1); seq <= first+more; seq++ {
+		waitUntil(t, time.Minute, fmt.Sprintf("seq %d sent by the depot", seq), func() bool { tp.mu.Lock(); defer tp.mu.Unlock(); return tp.txs[seq] != nil })
+		tp.mu.Lock()
+		p, p1 := tp.txs[seq], tp.txs[1]
+		tp.mu.Unlock()
+		tp.publish(t, prefix+uplink.TopicTx, p)
+		tp.publish(t, prefix+uplink.TopicTx, p1)
+	}
+	const n = first + more
+	waitUntil(t, 3*time.Minute, "every receipt acked", func() bool { _, a := r.j.Positions(); return a == n })
+	// The duplicates are all in once the connector counted them (each is re-acked).
+	waitUntil(t, time.Minute, "every duplicate seen by the connector", func() bool { return stats().Duplicates >= before.Duplicates+first+2*first+more })
+	st := stats()
+	t.Logf("connector stats after the replays and duplicates: %+v", st)
+	if st.Applied != n {
+		t.Fatalf("connector watermark %d, want %d", st.Applied, n)
+	}
+	r.checkOnceEach(n, decimal.NewFromInt(2*n))
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	high := uint64(0)
+	for _, a := range tp.acks {
+		if a > n || a < high {
+			t.Fatalf("acks seen %v: one passes the last seq %d or goes back", tp.acks, n)
+		}
+		high = a
+	}
+	if high != n {
+		t.Fatalf("the last ack says %d, want %d", high, n)
+	}
 }
