@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/depotd/depotd/uplink/odoo"
+	"github.com/depotd/depotd/uplink/odoo/odootest"
+)
+
+// `depotd demo --odoo DIR/odoo.env`: the demo prepares the real Odoo by itself (the
+// warehouse it is told, its locations and the demo's items as products, then erp setup),
+// the simulated operator's receipts drain through the embedded broker and the real
+// connector into that warehouse, and the console's dashboard shows them acknowledged.
+func TestDemoWithOdooDrainsItsReceiptsIntoTheRealOdooAndTheConsoleShowsTheAcks(t *testing.T) {
+	env := odootest.Need(t)
+	c := env.Client(t)
+	wh := odootest.NewWarehouse(t, c)
+	bin := depotdBinary(t)
+	dir := t.TempDir()
+	p := startProc(t, bin, "demo", "--listen", "127.0.0.1:0", "--broker-listen", "127.0.0.1:0", "--scan-every", "1s",
+		"--data-dir", dir, "--odoo", env.Path, "--odoo-warehouse", wh)
+	base := "http://" + p.addr
+	var st struct {
+		LastSeq  uint64 `json:"last_seq"`
+		AckedSeq uint64 `json:"acked_seq"`
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		req, _ := http.NewRequest("GET", base+"/api/v1/status", nil)
+		req.Header.Set("Authorization", "Bearer demo-operator-token-0001")
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+		}
+		if st.AckedSeq >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no two receipts acknowledged by Odoo within 3m: status %+v\n%s", st, p.logText())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "odoo-depot-id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	depot := strings.TrimSpace(string(raw))
+	ctx := context.Background()
+	var keys []int
+	if err := c.Call(ctx, "ir.model.data", "search", map[string]any{"domain": []any{
+		[]any{"module", "=", odoo.Module}, []any{"name", "=like", "tx_" + odoo.Slug(depot) + "_%"}}}, &keys); err != nil {
+		t.Fatal(err)
+	}
+	if uint64(len(keys)) < st.AckedSeq {
+		t.Fatalf("depot %s acked %d, Odoo holds %d keys", depot, st.AckedSeq, len(keys))
+	}
+	// Each session receives 14 WATER-6 (two units and a case of 12) into WH/Input, which
+	// the demo maps to <warehouse>/Input: posted, not rejected.
+	var quants []struct {
+		Qty decimal.Decimal `json:"quantity"`
+	}
+	if err := c.Call(ctx, "stock.quant", "search_read", map[string]any{"domain": []any{
+		[]any{"product_id.default_code", "=", "WATER-6"}, []any{"location_id.complete_name", "=", wh + "/Input"}}, "fields": []string{"quantity"}}, &quants); err != nil {
+		t.Fatal(err)
+	}
+	var water decimal.Decimal
+	for _, q := range quants {
+		water = water.Add(q.Qty)
+	}
+	if water.LessThan(decimal.NewFromInt(14)) || !water.Mod(decimal.NewFromInt(14)).IsZero() {
+		t.Fatalf("Odoo holds %s WATER-6 in %s/Input; want a multiple of 14 (14 a session)\n%s", water, wh, p.logText())
+	}
+	// The dashboard, as a supervisor sees it, says what the ERP acknowledged.
+	jar, _ := cookiejar.New(nil)
+	web := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	page := func(path string) string {
+		resp, err := web.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	m := regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindStringSubmatch(page("/login"))
+	if m == nil {
+		t.Fatal("no CSRF token on /login")
+	}
+	form := url.Values{"_csrf": {m[1]}, "mode": {"password"}, "who": {"demo"}, "secret": {"demo"}}
+	req, _ := http.NewRequest("POST", base+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Referer", base+"/login")
+	if resp, err := web.Do(req); err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %v %v", resp, err)
+	}
+	acked := regexp.MustCompile(`ERP acked up to (\d+)`).FindStringSubmatch(page("/"))
+	if acked == nil || acked[1] == "0" {
+		t.Fatalf("the dashboard shows no acks from Odoo: %v", acked)
+	}
+	t.Logf("depot %s into Odoo warehouse %s: status %+v, %d keys, %s WATER-6, dashboard: ERP acked up to %s", depot, wh, st, len(keys), water, acked[1])
+}
