@@ -104,7 +104,7 @@ type Uplink struct {
 	ackMoved chan struct{}
 	cmds     chan Command
 	asks     chan chan error // AskSnapshot's requests, served by the connection's loop
-	ackMu    sync.Mutex // serialises journal acks
+	ackMu    sync.Mutex      // serialises journal acks
 
 	mu    sync.Mutex
 	state State
