@@ -23,8 +23,9 @@ import (
 // `depotd demo --odoo DIR/odoo.env`: the demo prepares the real Odoo by itself (the
 // warehouse it is told, its locations and the demo's items as products, then erp setup),
 // the simulated operator's receipts drain through the embedded broker and the real
-// connector into that warehouse, and the console's dashboard shows them acknowledged.
-func TestDemoWithOdooDrainsItsReceiptsIntoTheRealOdooAndTheConsoleShowsTheAcks(t *testing.T) {
+// connector into that warehouse, the console's dashboard shows them acknowledged, and a
+// supervisor's "ask the ERP for a stock snapshot" brings Odoo's stock as of them.
+func TestDemoWithOdooDrainsIntoTheRealOdooShowsTheAcksAndGetsASnapshotWhenASupervisorAsks(t *testing.T) {
 	env := odootest.Need(t)
 	c := env.Client(t)
 	wh := odootest.NewWarehouse(t, c)
@@ -111,4 +112,35 @@ func TestDemoWithOdooDrainsItsReceiptsIntoTheRealOdooAndTheConsoleShowsTheAcks(t
 		t.Fatalf("the dashboard shows no acks from Odoo: %v", acked)
 	}
 	t.Logf("depot %s into Odoo warehouse %s: status %+v, %d keys, %s WATER-6, dashboard: ERP acked up to %s", depot, wh, st, len(keys), water, acked[1])
+
+	// The supervisor asks Odoo for a stock snapshot: without the button none would come
+	// before 100 more seqs or 15 minutes (the connector's defaults); with it, one as of
+	// the transactions Odoo has applied by then.
+	snapRE := regexp.MustCompile(`includes transactions up to #(\d+)`)
+	stock := page("/stock")
+	if m := snapRE.FindStringSubmatch(stock); m != nil && m[1] != "0" {
+		t.Fatalf("a snapshot beyond seq 0 before the supervisor asked: %s", m[0])
+	}
+	m = regexp.MustCompile(`name="_csrf" value="([^"]+)"`).FindStringSubmatch(stock)
+	if m == nil || !strings.Contains(stock, `id="ask-snapshot"`) {
+		t.Fatalf("no ask button on the stock page:\n%s", stock)
+	}
+	req, _ = http.NewRequest("POST", base+"/stock/snapshot", strings.NewReader(url.Values{"_csrf": {m[1]}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Referer", base+"/stock")
+	if resp, err := web.Do(req); err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("ask for a snapshot: %v %v", resp, err)
+	}
+	deadline = time.Now().Add(time.Minute)
+	for {
+		m := snapRE.FindStringSubmatch(page("/stock"))
+		if m != nil && m[1] != "0" {
+			t.Logf("after the supervisor asked, the stock page says: %s", m[0])
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no snapshot from Odoo within 1m of asking: %v\n%s", m, p.logText())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
