@@ -17,7 +17,8 @@ import (
 
 // A supervisor's "Ask the ERP for a stock snapshot now" on the console's stock page
 // publishes the depot's snapshot request (P request, as at start) on the real broker, once
-// per click; the same form without a login publishes nothing.
+// per click; without a login, or as an operator (who is not shown the button), the form
+// is refused and publishes nothing.
 func TestTheStockPagesAskButtonPublishesASnapshotRequestOnTheBroker(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -74,13 +75,32 @@ func TestTheStockPagesAskButtonPublishesASnapshotRequestOnTheBroker(t *testing.T
 	if resp := post("/stock/snapshot", m[1], url.Values{}); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("the form without a login: %d to %q, want 401", resp.StatusCode, resp.Header.Get("Location"))
 	}
+	if resp := post("/login", m[1], url.Values{"mode": {"badge"}, "who": {"alice"}, "secret": {"1234"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("operator login: %d", resp.StatusCode)
+	}
+	stock := page("/stock")
+	if strings.Contains(stock, `id="ask-snapshot"`) {
+		t.Fatal("an operator is shown the ask button")
+	}
+	opCSRF := csrfRE.FindStringSubmatch(stock)
+	if opCSRF == nil {
+		t.Fatal("no CSRF token on the operator's stock page")
+	}
+	startupRequests := requests.Load()
+	if resp := post("/stock/snapshot", opCSRF[1], url.Values{}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("the form as an operator: %d, want 403", resp.StatusCode)
+	}
+	jar, _ = cookiejar.New(nil)
+	web.Jar = jar
+	if m = csrfRE.FindStringSubmatch(page("/login")); m == nil {
+		t.Fatal("no CSRF token on /login")
+	}
 	if resp := post("/login", m[1], url.Values{"mode": {"password"}, "who": {"demo"}, "secret": {"demo"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("login: %d", resp.StatusCode)
 	}
 	// The depot online (its own request at start is sent on connect; wait for the
 	// uplink, then count from there).
 	deadline := time.Now().Add(time.Minute)
-	var stock string
 	for {
 		stock = page("/stock")
 		if strings.Contains(page("/"), "online") && strings.Contains(stock, `id="ask-snapshot"`) {
@@ -108,5 +128,10 @@ func TestTheStockPagesAskButtonPublishesASnapshotRequestOnTheBroker(t *testing.T
 	}
 	if !strings.Contains(page("/stock?snapshot=asked"), "Asked the ERP for a stock snapshot") {
 		t.Fatal("the stock page does not say the ERP was asked")
+	}
+	// The depot's own request at start may have come before or after the operator's
+	// refused attempt; none other than it and the two clicks reached the broker.
+	if n := requests.Load(); n > startupRequests+2+1 || n < before+2 {
+		t.Fatalf("%d requests on the broker: the refused forms published too", n)
 	}
 }
