@@ -144,3 +144,33 @@ func TestDemoWithOdooDrainsIntoTheRealOdooShowsTheAcksAndGetsASnapshotWhenASuper
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// readOdooEnv takes any file without panicking; what it accepts has all three values, and
+// writing them back as KEY=value lines reads the same.
+func FuzzReadOdooEnv(f *testing.F) {
+	f.Add("ODOO_URL=http://127.0.0.1:8069\nODOO_DB=depot\nODOO_API_KEY=abc\nODOO_PID=42\n")
+	f.Add("ODOO_URL='http://h:1'\nODOO_DB=\"d\"\n  ODOO_API_KEY = k\n# comment\n")
+	f.Add("ODOO_URL=\nODOO_DB=d\nODOO_API_KEY=k\n")
+	f.Add("no equals sign\n\x00\xff")
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, text string) {
+		path := filepath.Join(dir, "odoo.env")
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e, err := readOdooEnv(path)
+		if err != nil {
+			return
+		}
+		if e.url == "" || e.db == "" || e.apiKey == "" {
+			t.Fatalf("accepted %q with a value missing: %+v", text, e)
+		}
+		again := "ODOO_URL=" + e.url + "\nODOO_DB=" + e.db + "\nODOO_API_KEY=" + e.apiKey + "\n"
+		if err := os.WriteFile(path, []byte(again), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if e2, err := readOdooEnv(path); err != nil || e2 != e {
+			t.Fatalf("%q read %+v, written back and read again %+v (%v)", text, e, e2, err)
+		}
+	})
+}
