@@ -64,7 +64,8 @@ func TestTwoERPInstancesOnOneDepotHandOverOnSIGKILLAndPostEveryReceiptOnce(t *te
 	base := odootest.Unique("erp")
 	conf := func(suffix string) string {
 		path := filepath.Join(t.TempDir(), "erp.yaml")
-		cfg := fmt.Sprintf("mqtt: {brokers: [%q], client_id: %q}\nodoo: {url: %q, database: %q, api_key_file: %q, retry_max: 1s}\ndepots: [{id: %q, warehouse: %q}]\n",
+		// Each instance on a port of its own: the default 127.0.0.1:9465 takes one only.
+		cfg := fmt.Sprintf("mqtt: {brokers: [%q], client_id: %q}\nodoo: {url: %q, database: %q, api_key_file: %q, retry_max: 1s}\ndepots: [{id: %q, warehouse: %q}]\nhttp: {listen: \"127.0.0.1:0\"}\n",
 			broker, base+suffix, env.URL, env.DB, writeKey(t, env.APIKey), depot, wh)
 		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
