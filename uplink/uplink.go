@@ -103,7 +103,8 @@ type Uplink struct {
 
 	ackMoved chan struct{}
 	cmds     chan Command
-	ackMu    sync.Mutex // serialises journal acks
+	asks     chan chan error // AskSnapshot's requests, served by the connection's loop
+	ackMu    sync.Mutex      // serialises journal acks
 
 	mu    sync.Mutex
 	state State
@@ -150,6 +151,7 @@ func New(cfg Config, depot string, j Journal, devs DeviceLister, log *slog.Logge
 		log:      log,
 		ackMoved: make(chan struct{}, 1),
 		cmds:     make(chan Command, 16),
+		asks:     make(chan chan error),
 	}
 	tc, err := ClientTLS(cfg)
 	if err != nil {
@@ -358,14 +360,51 @@ func (u *Uplink) askSnapshot(c mqtt.Client) {
 	if u.snapshotAsked.Load() {
 		return
 	}
+	if err := u.publishSnapshotRequest(c); err != nil {
+		u.log.Warn("uplink stock snapshot request not accepted by the broker: asking again on the next connection", "err", err)
+		return
+	}
+	u.snapshotAsked.Store(true)
+	u.log.Info("uplink asked the erp for a stock snapshot")
+}
+
+func (u *Uplink) publishSnapshotRequest(c mqtt.Client) error {
 	body, _ := json.Marshal(Request{V: ProtocolVersion, Request: RequestSnapshot, At: rfc3339(time.Now())})
 	t := c.Publish(u.Topic(TopicRequest), 1, false, body)
 	if t.WaitTimeout(connectTimeout) && t.Error() == nil {
-		u.snapshotAsked.Store(true)
-		u.log.Info("uplink asked the erp for a stock snapshot")
-		return
+		return nil
 	}
-	u.log.Warn("uplink stock snapshot request not accepted by the broker: asking again on the next connection", "err", errOr(t.Error(), "timed out"))
+	return errors.New(errOr(t.Error(), "timed out"))
+}
+
+// ErrOffline is AskSnapshot's answer while the uplink has no broker connection.
+var ErrOffline = errors.New("the uplink is offline")
+
+// AskSnapshot asks the ERP for a stock snapshot now (P request), as the depot does once
+// per start: for a supervisor who wants the ERP's stock without waiting for its timer. It
+// returns once the broker took the request, ErrOffline while there is no connection (the
+// request is not queued: a depot that reconnects is sent its snapshot anyway), or ctx's
+// error.
+func (u *Uplink) AskSnapshot(ctx context.Context) error {
+	if !u.State().Online {
+		return ErrOffline
+	}
+	reply := make(chan error, 1)
+	select {
+	case u.asks <- reply:
+	case <-ctx.Done():
+		return fmt.Errorf("ask the erp for a stock snapshot: %w", ctx.Err())
+	}
+	select {
+	case err := <-reply:
+		if err != nil {
+			return fmt.Errorf("ask the erp for a stock snapshot: the broker did not take it: %w", err)
+		}
+		u.log.Info("uplink asked the erp for a stock snapshot", "by", "console")
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("ask the erp for a stock snapshot: %w", ctx.Err())
+	}
 }
 
 // refusedFilters returns, sorted, the filters a SUBACK refused (return code 0x80).
@@ -532,6 +571,8 @@ func (u *Uplink) forward(ctx context.Context, c mqtt.Client, lost <-chan error, 
 		case <-commitCh:
 			dirty = true
 		case <-u.ackMoved:
+		case reply := <-u.asks:
+			reply <- u.publishSnapshotRequest(c)
 		case cmd := <-u.cmds:
 			switch cmd.Cmd {
 			case "resend":

@@ -103,6 +103,7 @@ func openDaemon(cfg *Config, log *slog.Logger, consoleOpts ...func(*console.Opti
 			return nil, fmt.Errorf("uplink: %w", err)
 		}
 		copts.Uplink = console.UplinkFrom(d.uplink.State)
+		copts.Snapshot = d.uplink
 	}
 	for _, o := range consoleOpts {
 		o(&copts)

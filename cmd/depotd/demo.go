@@ -16,6 +16,7 @@ import (
 	"github.com/depotd/depotd/uplink"
 	"github.com/depotd/depotd/uplink/embedbroker"
 	"github.com/depotd/depotd/uplink/erpsim"
+	"github.com/depotd/depotd/uplink/odoo"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -31,6 +32,8 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	dataDir := fs.String("data-dir", "", "keep the demo's data here (default: a temporary directory, removed at exit)")
 	scanEvery := fs.Duration("scan-every", 20*time.Second, "play a simulated receiving session this often (0: never; scan by hand with the console's test box)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	odooEnv := fs.String("odoo", "", "drain the depot into a real Odoo 19 instead of the simulated ERP: the odoo.env file (ODOO_URL, ODOO_DB, ODOO_API_KEY) that ../shared/odoo/start writes")
+	odooWarehouse := fs.String("odoo-warehouse", "DEMO1", "with --odoo: the Odoo warehouse code the demo's depot posts into (created when missing, with the demo's locations and items)")
 	outage := fs.Bool("outage", false, "start with the uplink's link cut (the dashboard has a button to restore it): watch the backlog build, then drain")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -62,6 +65,14 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		defer os.RemoveAll(tmp)
 		cfg.DataDir = tmp
 	}
+	if *odooEnv != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return fail(err)
+		}
+		if cfg.Depot.ID, err = demoDepotID(cfg.DataDir, cfg.Depot.ID); err != nil {
+			return fail(fmt.Errorf("demo depot id: %w", err))
+		}
+	}
 	docs, err := demoDocuments(time.Now())
 	if err != nil {
 		return fail(err)
@@ -77,6 +88,13 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		bln.Close()
 		return fail(fmt.Errorf("demo link: %w", err))
+	}
+	var erp *odoo.Service
+	if *odooEnv != "" {
+		if erp, err = prepareDemoOdoo(ctx, *odooEnv, *odooWarehouse, cfg, brokerURL, stdout, log.With("component", "erp")); err != nil {
+			bln.Close()
+			return fail(fmt.Errorf("--odoo %s: %w", *odooEnv, err))
+		}
 	}
 	cfg.Uplink = &uplink.Config{Brokers: []string{link.URL()}, StatusInterval: 10 * time.Second, ResendAfter: 10 * time.Second}
 	sims, err := openDemoDevices(cfg, filepath.Join(cfg.DataDir, "dev"), log)
@@ -94,7 +112,12 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fmt.Fprintf(stdout, "depotd demo: depot %s, data in %s\n", cfg.Depot.ID, cfg.DataDir)
 	fmt.Fprintf(stdout, "  console:  http://%s/  (log in as demo / demo, or badge alice with PIN 1234)\n", addr)
 	fmt.Fprintf(stdout, "  devices:  simulated scanner %s and MT-SICS scale %s (pseudo-terminals)\n", cfg.Devices[0].Port, cfg.Devices[1].Port)
-	fmt.Fprintf(stdout, "  uplink:   embedded MQTT broker %s with a simulated ERP that acknowledges; watch it: depotd fleet --broker %s\n", brokerURL, brokerURL)
+	if erp != nil {
+		fmt.Fprintf(stdout, "  uplink:   embedded MQTT broker %s, drained by the Odoo connector (depotd erp) into %s, database %s, warehouse %s; watch it: depotd fleet --broker %s\n",
+			brokerURL, erp.Odoo.URL, erp.Odoo.Database, *odooWarehouse, brokerURL)
+	} else {
+		fmt.Fprintf(stdout, "  uplink:   embedded MQTT broker %s with a simulated ERP that acknowledges; watch it: depotd fleet --broker %s\n", brokerURL, brokerURL)
+	}
 	fmt.Fprintf(stdout, "  outage:   the dashboard's \"Cut the uplink\" button (or --outage) cuts the depot's link: scanning goes on, the backlog builds, and drains once restored\n")
 	fmt.Fprintf(stdout, "  API:      tokens operator %s, supervisor %s, admin %s\n",
 		cfg.Console.APITokens[0].Token, cfg.Console.APITokens[1].Token, cfg.Console.APITokens[2].Token)
@@ -114,8 +137,12 @@ func demoCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	go func() { brokerDone <- embedbroker.Serve(bctx, bln, log.With("component", "broker")) }()
 
 	g, gctx := errgroup.WithContext(ctx)
-	erp := &erpsim.Sim{Broker: brokerURL, Documents: map[string][]byte{cfg.Depot.ID: docs}, Log: log.With("component", "erpsim")}
-	g.Go(func() error { return erp.Run(gctx) })
+	if erp != nil {
+		g.Go(func() error { return erp.Run(gctx) })
+	} else {
+		sim := &erpsim.Sim{Broker: brokerURL, Documents: map[string][]byte{cfg.Depot.ID: docs}, Log: log.With("component", "erpsim")}
+		g.Go(func() error { return sim.Run(gctx) })
+	}
 	g.Go(func() error { return sims.run(gctx, *scanEvery) })
 	g.Go(func() error { return link.run(gctx) })
 	g.Go(func() error { return d.run(gctx) })

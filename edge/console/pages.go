@@ -181,6 +181,7 @@ type stockData struct {
 	NextURL   string
 	Message   string
 	CSVQuery  string
+	CanAsk    bool // the depot can ask the ERP for a snapshot (the button, for supervisors)
 }
 
 const stockPageRows = 200
@@ -238,7 +239,26 @@ func (s *Server) stockPage(c *fiber.Ctx) error {
 			d.NextURL = "/stock?" + d.CSVQuery + "&after=" + hex.EncodeToString([]byte(page.Next))
 		}
 	}
-	return s.render(c, "stock", fiber.StatusOK, pageData{Title: "Stock", Data: d})
+	d.CanAsk = s.opts.Snapshot != nil
+	flash := ""
+	if c.Query("snapshot") == "asked" {
+		flash = "Asked the ERP for a stock snapshot: the \"ERP's last stock snapshot\" line changes when it arrives."
+	}
+	return s.render(c, "stock", fiber.StatusOK, pageData{Title: "Stock", Flash: flash, Data: d})
+}
+
+// askSnapshot asks the ERP for a stock snapshot now (supervisors), then shows the stock.
+func (s *Server) askSnapshot(c *fiber.Ctx) error {
+	if s.opts.Snapshot == nil {
+		return s.renderError(c, fiber.StatusNotFound, "This depot has no uplink to ask the ERP through.")
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), 15*time.Second)
+	defer cancel()
+	if err := s.opts.Snapshot.AskSnapshot(ctx); err != nil {
+		s.log.Warn("console stock snapshot request failed", "err", err)
+		return s.renderError(c, fiber.StatusServiceUnavailable, "The ERP could not be asked for a stock snapshot: "+err.Error()+". Try again once the uplink is online.")
+	}
+	return c.Redirect("/stock?snapshot=asked", fiber.StatusSeeOther)
 }
 
 // groupStock folds ledger rows (one per state) into one line per item, location and lot;

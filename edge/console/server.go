@@ -33,6 +33,9 @@ type Options struct {
 	Uplink UplinkState
 	// Stations feeds GET /api/v1/stations, the dashboard and the station screens (live).
 	Stations StationSource
+	// Snapshot asks the ERP for a stock snapshot on a supervisor's request (nil: the
+	// stock page offers no such button).
+	Snapshot SnapshotAsker
 	// DemoLink is depotd demo's switch for the depot's link to the broker (nil otherwise):
 	// the dashboard offers to cut and restore it.
 	DemoLink DemoSwitch

@@ -23,6 +23,11 @@ type DemoSwitch interface {
 	SetDown(down bool)
 }
 
+// SnapshotAsker asks the ERP for a stock snapshot now (the uplink's P request).
+type SnapshotAsker interface {
+	AskSnapshot(ctx context.Context) error
+}
+
 // UplinkState reports the MQTT uplink's connection.
 type UplinkState interface {
 	UplinkStatus() UplinkView

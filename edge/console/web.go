@@ -169,6 +169,7 @@ func (s *Server) webRoutes() {
 	in.Get("/stations/:name", s.stationPage)
 	in.Get("/stock", s.stockPage)
 	in.Get("/stock.csv", s.stockCSV)
+	in.Post("/stock/snapshot", s.requireRole(RoleSupervisor), s.askSnapshot)
 	in.Get("/journal", s.journalPage)
 	in.Get("/journal/:seq", s.entryPage)
 	in.Get("/post", s.postPage)

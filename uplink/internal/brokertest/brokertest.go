@@ -63,6 +63,15 @@ func StartMosquitto(tb testing.TB) *Mosquitto {
 	return startMosquitto(tb, "tcp", "")
 }
 
+// StartMosquittoPersistent starts mosquitto with persistence on: its database (retained
+// messages, persistent sessions with their subscriptions and queued QoS 1 messages) is
+// saved on every change, so that a SIGKILL and Start on the same port keep what a broker
+// that saves often would keep.
+func StartMosquittoPersistent(tb testing.TB) *Mosquitto {
+	tb.Helper()
+	return startMosquitto(tb, "tcp", "", fmt.Sprintf("persistence true\npersistence_location %s/\nautosave_on_changes true\nautosave_interval 1\n", tb.TempDir()))
+}
+
 // StartMosquittoTLS starts mosquitto with a TLS listener that requires a client
 // certificate signed by caFile (mutual TLS); URL is then ssl://.
 func StartMosquittoTLS(tb testing.TB, caFile, certFile, keyFile string) *Mosquitto {
@@ -128,7 +137,6 @@ func startMosquitto(tb testing.TB, scheme, listenerConf string, more ...string) 
 	// Queues are unlimited so that a slow test subscriber is not the one losing messages.
 	conf := fmt.Sprintf(`listener %d 127.0.0.1
 %sallow_anonymous true
-persistence false
 user root
 max_inflight_messages 1000
 max_queued_messages 0
@@ -137,6 +145,9 @@ log_dest stderr
 log_type error
 log_type warning
 %s`, m.port, listenerConf, strings.Join(more, ""))
+	if !strings.Contains(conf, "persistence true") {
+		conf += "persistence false\n"
+	}
 	if err := os.WriteFile(m.conf, []byte(conf), 0o644); err != nil {
 		tb.Fatal(err)
 	}

@@ -13,7 +13,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -31,6 +33,7 @@ type Env struct {
 	URL    string // ODOO_URL
 	DB     string // ODOO_DB
 	APIKey string // ODOO_API_KEY
+	PID    int    // ODOO_PID: the shared server's process, 0 when not given
 }
 
 // Need returns the server's Env, or skips tb (fails it under DEPOTD_INTEGRATION=1) when
@@ -74,6 +77,8 @@ func Read(path string) (Env, error) {
 			env.DB = v
 		case "ODOO_API_KEY":
 			env.APIKey = v
+		case "ODOO_PID":
+			env.PID, _ = strconv.Atoi(v)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -131,4 +136,15 @@ func NewWarehouse(tb testing.TB, c *odoo.Client) string {
 			tb.Fatalf("create warehouse %s: %v", code, err)
 		}
 	}
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
