@@ -105,6 +105,17 @@ func (h *history) forget(keep []uplink.FleetRow) {
 	}
 }
 
+// current is the sample of rows at now: the sum of the backlogs, the largest lag.
+func current(rows []uplink.FleetRow, now time.Time) sample {
+	c := sample{At: now}
+	for _, r := range rows {
+		b, l := figures(r)
+		c.Backlog += b
+		c.LagS = max(c.LagS, float32(l))
+	}
+	return c
+}
+
 func figures(r uplink.FleetRow) (backlog uint64, lag float64) {
 	if r.Backlog != nil {
 		backlog = *r.Backlog

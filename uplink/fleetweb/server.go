@@ -463,6 +463,16 @@ func (s *Server) chart(c *fiber.Ctx) error {
 	if depot != "" && rg == nil {
 		return fiber.ErrNotFound
 	}
+	// The figures of now end the line, so that the last step is not a minute behind.
+	var cur []uplink.FleetRow
+	for _, r := range s.o.Fleet.RowsAt(now) {
+		if depot == "" || r.Depot == depot {
+			cur = append(cur, r)
+		}
+	}
+	if len(cur) > 0 {
+		pts = append(pts, current(cur, now))
+	}
 	c.Set(fiber.HeaderContentType, "image/svg+xml")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.SendString(chartSVG(title, pts, now, s.o.Window))
