@@ -134,8 +134,8 @@ const orderJS = `[...document.querySelectorAll('#fleet tbody tr')].map(r => r.da
 // Chromium: the page needs a login and sends a CSP; the offline depot is on top, then the
 // late one (its transactions waited 10 min), then the one with a rejection and a device
 // down, then the one with an open exception, then the quiet one; sorting and filtering
-// work; stopping a depot's uplink turns its row offline without a reload; the page does
-// not scroll sideways at 1280×800 or 800×1280.
+// work; stopping a depot's uplink, or its Will when its link dies, turns its row offline
+// without a reload; the page does not scroll sideways at 1280×800 or 800×1280.
 func TestFleetPageShowsWorstDepotsFirstSortsFiltersAndGoesLive(t *testing.T) {
 	bctx := headless(t)
 	broker := brokertest.StartMochi(t)
@@ -252,6 +252,17 @@ func TestFleetPageShowsWorstDepotsFirstSortsFiltersAndGoesLive(t *testing.T) {
 		if !evalIn[bool](t, bctx, `window.samePage === true`) {
 			t.Fatal("the page was reloaded")
 		}
+		// A new depot appears live; when its link dies (the proxy drops its TCP connection,
+		// no DISCONNECT) the broker publishes its Will, and the page turns it offline.
+		proxy := brokertest.StartProxy(t, strings.TrimPrefix(broker.URL(), "tcp://"))
+		startDepot(t, proxy.URL(), "RIVER-06", nil)
+		doIn(t, bctx, "RIVER-06 appears", until(orderJS+` === 'WEST-04 EAST-03 NORTH-01 SOUTH-02 CITY-05 RIVER-06'`))
+		proxy.Close()
+		doIn(t, bctx, "RIVER-06 offline by its Will",
+			until(orderJS+` === 'WEST-04 EAST-03 RIVER-06 NORTH-01 SOUTH-02 CITY-05' && document.querySelector('tr[data-depot="RIVER-06"]').dataset.tier === 'offline'`))
+		if !evalIn[bool](t, bctx, `window.samePage === true`) {
+			t.Fatal("the page was reloaded")
+		}
 		doIn(t, bctx, "a depot's chart", chromedp.Click(chromedp.CSS(`tr[data-depot="NORTH-01"]`)),
 			until(`!document.getElementById('depotfig').hidden && document.getElementById('depotchart').complete && document.getElementById('depotchart').naturalWidth > 0`))
 		screenshot(t, bctx, "fleet-offline-1280x800")
@@ -259,7 +270,7 @@ func TestFleetPageShowsWorstDepotsFirstSortsFiltersAndGoesLive(t *testing.T) {
 
 	t.Run("fits 800x1280", func(t *testing.T) {
 		doIn(t, bctx, "portrait", chromedp.EmulateViewport(800, 1280), chromedp.Navigate(p.url+"/"), chromedp.WaitVisible(chromedp.ID("filter")))
-		doIn(t, bctx, "portrait rows", until(`document.querySelectorAll('#fleet tbody tr').length === 5`))
+		doIn(t, bctx, "portrait rows", until(`document.querySelectorAll('#fleet tbody tr').length === 6`))
 		checkFits(t, bctx, 800, 1280)
 		screenshot(t, bctx, "fleet-800x1280")
 	})
