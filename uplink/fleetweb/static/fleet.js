@@ -99,6 +99,7 @@
     selected = tr.dataset.depot;
     depotFig.hidden = false;
     depotChart.alt = selected + " backlog and ERP lag, last 24 h";
+    document.getElementById("depotcaption").textContent = selected + ": select another row to see its chart.";
     reloadCharts();
     draw();
   });
