@@ -137,7 +137,7 @@ func startPage(t *testing.T, broker string) *page {
 	}
 	fl := uplink.NewFleet("depots/")
 	srv, err := fleetweb.New(fleetweb.Options{Fleet: fl, Log: quietLog(),
-		Users: []fleetweb.User{{Name: viewerName, PasswordHash: string(hash), Role: "viewer"}},
+		Users:  []fleetweb.User{{Name: viewerName, PasswordHash: string(hash), Role: "viewer"}},
 		Verify: func(h, p string) bool { return bcrypt.CompareHashAndPassword([]byte(h), []byte(p)) == nil }})
 	if err != nil {
 		t.Fatal(err)
