@@ -134,7 +134,8 @@ func (f *Fleet) UpdateMessage(topic string, payload []byte, retained bool, now t
 			r.DevicesDown = &down
 		}
 	}
-	if s.StatusIntervalS != nil && *s.StatusIntervalS > 0 {
+	// An interval beyond a week is no heartbeat (and would overflow a Duration): ignored.
+	if s.StatusIntervalS != nil && *s.StatusIntervalS > 0 && *s.StatusIntervalS <= 7*24*3600 {
 		r.StatusIntervalS = s.StatusIntervalS
 	}
 	if s.Version != "" {

@@ -70,10 +70,16 @@ func FuzzFleetUpdate(f *testing.F) {
 	for _, tc := range fleetCases {
 		f.Add(tc.topic, []byte(tc.payload))
 	}
+	f.Add("depots/D1/status", []byte(`{"v":1,"depot":"D1","online":true,"session":6,"erp_lag_s":3,"open_exceptions":1,"open_rejections":1,"status_interval_s":0.5,"devices":[{"name":"a","state":"error"}],"at":"2026-12-03T10:00:00Z"}`))
 	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
 		fl := NewFleet("depots/")
 		fl.Update("depots/D1/status", []byte(`{"v":1,"depot":"D1","online":true,"session":5}`), time.Now())
-		row, changed, err := fl.Update(topic, payload, time.Now())
+		row, changed, err := fl.UpdateMessage(topic, payload, len(payload)%2 == 0, time.Now())
+		for _, r := range fl.RowsAt(time.Now().Add(time.Hour)) {
+			if r.Online && r.Stale {
+				t.Fatalf("online and stale: %+v", r)
+			}
+		}
 		if err != nil && changed {
 			t.Fatal("changed with an error")
 		}
