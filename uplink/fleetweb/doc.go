@@ -27,7 +27,7 @@
 // # Durability
 //
 // None: the history is in memory, a bounded ring per depot (one sample per minute, the
-// largest backlog and lag of the minute, 24 h: about 35 KiB per depot) and one for the
+// largest backlog and lag of the minute, 24 h: about 40 KiB per depot) and one for the
 // fleet. A restart starts the charts again; the depots' journals are the truth.
 //
 // # Concurrency

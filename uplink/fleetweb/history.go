@@ -15,29 +15,37 @@ type sample struct {
 	LagS    float32
 }
 
-// ring holds the last cap samples, one per step, oldest first once read.
+// stored is a sample as the ring keeps it: 24 bytes, where a time.Time alone takes 24.
+type stored struct {
+	at      int64 // Unix milliseconds
+	backlog uint64
+	lag     float32
+}
+
+// ring holds the last len(buf) samples, one per step, oldest first once read.
 type ring struct {
-	buf   []sample
+	buf   []stored
 	start int
 	n     int
 }
 
-func newRing(size int) *ring { return &ring{buf: make([]sample, size)} }
+func newRing(size int) *ring { return &ring{buf: make([]stored, size)} }
 
-// add records v in the step of at: a new step pushes a sample (dropping the oldest when
-// full), the same step keeps the largest figures seen in it.
+// add records the figures in the step starting at at: a new step pushes a sample
+// (dropping the oldest when full), the same step keeps the largest figures seen in it.
 func (r *ring) add(at time.Time, backlog uint64, lag float64) {
+	ms := at.UnixMilli()
 	if r.n > 0 {
 		last := &r.buf[(r.start+r.n-1)%len(r.buf)]
-		if last.At.Equal(at) {
-			last.Backlog, last.LagS = max(last.Backlog, backlog), max(last.LagS, float32(lag))
+		if last.at == ms {
+			last.backlog, last.lag = max(last.backlog, backlog), max(last.lag, float32(lag))
 			return
 		}
-		if at.Before(last.At) {
+		if ms < last.at {
 			return // a step already closed; the clock went back
 		}
 	}
-	s := sample{At: at, Backlog: backlog, LagS: float32(lag)}
+	s := stored{at: ms, backlog: backlog, lag: float32(lag)}
 	if r.n < len(r.buf) {
 		r.buf[(r.start+r.n)%len(r.buf)] = s
 		r.n++
@@ -50,15 +58,16 @@ func (r *ring) add(at time.Time, backlog uint64, lag float64) {
 func (r *ring) samples() []sample {
 	out := make([]sample, 0, r.n)
 	for i := range r.n {
-		out = append(out, r.buf[(r.start+i)%len(r.buf)])
+		s := r.buf[(r.start+i)%len(r.buf)]
+		out = append(out, sample{At: time.UnixMilli(s.at), Backlog: s.backlog, LagS: s.lag})
 	}
 	return out
 }
 
 // history keeps window of samples per depot and for the fleet, in memory: a restart of
 // the view starts the charts again (the depots' journals are the truth; this is a view).
-// Memory is bounded by window/step samples of 24 bytes per depot (1441 at the default
-// 1 min step: about 35 KiB per depot). Not safe for concurrent use: Server locks it.
+// Memory is bounded by window/step+1 samples of 24 bytes per depot (1441 at the default
+// 1 min step: 34 KiB, 40 KiB in whole pages, per depot; TestHistoryMemoryPerDepot). Not safe for concurrent use: Server locks it.
 type history struct {
 	step   time.Duration
 	size   int

@@ -2,6 +2,8 @@ package fleetweb
 
 import (
 	"encoding/xml"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -101,4 +103,30 @@ func TestChartIsWellFormedSVGWithBothLines(t *testing.T) {
 			t.Fatalf("many: want two lines labelled 297 and 1m39s:\n%s", svg)
 		}
 	}
+}
+
+// A full day of history costs what doc.go says per depot: 1441 samples of 24 bytes, which
+// the allocator rounds up to whole pages (40 KiB).
+func TestHistoryMemoryPerDepot(t *testing.T) {
+	const depots = 200
+	rows := make([]uplink.FleetRow, depots)
+	for i := range rows {
+		rows[i] = uplink.FleetRow{Depot: fmt.Sprintf("D%04d", i), Backlog: u64(uint64(i))}
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	h := newHistory(time.Minute, 24*time.Hour)
+	t0 := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	for m := range 1441 {
+		h.observe(rows, t0.Add(time.Duration(m)*time.Minute))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	per := float64(after.HeapAlloc-before.HeapAlloc) / depots
+	t.Logf("history: %.1f KiB per depot for 24 h at a 1 min step", per/1024)
+	if per > 44*1024 {
+		t.Errorf("%.1f KiB per depot, doc.go says about 40 (1441 samples of 24 bytes in whole pages)", per/1024)
+	}
+	runtime.KeepAlive(h)
 }
