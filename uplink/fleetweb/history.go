@@ -67,7 +67,8 @@ func (r *ring) samples() []sample {
 // history keeps window of samples per depot and for the fleet, in memory: a restart of
 // the view starts the charts again (the depots' journals are the truth; this is a view).
 // Memory is bounded by window/step+1 samples of 24 bytes per depot (1441 at the default
-// 1 min step: 34 KiB, 40 KiB in whole pages, per depot; TestHistoryMemoryPerDepot). Not safe for concurrent use: Server locks it.
+// 1 min step: 34 KiB, 40 KiB in whole pages, per depot; TestHistoryMemoryPerDepot).
+// Not safe for concurrent use: Server locks it.
 type history struct {
 	step   time.Duration
 	size   int
