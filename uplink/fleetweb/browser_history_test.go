@@ -19,6 +19,8 @@ import (
 // TestFleetChartsShowTheLast24Hours feeds a day of status messages (every 5 min, on a
 // clock the test moves) for three depots, then opens the page: the fleet chart and a
 // depot's chart draw a day of samples, one per minute step at most, none older than 24 h.
+// When the clock then passes 3× their status interval with no message, the rows turn
+// stale and offline live.
 func TestFleetChartsShowTheLast24Hours(t *testing.T) {
 	bctx := headless(t)
 	var clk atomic.Int64
@@ -80,4 +82,9 @@ func TestFleetChartsShowTheLast24Hours(t *testing.T) {
 		}
 	}
 	screenshot(t, bctx, "fleet-24h-1280x800")
+
+	// Then silence: past 3× their 5 min status interval the depots count as offline
+	// (stale), which the page shows at its next heartbeat, no message needed.
+	clk.Store(end.Add(16 * time.Minute).UnixNano())
+	doIn(t, bctx, "stale depots", until(`[...document.querySelectorAll('#fleet tbody tr')].every(r => r.dataset.tier === 'offline' && r.cells[2].textContent === 'stale')`))
 }
