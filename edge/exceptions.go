@@ -76,6 +76,24 @@ func countOpenExceptions(btx *bolt.Tx) int {
 	return int(getU64(btx.Bucket(bucketMeta).Get(keyOpenExceptions)))
 }
 
+// countOpenRejections walks the rejected index (rejections are rare: the index is small)
+// and counts those whose exception is still open. No counter is kept for it, so that no
+// layout migration is needed and a counter cannot drift from the records.
+func countOpenRejections(btx *bolt.Tx) int {
+	exc := btx.Bucket(bucketExceptions)
+	n := 0
+	_ = btx.Bucket(bucketRejected).ForEach(func(_, id []byte) error {
+		var e struct {
+			Resolved json.RawMessage `json:"resolved"`
+		}
+		if raw := exc.Get(id); raw != nil && json.Unmarshal(raw, &e) == nil && len(e.Resolved) == 0 {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
 // RaiseException journals a new exception (for kinds raised outside a commit: unresolved
 // scans, disk space). It returns the stored record.
 func (j *Journal) RaiseException(e Exception) (Exception, error) {

@@ -553,6 +553,10 @@ type Status struct {
 	Backlog        uint64  `json:"backlog"`
 	OldestPendingS float64 `json:"oldest_pending_s"`
 	OpenExceptions int     `json:"open_exceptions"`
+	// OpenRejections counts the open exceptions that record an ERP rejection (they are
+	// also in OpenExceptions): central ops watch them apart, as only the ERP side can
+	// usually fix them.
+	OpenRejections int `json:"open_rejections"`
 }
 
 // Status reports positions, backlog and the age of the oldest unacknowledged transaction.
@@ -573,6 +577,7 @@ func (j *Journal) Status() (Status, error) {
 			}
 		}
 		s.OpenExceptions = countOpenExceptions(btx)
+		s.OpenRejections = countOpenRejections(btx)
 		return nil
 	})
 	return s, err

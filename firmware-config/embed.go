@@ -39,3 +39,13 @@ var ERPUnit []byte
 //
 //go:embed erp.yaml
 var ERPConfig []byte
+
+// FleetUnit is depotd-fleet.service, the systemd unit of the fleet web page.
+//
+//go:embed depotd-fleet.service
+var FleetUnit []byte
+
+// FleetConfig is fleet.yaml, the documented default config of the fleet web page.
+//
+//go:embed fleet.yaml
+var FleetConfig []byte

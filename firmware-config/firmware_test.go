@@ -98,6 +98,25 @@ func TestERPUnitRunsTheConnectorAsANotifyService(t *testing.T) {
 	}
 }
 
+// TestFleetUnitRunsThePageWithItsConfigAndHardening checks the fleet page's unit: the
+// command and config path the docs give, restarts, the depotd user and no privileges.
+func TestFleetUnitRunsThePageWithItsConfigAndHardening(t *testing.T) {
+	u := unitFile(t, firmwareconfig.FleetUnit)
+	exec := u["Service"]["ExecStart"]
+	if len(exec) != 1 || !strings.Contains(exec[0], "/depotd fleet --broker ") || !strings.Contains(exec[0], " --config /etc/depotd/fleet.yaml") {
+		t.Errorf("ExecStart=%q", exec)
+	}
+	for _, w := range []struct{ sec, key, val string }{
+		{"Service", "Restart", "always"}, {"Service", "User", "depotd"}, {"Service", "NoNewPrivileges", "yes"},
+		{"Service", "ProtectSystem", "strict"}, {"Service", "CapabilityBoundingSet", ""}, {"Service", "KillSignal", "SIGTERM"},
+		{"Unit", "StartLimitIntervalSec", "0"}, {"Install", "WantedBy", "multi-user.target"},
+	} {
+		if got := u[w.sec][w.key]; len(got) != 1 || got[0] != w.val {
+			t.Errorf("[%s] %s=%q, want %q", w.sec, w.key, got, w.val)
+		}
+	}
+}
+
 // TestUnitVerifies runs systemd-analyze verify where it exists: unknown keys or sections
 // fail. A missing /usr/local/bin/depotd is expected on a build machine.
 func TestUnitVerifies(t *testing.T) {
@@ -105,7 +124,8 @@ func TestUnitVerifies(t *testing.T) {
 		t.Skip("systemd-analyze not installed; TestUnit checks the keys")
 	}
 	dir := t.TempDir()
-	for name, unit := range map[string][]byte{"depotd.service": firmwareconfig.Unit, "depotd-erp.service": firmwareconfig.ERPUnit} {
+	for name, unit := range map[string][]byte{"depotd.service": firmwareconfig.Unit, "depotd-erp.service": firmwareconfig.ERPUnit,
+		"depotd-fleet.service": firmwareconfig.FleetUnit} {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, unit, 0o644); err != nil {
 			t.Fatal(err)

@@ -44,18 +44,24 @@ var (
 // Status is the retained payload of {prefix}status. The Last Will uses the same topic
 // with only V, Depot, Online (false), Session and At (the connect time).
 type Status struct {
-	V              int            `json:"v"`
-	Depot          string         `json:"depot"`
-	Online         bool           `json:"online"`
-	Session        uint64         `json:"session"`
-	Backlog        *uint64        `json:"backlog,omitempty"`
-	OldestPendingS *float64       `json:"oldest_pending_s,omitempty"`
-	LastSeq        *uint64        `json:"last_seq,omitempty"`
-	AckedSeq       *uint64        `json:"acked_seq,omitempty"`
-	DiskUsedPct    *float64       `json:"disk_used_pct,omitempty"`
-	Devices        []DeviceStatus `json:"devices,omitempty"`
-	Version        string         `json:"version,omitempty"`
-	At             string         `json:"at"`
+	V              int      `json:"v"`
+	Depot          string   `json:"depot"`
+	Online         bool     `json:"online"`
+	Session        uint64   `json:"session"`
+	Backlog        *uint64  `json:"backlog,omitempty"`
+	OldestPendingS *float64 `json:"oldest_pending_s,omitempty"`
+	LastSeq        *uint64  `json:"last_seq,omitempty"`
+	AckedSeq       *uint64  `json:"acked_seq,omitempty"`
+	DiskUsedPct    *float64 `json:"disk_used_pct,omitempty"`
+	// ERPLagS, OpenExceptions, OpenRejections and StatusIntervalS came after the first
+	// release: a status without them is still valid, a consumer shows them as unknown.
+	ERPLagS         *float64       `json:"erp_lag_s,omitempty"`
+	OpenExceptions  *int           `json:"open_exceptions,omitempty"`
+	OpenRejections  *int           `json:"open_rejections,omitempty"`
+	StatusIntervalS *float64       `json:"status_interval_s,omitempty"`
+	Devices         []DeviceStatus `json:"devices,omitempty"`
+	Version         string         `json:"version,omitempty"`
+	At              string         `json:"at"`
 }
 
 // DeviceStatus is one device in the status message.

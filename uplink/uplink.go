@@ -683,10 +683,15 @@ func (u *Uplink) statusPayload(online bool, session uint64) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal status: %w", err)
 	}
+	now := time.Now()
+	interval := u.s.StatusInterval.Seconds()
+	lag := erpLag(js.Backlog, js.OldestPendingS, u.State().LastAckAt, now)
 	s := Status{
 		V: ProtocolVersion, Depot: u.depot, Online: online, Session: session,
 		Backlog: &js.Backlog, OldestPendingS: &js.OldestPendingS, LastSeq: &js.LastSeq, AckedSeq: &js.AckedSeq,
-		Version: u.version, At: rfc3339(time.Now()),
+		ERPLagS: &lag, OpenExceptions: &js.OpenExceptions, OpenRejections: &js.OpenRejections,
+		StatusIntervalS: &interval,
+		Version:         u.version, At: rfc3339(now),
 		Devices: []DeviceStatus{},
 	}
 	if u.devs != nil {
@@ -698,6 +703,21 @@ func (u *Uplink) statusPayload(online bool, session uint64) ([]byte, error) {
 		}
 	}
 	return json.Marshal(s)
+}
+
+// erpLag is how long the ERP has kept this depot waiting (PROTOCOL.md erp_lag_s): 0 with
+// nothing pending, else the time since the ERP last moved the watermark, but no more than
+// the age of the oldest pending transaction (an ack before it was committed did not keep
+// it waiting). Before this process saw an ack, the oldest pending age stands for it.
+func erpLag(backlog uint64, oldestPendingS float64, lastAck, now time.Time) float64 {
+	if backlog == 0 {
+		return 0
+	}
+	lag := oldestPendingS
+	if !lastAck.IsZero() {
+		lag = min(lag, float64(now.Sub(lastAck).Milliseconds())/1000)
+	}
+	return max(lag, 0)
 }
 
 // diskUsedPct reports the file system fill level as df computes it (space reserved for

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -15,7 +17,9 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"golang.org/x/sys/unix"
 
+	"github.com/depotd/depotd/edge/console"
 	"github.com/depotd/depotd/uplink"
+	"github.com/depotd/depotd/uplink/fleetweb"
 )
 
 func init() {
@@ -40,8 +44,12 @@ func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	password := fs.String("password", os.Getenv("DEPOTD_FLEET_PASSWORD"), "MQTT password (default $DEPOTD_FLEET_PASSWORD)")
 	caFile := fs.String("ca-file", "", "CA certificate (PEM) that signed the broker's certificate")
 	connectTimeout := fs.Duration("connect-timeout", 20*time.Second, "give up (exit 1) if the broker cannot be reached for this long at start")
+	statusInterval := fs.Duration("status-interval", uplink.DefaultStatusInterval, "status interval assumed for depots whose status does not say theirs; silence for 3× it counts as offline")
+	configPath := fs.String("config", "", "fleet.yaml: the web page's users and settings (firmware-config/fleet.yaml); needed by --listen")
+	listen := fs.String("listen", "", "serve the fleet web page on this address (default: listen in --config)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: depotd fleet --broker URL [--prefix depots/] [--json] [--connect-timeout 20s]")
+		fmt.Fprintln(stderr, "Usage: depotd fleet --broker URL [--prefix depots/] [--json] [--connect-timeout 20s] [--status-interval 60s]")
+		fmt.Fprintln(stderr, "       depotd fleet --broker URL --config fleet.yaml [--listen ADDR]   (the fleet web page)")
 		fmt.Fprintln(stderr, "       depotd fleet sim -h   (a simulated fleet, to measure a broker and connector)")
 		fs.PrintDefaults()
 	}
@@ -68,6 +76,23 @@ func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *connectTimeout <= 0 {
 		problems = append(problems, "--connect-timeout: must be positive")
 	}
+	if *statusInterval <= 0 {
+		problems = append(problems, "--status-interval: must be positive")
+	}
+	var webCfg *fleetweb.Config
+	if *configPath != "" {
+		c, err := loadFleetConfig(*configPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "depotd fleet: %s: %v\n", *configPath, err)
+			return 2
+		}
+		webCfg = c
+		if *listen != "" {
+			webCfg.Listen = *listen
+		}
+	} else if *listen != "" {
+		problems = append(problems, "--listen: needs --config fleet.yaml (the page's users and their password hashes)")
+	}
 	if len(problems) > 0 {
 		for _, p := range problems {
 			fmt.Fprintln(stderr, "depotd fleet:", p)
@@ -76,7 +101,35 @@ func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 
 	fleet := uplink.NewFleet(*prefix)
-	out := &fleetPrinter{w: stdout, json: *asJSON, tty: isTerminal(stdout), fleet: fleet}
+	fleet.SetStatusInterval(*statusInterval)
+	update := func(m mqtt.Message) (uplink.FleetRow, bool, error) {
+		return fleet.UpdateMessage(m.Topic(), m.Payload(), m.Retained(), time.Now())
+	}
+	out := &fleetPrinter{w: stdout, json: *asJSON, tty: isTerminal(stdout), fleet: fleet, seen: map[string]bool{}}
+	var web *fleetweb.Server
+	var ln net.Listener
+	if webCfg != nil {
+		if webCfg.StatusInterval > 0 && *statusInterval == uplink.DefaultStatusInterval {
+			fleet.SetStatusInterval(webCfg.StatusInterval)
+		}
+		var err error
+		web, err = fleetweb.New(fleetweb.Options{Fleet: fleet, Users: webCfg.Users, Verify: console.VerifyPassword,
+			SessionTTL: webCfg.SessionTTL, Secure: webCfg.SecureCookies,
+			Log: slog.New(slog.NewTextHandler(stderr, nil)).With("component", "fleetweb")})
+		if err != nil {
+			fmt.Fprintln(stderr, "depotd fleet:", err)
+			return 2
+		}
+		if ln, err = net.Listen("tcp", webCfg.Listen); err != nil {
+			fmt.Fprintf(stderr, "depotd fleet: listen %s: %v\n", webCfg.Listen, err)
+			return 1
+		}
+		update = func(m mqtt.Message) (uplink.FleetRow, bool, error) {
+			return web.Update(m.Topic(), m.Payload(), m.Retained())
+		}
+		// A service's log is no place for a table line per status: the page shows them.
+		out.quiet = !out.tty && !out.json
+	}
 	opts := mqtt.NewClientOptions().AddBroker(*broker).
 		SetClientID(fmt.Sprintf("depotd-fleet-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)).
 		SetUsername(*username).SetPassword(*password).
@@ -97,7 +150,7 @@ func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	opts.SetOnConnectHandler(func(c mqtt.Client) {
 		out.header()
 		t := c.Subscribe(fleet.Filter(), 1, func(_ mqtt.Client, m mqtt.Message) {
-			row, changed, err := fleet.Update(m.Topic(), m.Payload(), time.Now())
+			row, changed, err := update(m)
 			if err != nil {
 				fmt.Fprintf(stderr, "depotd fleet: %s: %v\n", m.Topic(), err)
 				return
@@ -123,6 +176,18 @@ func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer c.Disconnect(100)
 	fmt.Fprintf(stderr, "depotd fleet: connected to %s; showing the depots' status from %s\n", *broker, fleet.Filter())
+	if web != nil {
+		ctx, cancel := context.WithCancel(ctx)
+		served := make(chan error, 1)
+		go func() { served <- web.Serve(ctx, ln) }()
+		defer func() {
+			cancel()
+			if err := <-served; err != nil {
+				fmt.Fprintln(stderr, "depotd fleet: web page:", err)
+			}
+		}()
+		fmt.Fprintf(stderr, "depotd fleet: web page on http://%s/\n", ln.Addr())
+	}
 
 	// On a terminal the "last seen" column ages, so redraw every second too.
 	tick := time.NewTicker(time.Second)
@@ -132,8 +197,11 @@ func fleetCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		case <-ctx.Done():
 			return 0
 		case <-tick.C:
-			if out.tty && !out.json {
+			switch {
+			case out.tty && !out.json:
 				out.redraw()
+			default:
+				out.staleness()
 			}
 		}
 	}
@@ -172,14 +240,16 @@ type fleetPrinter struct {
 	w      io.Writer
 	json   bool
 	tty    bool
+	quiet  bool // the web page shows the rows; print nothing
 	fleet  *uplink.Fleet
 	headed bool
+	seen   map[string]bool // depots shown stale; under mu
 }
 
 // header starts line output with the table's header, once: a piped table keeps its
 // column names.
 func (p *fleetPrinter) header() {
-	if p.json || p.tty {
+	if p.json || p.tty || p.quiet {
 		return
 	}
 	p.mu.Lock()
@@ -191,7 +261,15 @@ func (p *fleetPrinter) header() {
 }
 
 func (p *fleetPrinter) changed(row uplink.FleetRow) {
+	p.mu.Lock()
+	delete(p.seen, row.Depot)
+	p.mu.Unlock()
+	p.print(row)
+}
+
+func (p *fleetPrinter) print(row uplink.FleetRow) {
 	switch {
+	case p.quiet:
 	case p.json:
 		b, _ := json.Marshal(row)
 		p.mu.Lock()
@@ -208,8 +286,24 @@ func (p *fleetPrinter) changed(row uplink.FleetRow) {
 	}
 }
 
+// staleness prints, in line and JSON output, a depot that went stale (said online, then
+// silence for 3× its status interval): no message announces it.
+func (p *fleetPrinter) staleness() {
+	for _, r := range p.fleet.RowsAt(time.Now()) {
+		p.mu.Lock()
+		fresh := r.Stale && !p.seen[r.Depot]
+		if r.Stale {
+			p.seen[r.Depot] = true
+		}
+		p.mu.Unlock()
+		if fresh {
+			p.print(r)
+		}
+	}
+}
+
 func (p *fleetPrinter) redraw() {
-	table := uplink.FormatTable(p.fleet.Rows(), time.Now())
+	table := uplink.FormatTable(p.fleet.RowsAt(time.Now()), time.Now())
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	// Home the cursor and clear the screen, then draw: the table is refreshed in place.
@@ -223,4 +317,31 @@ func isTerminal(w io.Writer) bool {
 	}
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// loadFleetConfig reads fleet.yaml strictly (unknown keys and type errors by key), then
+// defaults and checks, every problem at once.
+func loadFleetConfig(path string) (*fleetweb.Config, error) {
+	return loadConfigFile(path, parseFleetConfig)
+}
+
+func parseFleetConfig(r io.Reader) (*fleetweb.Config, error) {
+	var probs []Problem
+	report := func(key, msg string) { probs = append(probs, Problem{key, msg}) }
+	cfg := &fleetweb.Config{}
+	empty, err := decodeConfig(r, cfg, report)
+	if err != nil {
+		return nil, err
+	}
+	if empty {
+		return cfg, &ConfigError{Problems: []Problem{{"", "empty config (see firmware-config/fleet.yaml)"}}}
+	}
+	if len(probs) == 0 {
+		cfg.ApplyDefaults()
+		cfg.Check(report)
+	}
+	if len(probs) > 0 {
+		return cfg, &ConfigError{Problems: probs}
+	}
+	return cfg, nil
 }

@@ -1,0 +1,286 @@
+package fleetweb_test
+
+import (
+	"context"
+	"flag"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/depotd/depotd/edge"
+	"github.com/depotd/depotd/uplink/internal/brokertest"
+)
+
+var updateScreenshots = flag.Bool("update-screenshots", false, "write the browser test's screenshots to testdata/screenshots")
+
+// chromium finds Debian's chromium. Without it the browser tests skip, unless
+// DEPOTD_INTEGRATION=1 says they must run (as in edge/console).
+func chromium(t *testing.T) string {
+	for _, p := range []string{os.Getenv("DEPOTD_CHROMIUM"), "chromium", "chromium-browser", "/usr/bin/chromium"} {
+		if p == "" {
+			continue
+		}
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("DEPOTD_INTEGRATION") == "1" {
+		t.Fatal("DEPOTD_INTEGRATION=1 but no chromium found (install Debian's chromium, or set DEPOTD_CHROMIUM)")
+	}
+	t.Skip("browser tests need chromium (apt-get install chromium); skipped")
+	return ""
+}
+
+func headless(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return bctx
+}
+
+// doIn runs steps within 30 s and fails the test with the page's text if they fail.
+func doIn(t *testing.T, bctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		text, _ := chromedp.Run(bctx, chromedp.Evaluate[string]("document.body ? document.body.innerText : ''"))
+		t.Fatalf("%s: %v\npage text:\n%s", what, err, text)
+	}
+}
+
+func evalIn[T any](t *testing.T, bctx context.Context, js string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(bctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// until waits (up to 30 s) for a JavaScript condition to hold in the page.
+func until(js string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](js, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))
+}
+
+func screenshot(t *testing.T, bctx context.Context, name string) {
+	t.Helper()
+	dir := t.TempDir()
+	if *updateScreenshots {
+		dir = filepath.Join("testdata", "screenshots")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(bctx, 20*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type overflow struct {
+	ScrollWidth int      `json:"scrollWidth"`
+	InnerWidth  int      `json:"innerWidth"`
+	Culprits    []string `json:"culprits"`
+}
+
+// overflowJS measures the page's width against the window's and names the innermost
+// elements that stick out, so that a failure says what to fix.
+const overflowJS = `(() => {
+  const w = window.innerWidth, out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > w + 0.5 && ![...el.children].some(c => c.getBoundingClientRect().right > w + 0.5)) {
+      out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' right=' + Math.round(r.right));
+    }
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: w, culprits: out.slice(0, 8)};
+})()`
+
+func checkFits(t *testing.T, bctx context.Context, w, h int) {
+	t.Helper()
+	o := evalIn[overflow](t, bctx, overflowJS)
+	if o.ScrollWidth > o.InnerWidth || len(o.Culprits) > 0 {
+		t.Errorf("at %dx%d the page is %d px wide in a %d px window; sticking out: %s", w, h, o.ScrollWidth, o.InnerWidth, strings.Join(o.Culprits, "; "))
+	}
+}
+
+const orderJS = `[...document.querySelectorAll('#fleet tbody tr')].map(r => r.dataset.depot).join(' ')`
+
+// TestFleetPageShowsWorstDepotsFirstSortsFiltersAndGoesLive runs five real depots (bbolt
+// journals and uplinks on a broker) and the page fed by a real subscription, in headless
+// Chromium: the page needs a login and sends a CSP; the offline depot is on top, then the
+// late one (its transactions waited 10 min), then the one with a rejection and a device
+// down, then the one with an open exception, then the quiet one; sorting and filtering
+// work; stopping a depot's uplink, or its Will when its link dies, turns its row offline
+// without a reload; the page does not scroll sideways at 1280×800 or 800×1280.
+func TestFleetPageShowsWorstDepotsFirstSortsFiltersAndGoesLive(t *testing.T) {
+	bctx := headless(t)
+	broker := brokertest.StartMochi(t)
+	west := startDepot(t, broker.URL(), "WEST-04", nil)
+	north := startDepot(t, broker.URL(), "NORTH-01", nil)
+	south := startDepot(t, broker.URL(), "SOUTH-02", devs{{Name: "scanner-1", State: "connected"}, {Name: "scale-1", State: "disconnected"}})
+	city := startDepot(t, broker.URL(), "CITY-05", nil)
+	east := startDepot(t, broker.URL(), "EAST-03", nil)
+	west.post(t, 2, 0)
+	north.post(t, 4, 10*time.Minute)
+	south.post(t, 1, 0)
+	if _, err := south.j.Ack(edge.Ack{UptoSeq: 1, Rejected: []edge.Rejection{{Seq: 1, Code: "UNKNOWN_PRODUCT", Message: "SKU-1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := city.j.RaiseException(edge.Exception{Kind: edge.ExcUnresolvedScan, Message: "unknown barcode 9999"}); err != nil {
+		t.Fatal(err)
+	}
+	p := startPage(t, broker.URL())
+	// WEST-04 goes offline before anyone looks: its retained online:false is what the page
+	// finds.
+	waitFor(t, 20*time.Second, "WEST-04 status", func() bool { return hasRow(p, "WEST-04", true) })
+	west.stop(t)
+
+	t.Run("login required and CSP", func(t *testing.T) {
+		resp, err := noRedirect.Get(p.url + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
+			t.Errorf("GET / without a session: %d to %q, want 303 to /login", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		for _, path := range []string{"/events", "/fleet.json", "/chart.svg"} {
+			resp, err := noRedirect.Get(p.url + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("GET %s without a session: %d, want 401", path, resp.StatusCode)
+			}
+		}
+		resp, err = noRedirect.Get(p.url + "/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		csp := resp.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("CSP %q: want default-src 'none', script-src 'self', no unsafe-inline", csp)
+		}
+	})
+
+	want := "WEST-04 NORTH-01 SOUTH-02 CITY-05 EAST-03"
+	t.Run("worst first at 1280x800", func(t *testing.T) {
+		doIn(t, bctx, "login", chromedp.EmulateViewport(1280, 800),
+			chromedp.Navigate(p.url+"/"), chromedp.WaitVisible(chromedp.ID("secret")))
+		if path := evalIn[string](t, bctx, `location.pathname`); path != "/login" {
+			t.Fatalf("the page without a session is %s, want /login", path)
+		}
+		checkFits(t, bctx, 1280, 800)
+		screenshot(t, bctx, "login-1280x800")
+		doIn(t, bctx, "login",
+			chromedp.SendKeys(chromedp.ID("who"), viewerName), chromedp.SendKeys(chromedp.ID("secret"), viewerPass),
+			chromedp.Click(chromedp.ID("login-submit")), chromedp.WaitVisible(chromedp.ID("filter")))
+		doIn(t, bctx, "worst first",
+			until(`document.querySelectorAll('#fleet tbody tr').length === 5 && `+orderJS+` === '`+want+`'`))
+		// Each depot republishes its status every 2 s: wait for the figures raised after
+		// its first one.
+		cellsJS := `[...document.querySelectorAll('#fleet tbody tr')].map(r => [...r.cells].map(c => c.textContent).slice(0, 9).join('|')).join('\n')`
+		wantCells := []string{"offline|WEST-04|no|2|", "late|NORTH-01|yes|4|10 min", "attention|SOUTH-02|yes|0|–|0 s|1|1|1", "busy|CITY-05|yes|0|–|0 s|1|0|–", "ok|EAST-03|yes|0|"}
+		var cells string
+		waitFor(t, 30*time.Second, "every row's figures", func() bool {
+			cells = evalIn[string](t, bctx, cellsJS)
+			for _, w := range wantCells {
+				if !strings.Contains(cells, w) {
+					return false
+				}
+			}
+			return true
+		})
+		if got := evalIn[string](t, bctx, orderJS); got != want {
+			t.Errorf("order %q, want %q; rows:\n%s", got, want, cells)
+		}
+		doIn(t, bctx, "charts", until(`document.getElementById('fleetchart').complete && document.getElementById('fleetchart').naturalWidth > 0`))
+		checkFits(t, bctx, 1280, 800)
+		screenshot(t, bctx, "fleet-1280x800")
+	})
+
+	t.Run("sort and filter", func(t *testing.T) {
+		doIn(t, bctx, "sort by depot", chromedp.Click(chromedp.CSS(`th[data-key="depot"] button`)),
+			until(orderJS+` === 'CITY-05 EAST-03 NORTH-01 SOUTH-02 WEST-04'`))
+		doIn(t, bctx, "sort by depot, descending", chromedp.Click(chromedp.CSS(`th[data-key="depot"] button`)),
+			until(orderJS+` === 'WEST-04 SOUTH-02 NORTH-01 EAST-03 CITY-05'`))
+		doIn(t, bctx, "sort by backlog, largest first", chromedp.Click(chromedp.CSS(`th[data-key="backlog"] button`)),
+			until(orderJS+`.startsWith('NORTH-01 WEST-04 ')`))
+		doIn(t, bctx, "sort by worst again", chromedp.Click(chromedp.CSS(`th[data-key="rank"] button`)),
+			until(orderJS+` === '`+want+`'`))
+		doIn(t, bctx, "filter by id", chromedp.SendKeys(chromedp.ID("filter"), "south"),
+			until(orderJS+` === 'SOUTH-02'`))
+		doIn(t, bctx, "clear the filter", chromedp.Evaluate[chromedp.Void](`(() => { const f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input')); })()`),
+			until(`document.querySelectorAll('#fleet tbody tr').length === 5`))
+		doIn(t, bctx, "only offline", chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById('tier'); s.value = 'offline'; s.dispatchEvent(new Event('change')); })()`),
+			until(orderJS+` === 'WEST-04'`))
+		doIn(t, bctx, "every depot", chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById('tier'); s.value = ''; s.dispatchEvent(new Event('change')); })()`),
+			until(orderJS+` === '`+want+`'`))
+	})
+
+	t.Run("a depot going offline shows without reload", func(t *testing.T) {
+		evalIn[bool](t, bctx, `window.samePage = true`)
+		east.stop(t)
+		doIn(t, bctx, "EAST-03 offline, second from the top",
+			until(orderJS+` === 'WEST-04 EAST-03 NORTH-01 SOUTH-02 CITY-05' && document.querySelector('tr[data-depot="EAST-03"]').dataset.tier === 'offline'`))
+		if !evalIn[bool](t, bctx, `window.samePage === true`) {
+			t.Fatal("the page was reloaded")
+		}
+		// A new depot appears live; when its link dies (the proxy drops its TCP connection,
+		// no DISCONNECT) the broker publishes its Will, and the page turns it offline.
+		proxy := brokertest.StartProxy(t, strings.TrimPrefix(broker.URL(), "tcp://"))
+		startDepot(t, proxy.URL(), "RIVER-06", nil)
+		doIn(t, bctx, "RIVER-06 appears", until(orderJS+` === 'WEST-04 EAST-03 NORTH-01 SOUTH-02 CITY-05 RIVER-06'`))
+		proxy.Close()
+		doIn(t, bctx, "RIVER-06 offline by its Will",
+			until(orderJS+` === 'WEST-04 EAST-03 RIVER-06 NORTH-01 SOUTH-02 CITY-05' && document.querySelector('tr[data-depot="RIVER-06"]').dataset.tier === 'offline'`))
+		if !evalIn[bool](t, bctx, `window.samePage === true`) {
+			t.Fatal("the page was reloaded")
+		}
+		doIn(t, bctx, "a depot's chart", chromedp.Click(chromedp.CSS(`tr[data-depot="NORTH-01"]`)),
+			until(`!document.getElementById('depotfig').hidden && document.getElementById('depotchart').complete && document.getElementById('depotchart').naturalWidth > 0`))
+		screenshot(t, bctx, "fleet-offline-1280x800")
+	})
+
+	t.Run("fits 800x1280", func(t *testing.T) {
+		doIn(t, bctx, "portrait", chromedp.EmulateViewport(800, 1280), chromedp.Navigate(p.url+"/"), chromedp.WaitVisible(chromedp.ID("filter")))
+		doIn(t, bctx, "portrait rows", until(`document.querySelectorAll('#fleet tbody tr').length === 6`))
+		checkFits(t, bctx, 800, 1280)
+		screenshot(t, bctx, "fleet-800x1280")
+	})
+}
+
+func hasRow(p *page, depot string, online bool) bool {
+	for _, r := range p.fleet.RowsAt(time.Now()) {
+		if r.Depot == depot && r.Online == online {
+			return true
+		}
+	}
+	return false
+}
