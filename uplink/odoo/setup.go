@@ -380,10 +380,19 @@ func (s *setup) appliedSeq(ctx context.Context, d Depot) error {
 	return nil
 }
 
-// postAction installs the server action under the xml id depotd.<PostActionXMLID>, or rewrites
-// its code when it differs from PostAction.
+// serverAction is one of the server actions setup installs: what the log calls it, its xml
+// id in module depotd, its name and its Python code.
+type serverAction struct{ what, xmlID, name, code string }
+
+// postAction installs the post action under depotd.<PostActionXMLID>.
 func (s *setup) postAction(ctx context.Context) error {
-	id, err := s.postActionID(ctx)
+	return s.installAction(ctx, serverAction{"post action", PostActionXMLID, PostActionName, PostAction})
+}
+
+// installAction installs a server action under its xml id, or rewrites its code when it
+// differs.
+func (s *setup) installAction(ctx context.Context, a serverAction) error {
+	id, err := findXMLID(ctx, s.c, a.xmlID)
 	if err != nil {
 		return err
 	}
@@ -395,14 +404,14 @@ func (s *setup) postAction(ctx context.Context) error {
 		if err := s.call(ctx, "ir.actions.server", "read", map[string]any{"ids": []int{id}, "fields": []string{"code", "state"}}, &acts); err != nil {
 			return err
 		}
-		if len(acts) == 1 && acts[0].Code == PostAction && acts[0].State == "code" {
-			s.ok("post action installed and current (ir.actions.server %d, %s.%s)", id, Module, PostActionXMLID)
+		if len(acts) == 1 && acts[0].Code == a.code && acts[0].State == "code" {
+			s.ok("%s installed and current (ir.actions.server %d, %s.%s)", a.what, id, Module, a.xmlID)
 			return nil
 		}
-		if err := s.call(ctx, "ir.actions.server", "write", map[string]any{"ids": []int{id}, "vals": map[string]any{"code": PostAction, "state": "code"}}, nil); err != nil {
+		if err := s.call(ctx, "ir.actions.server", "write", map[string]any{"ids": []int{id}, "vals": map[string]any{"code": a.code, "state": "code"}}, nil); err != nil {
 			return err
 		}
-		s.changed("post action rewritten with this depotd's code (ir.actions.server %d)", id)
+		s.changed("%s rewritten with this depotd's code (ir.actions.server %d)", a.what, id)
 		return nil
 	}
 	var models []int
@@ -414,41 +423,37 @@ func (s *setup) postAction(ctx context.Context) error {
 	}
 	// Adopt an action left by a run that died between the two creates below.
 	var ids []int
-	if err := s.call(ctx, "ir.actions.server", "search", map[string]any{"domain": []any{[]any{"name", "=", PostActionName}}}, &ids); err != nil {
+	if err := s.call(ctx, "ir.actions.server", "search", map[string]any{"domain": []any{[]any{"name", "=", a.name}}}, &ids); err != nil {
 		return err
 	}
 	if len(ids) == 0 {
 		if err := s.call(ctx, "ir.actions.server", "create", map[string]any{"vals_list": []any{map[string]any{
-			"name": PostActionName, "model_id": models[0], "state": "code", "code": PostAction,
+			"name": a.name, "model_id": models[0], "state": "code", "code": a.code,
 		}}}, &ids); err != nil {
 			return err
 		}
-	} else if err := s.call(ctx, "ir.actions.server", "write", map[string]any{"ids": ids[:1], "vals": map[string]any{"code": PostAction, "state": "code"}}, nil); err != nil {
+	} else if err := s.call(ctx, "ir.actions.server", "write", map[string]any{"ids": ids[:1], "vals": map[string]any{"code": a.code, "state": "code"}}, nil); err != nil {
 		return err
 	}
 	err = s.call(ctx, "ir.model.data", "create", map[string]any{"vals_list": []any{map[string]any{
-		"module": Module, "name": PostActionXMLID, "model": "ir.actions.server", "res_id": ids[0], "noupdate": true,
+		"module": Module, "name": a.xmlID, "model": "ir.actions.server", "res_id": ids[0], "noupdate": true,
 	}}}, nil)
 	if errors.Is(err, ErrRefused) {
 		// The key is unique: a setup running at the same time installed its own action
 		// first. Use that one and drop ours, which nothing points to.
-		if other, ferr := s.postActionID(ctx); ferr == nil && other != 0 && other != ids[0] {
+		if other, ferr := findXMLID(ctx, s.c, a.xmlID); ferr == nil && other != 0 && other != ids[0] {
 			if uerr := s.call(ctx, "ir.actions.server", "unlink", map[string]any{"ids": ids[:1]}, nil); uerr != nil {
 				return uerr
 			}
-			s.ok("post action installed by a setup that ran at the same time (ir.actions.server %d)", other)
+			s.ok("%s installed by a setup that ran at the same time (ir.actions.server %d)", a.what, other)
 			return nil
 		}
 	}
 	if err != nil {
 		return err
 	}
-	s.changed("installed the post action (ir.actions.server %d, %s.%s)", ids[0], Module, PostActionXMLID)
+	s.changed("installed the %s (ir.actions.server %d, %s.%s)", a.what, ids[0], Module, a.xmlID)
 	return nil
-}
-
-func (s *setup) postActionID(ctx context.Context) (int, error) {
-	return findXMLID(ctx, s.c, PostActionXMLID)
 }
 
 func findXMLID(ctx context.Context, c *Client, name string) (int, error) {
