@@ -42,6 +42,22 @@ depots: [{id: %q, warehouse: %q}]
 	return path
 }
 
+// withBatch sets odoo.batch in an erpRunConfig file.
+func withBatch(t *testing.T, path string, n int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := strings.Replace(string(b), "retry_max: 1s}", fmt.Sprintf("retry_max: 1s, batch: %d}", n), 1)
+	if out == string(b) {
+		t.Fatal("erpRunConfig's odoo line changed: cannot set the batch")
+	}
+	if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestERPRunRefusesToStartOnABadConfigOrAnUnreachableOdoo(t *testing.T) {
 	// A port nothing listens on: Odoo is down.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -238,6 +254,8 @@ func TestERPKilledMidDrainSeveralTimesPostsEveryReceiptOnce(t *testing.T) {
 
 	bin := depotdBinary(t)
 	path := erpRunConfig(t, broker, env.URL, env.DB, env.APIKey, depot, wh)
+	// Batches of 2: batched, and still slow enough to be killed three times mid-drain.
+	withBatch(t, path, 2)
 	for kill := 1; kill <= 3; kill++ {
 		before := odooApplied(t, c, depot)
 		p := startERPProc(t, bin, "erp", "--config", path)

@@ -29,8 +29,11 @@ const snapshotRetry = 10 * time.Second
 
 // due says whether a snapshot is to be taken now, at watermark applied.
 func (s *snapState) due(cfg DownlinkConfig, applied uint64, now time.Time) bool {
-	if !s.failedAt.IsZero() && now.Sub(s.failedAt) < snapshotRetry {
-		return false
+	if !s.failedAt.IsZero() {
+		// A failed attempt is tried again once the retry time passed, whatever made it
+		// due: wakeDue asks with applied 0, so a snapshot due by seqs would otherwise wait
+		// for the next posting, which an idle depot never makes.
+		return now.Sub(s.failedAt) >= snapshotRetry
 	}
 	return !s.taken || s.requested || applied >= s.seq+uint64(cfg.SnapshotEvery) || now.Sub(s.at) >= cfg.SnapshotInterval
 }
