@@ -210,23 +210,7 @@ func (d *Downlink) save() error {
 	if err := os.MkdirAll(filepath.Dir(d.state), 0o750); err != nil {
 		return err
 	}
-	tmp := d.state + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(raw); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, d.state)
+	return writeFileSync(d.state, raw)
 }
 
 // Run polls Odoo for master data changes and wakes depots whose snapshot is due, until

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/depotd/depotd/edge/engine"
 	"github.com/depotd/depotd/uplink"
 )
 
@@ -267,7 +268,8 @@ func (p *proposals) done(name string, r *ProposalResult) {
 	p.mu.Unlock()
 }
 
-// writeFileSync writes a file atomically (temp file, fsync, rename).
+// writeFileSync writes a file atomically and durably: temp file, fsync, rename, then an
+// fsync of the directory, without which a power cut may forget the rename.
 func writeFileSync(path string, raw []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
@@ -285,5 +287,8 @@ func writeFileSync(path string, raw []byte) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return engine.SyncDir(filepath.Dir(path))
 }
