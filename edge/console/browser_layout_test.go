@@ -14,61 +14,25 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/depotd/depotd/edge"
 	"github.com/depotd/depotd/edge/console"
+	"github.com/depotd/depotd/edge/console/browsertest"
 )
 
-// headless starts Chromium for a browser test and returns its context, which carries no
-// timeout: the first action starts the browser, and a deadline on it would end the browser.
-func headless(t *testing.T) context.Context {
-	t.Helper()
-	exe := chromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return bctx
-}
+// The console's browser tests run Chromium at 1280×900, giving each step 20 s.
+func headless(t *testing.T) context.Context { return browsertest.Headless(t, 1280, 900) }
 
-// doIn runs steps within 20 s and fails the test with the page's text if they fail.
 func doIn(t *testing.T, bctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(bctx, 20*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		text, _ := chromedp.Run(bctx, chromedp.Evaluate[string]("document.body ? document.body.innerText : ''"))
-		t.Fatalf("%s: %v\npage text:\n%s", what, err, text)
-	}
+	browsertest.Do(t, bctx, 20*time.Second, what, steps...)
 }
 
-// screenshot writes the whole page, within 20 s, to dir/name.png.
 func screenshot(t *testing.T, bctx context.Context, dir, name string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(bctx, 20*time.Second)
-	defer cancel()
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	browsertest.Screenshot(t, bctx, dir, name)
 }
 
 func evalIn[T any](t *testing.T, bctx context.Context, js string) T {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(bctx, 10*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", js, err)
-	}
-	return v
+	return browsertest.Eval[T](t, bctx, js)
 }
 
 // tabletEnv is a console with something on every page: stations with an open receipt

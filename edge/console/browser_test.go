@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -18,24 +17,6 @@ import (
 )
 
 var updateScreenshots = flag.Bool("update-screenshots", false, "copy the browser test's screenshots to testdata/screenshots")
-
-// chromium finds Debian's chromium. Without it the browser tests skip, unless
-// DEPOTD_INTEGRATION=1 says they must run (CI installs chromium in .ci/run).
-func chromium(t *testing.T) string {
-	for _, p := range []string{os.Getenv("DEPOTD_CHROMIUM"), "chromium", "chromium-browser", "/usr/bin/chromium"} {
-		if p == "" {
-			continue
-		}
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("DEPOTD_INTEGRATION") == "1" {
-		t.Fatal("DEPOTD_INTEGRATION=1 but no chromium found (install Debian's chromium, or set DEPOTD_CHROMIUM)")
-	}
-	t.Skip("browser tests need chromium (apt-get install chromium); skipped")
-	return ""
-}
 
 // TestBrowser drives the console in real headless Chromium: log in, watch the dashboard
 // update live, post a receipt through the form and find it in the journal and the stock,

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,65 +13,23 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/depotd/depotd/edge"
+	"github.com/depotd/depotd/edge/console/browsertest"
 	"github.com/depotd/depotd/uplink/internal/brokertest"
 )
 
 var updateScreenshots = flag.Bool("update-screenshots", false, "write the browser test's screenshots to testdata/screenshots")
 
-// chromium finds Debian's chromium. Without it the browser tests skip, unless
-// DEPOTD_INTEGRATION=1 says they must run (as in edge/console).
-func chromium(t *testing.T) string {
-	for _, p := range []string{os.Getenv("DEPOTD_CHROMIUM"), "chromium", "chromium-browser", "/usr/bin/chromium"} {
-		if p == "" {
-			continue
-		}
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("DEPOTD_INTEGRATION") == "1" {
-		t.Fatal("DEPOTD_INTEGRATION=1 but no chromium found (install Debian's chromium, or set DEPOTD_CHROMIUM)")
-	}
-	t.Skip("browser tests need chromium (apt-get install chromium); skipped")
-	return ""
-}
+// The fleet page's browser tests run Chromium at 1280×800, giving each step 30 s.
+func headless(t *testing.T) context.Context { return browsertest.Headless(t, 1280, 800) }
 
-func headless(t *testing.T) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 800))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return bctx
-}
-
-// doIn runs steps within 30 s and fails the test with the page's text if they fail.
 func doIn(t *testing.T, bctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		text, _ := chromedp.Run(bctx, chromedp.Evaluate[string]("document.body ? document.body.innerText : ''"))
-		t.Fatalf("%s: %v\npage text:\n%s", what, err, text)
-	}
+	browsertest.Do(t, bctx, 30*time.Second, what, steps...)
 }
 
 func evalIn[T any](t *testing.T, bctx context.Context, js string) T {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(bctx, 10*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", js, err)
-	}
-	return v
+	return browsertest.Eval[T](t, bctx, js)
 }
 
 // until waits (up to 30 s) for a JavaScript condition to hold in the page.
@@ -89,15 +46,7 @@ func screenshot(t *testing.T, bctx context.Context, name string) {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(bctx, 20*time.Second)
-	defer cancel()
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	browsertest.Screenshot(t, bctx, dir, name)
 }
 
 type overflow struct {
