@@ -15,6 +15,9 @@
 # applied in its own savepoint, in order: a refusal of the data is recorded at once as a
 # rejection (status rejected, code, message) and the next item goes on; any other failure
 # stops the batch at that item (status stopped, message) and what came before commits.
+# A run of consecutive receipts that ends as it would one by one (receipt_run) is posted
+# together (post_run: every step once on the run's records; results say grouped); when
+# that fails, the run is undone and its items go one by one as above.
 # Output (the call's result): {'depotd': {'status': ..., ...}}, for a batch
 # {'depotd': {'status': 'batch', 'results': [one per item done, in order]}}. Statuses that change
 # nothing: duplicate (the key exists; for a rejected seq with its code and message), gap (seq is beyond applied+1), behind (seq is at or
