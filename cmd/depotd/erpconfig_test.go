@@ -79,7 +79,7 @@ depots: [{id: D1, warehouse: WH}]
 		t.Fatal(err)
 	}
 	if cfg.MQTT.ClientID != "depotd-erp" || cfg.MQTT.TopicPrefix != "depots/{depot_id}/" || cfg.MQTT.KeepAlive != 30*time.Second ||
-		cfg.Odoo.Timeout != 30*time.Second || cfg.Odoo.PostTimeout != 120*time.Second || cfg.Odoo.RetryMax != 60*time.Second ||
+		cfg.Odoo.Timeout != 30*time.Second || cfg.Odoo.PostTimeout != 120*time.Second || cfg.Odoo.RetryMax != 60*time.Second || cfg.Odoo.Batch != 20 ||
 		cfg.StateDir != "/var/lib/depotd-erp" || cfg.Downlink.Poll != 30*time.Second || cfg.Downlink.SnapshotEvery != 100 ||
 		cfg.Downlink.SnapshotInterval != 15*time.Minute || cfg.HTTP.Listen != "127.0.0.1:9465" {
 		t.Fatalf("defaults: %+v", cfg)
@@ -87,7 +87,7 @@ depots: [{id: D1, warehouse: WH}]
 	// Every default is also what the shipped, documented file says.
 	shipped := string(firmwareconfig.ERPConfig)
 	for _, line := range []string{"client_id: depotd-erp", `topic_prefix: "depots/{depot_id}/"`, "keepalive: 30s",
-		"timeout: 30s", "post_timeout: 120s", "retry_max: 60s", "state_dir: /var/lib/depotd-erp",
+		"timeout: 30s", "post_timeout: 120s", "retry_max: 60s", "batch: 20", "state_dir: /var/lib/depotd-erp",
 		"poll: 30s", "snapshot_every: 100", "snapshot_interval: 15m", `listen: "127.0.0.1:9465"`} {
 		if !strings.Contains(shipped, line) {
 			t.Errorf("firmware-config/erp.yaml does not show the default %q", line)

@@ -163,10 +163,23 @@
 // fault rolls back that transaction only and is recorded as rejected at once (its code
 // and message, as Reject would); the next one goes on. Any other failure stops the batch
 // at that seq: what came before commits and is acknowledged, the rest is handed again. A
-// batch re-sent after a lost answer finds every key and answers duplicate. Measured
-// (BenchmarkBatchedVsOneCallPerTransaction): Odoo's own work per receipt (create,
-// confirm, validate a picking) dominates the call overhead, so a batch of 20 posts about
-// 1.25× the one-call rate on a loaded box; its gain is mostly fewer round trips.
+// batch re-sent after a lost answer finds every key and answers duplicate.
+//
+// Odoo's own work per receipt (create, confirm, assign, set quantities, validate a
+// picking) costs far more than a call, and far more done record by record than on a
+// recordset: so the action posts each run of consecutive receipts of a batch together,
+// every step once for the run (one create of the run's pickings, one action_confirm, one
+// create of their move lines, one button_validate, one create of their keys), in one
+// savepoint, after the param row is written (the lock that keeps exactly once). A run is
+// only what ends as it would one by one: receipts, each the next seq with its key
+// unclaimed, every line passing the same checks (read before the run is made), none
+// received against an open picking, no new lot named twice; anything else (an issue, a
+// transfer, a void, a refused line) ends it and goes alone, in seq order, seeing all
+// before it. When the run fails (a refusal only validation shows, such as an expired
+// lot, or anything else) it is undone whole and posted one by one, so a refusal is still
+// that seq's alone. Result.Grouped tells which seqs went together. Measured
+// (BenchmarkBatchedVsOneCallPerTransaction, batches of 20 one-line lot receipts, load
+// average 2 to 4 on 2 cores): 16.7 tx/s batched against 2.5 tx/s one call each, 6.6×.
 //
 // # Operations
 //

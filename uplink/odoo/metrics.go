@@ -70,6 +70,7 @@ type monitor struct {
 	depots []string
 	core   func() *erpcore.Core // nil until started
 	down   *Downlink
+	props  *proposals // nil until made
 	reg    *prometheus.Registry
 	calls  *prometheus.HistogramVec
 	errs   *prometheus.CounterVec
@@ -92,6 +93,8 @@ var (
 	descSnapErrs  = prometheus.NewDesc("depotd_erp_snapshot_errors_total", "Stock snapshots that failed (retried) since start.", []string{"depot"}, nil)
 	descSnapSeq   = prometheus.NewDesc("depotd_erp_snapshot_applied_seq", "applied_seq of the depot's last published stock snapshot.", []string{"depot"}, nil)
 	descMasters   = prometheus.NewDesc("depotd_erp_master_published_total", "Master data payloads published since start, by kind.", []string{"depot", "kind"}, nil)
+	descPropsIn   = prometheus.NewDesc("depotd_erp_proposals_received_total", "Approved replenishment proposals received from the depot and spooled since start.", []string{"depot"}, nil)
+	descProps     = prometheus.NewDesc("depotd_erp_proposals_total", "Proposals Odoo answered since start, by result: created (a transfer requested), covered (an open transfer already brings the item), duplicate (its key existed), refused (the data's fault, logged).", []string{"depot", "result"}, nil)
 )
 
 func newMonitor(depots []string, down *Downlink) *monitor {
@@ -159,6 +162,13 @@ func (m *monitor) Collect(ch chan<- prometheus.Metric) {
 		sort.Strings(kinds)
 		for _, k := range kinds {
 			c(descMasters, float64(ds.Published[k]), k)
+		}
+		if m.props != nil {
+			received, answered := m.props.stats(id)
+			c(descPropsIn, float64(received))
+			for _, o := range proposalOutcomes {
+				c(descProps, float64(answered[o]), o)
+			}
 		}
 	}
 }

@@ -49,6 +49,10 @@ type Result struct {
 	// Rejection is set on a duplicate of a seq that was rejected: the code and message
 	// recorded then (nil when recorded by a depotd that did not keep them).
 	Rejection *Rejection
+	// Grouped is set when a batch posted this seq in a run with its neighbours, Odoo's
+	// work done on the run's records together (post_action.py, post_run); false when it
+	// was posted alone.
+	Grouped bool
 }
 
 // Move is one depot line as Odoo stored it (a move line of the picking; lines of one
@@ -171,6 +175,7 @@ type actionResult struct {
 	Code       string `json:"code"`      // rejected in a batch
 	Message    string `json:"message"`   // rejected in a batch; stopped: why
 	Backorder  string `json:"backorder"`
+	Grouped    bool   `json:"grouped"`
 	Moves      []struct {
 		ProductID int             `json:"product_id"`
 		Quantity  decimal.Decimal `json:"quantity"`
@@ -212,7 +217,7 @@ func (p *Poster) run(ctx context.Context, req map[string]any) (Result, error) {
 
 func (a actionResult) result(depot, param any) (Result, error) {
 	r := Result{Status: a.Status, AppliedSeq: a.AppliedSeq, PickingID: a.PickingID,
-		Picking: a.Picking, Model: a.Model, Backorder: a.Backorder}
+		Picking: a.Picking, Model: a.Model, Backorder: a.Backorder, Grouped: a.Grouped}
 	switch r.Status {
 	case StatusDuplicate:
 		r.PickingID = a.ResID

@@ -1,4 +1,4 @@
-# depotd post action, version 3. Installed by `depotd erp setup` under an xml id carrying a
+# depotd post action, version 4. Installed by `depotd erp setup` under an xml id carrying a
 # digest of this code (depotd.action_post_<digest>): do not edit it in Odoo.
 #
 # Applies one depot transaction exactly once and in seq order, inside the one database
@@ -15,6 +15,9 @@
 # applied in its own savepoint, in order: a refusal of the data is recorded at once as a
 # rejection (status rejected, code, message) and the next item goes on; any other failure
 # stops the batch at that item (status stopped, message) and what came before commits.
+# A run of consecutive receipts that ends as it would one by one (receipt_run) is posted
+# together (post_run: every step once on the run's records; results say grouped); when
+# that fails, the run is undone and its items go one by one as above.
 # Output (the call's result): {'depotd': {'status': ..., ...}}, for a batch
 # {'depotd': {'status': 'batch', 'results': [one per item done, in order]}}. Statuses that change
 # nothing: duplicate (the key exists; for a rejected seq with its code and message), gap (seq is beyond applied+1), behind (seq is at or
@@ -142,6 +145,225 @@ def record_rejection(req, param, seq, code, message):
     return {'status': 'rejected', 'applied_seq': seq, 'code': code or 'REJECTED', 'message': message or ''}
 
 
+def plan_of(typ, lines, wh, digits, vendor, customer):
+    # What each line moves, checked: a line Odoo cannot post raises the refusal here,
+    # before anything is created.
+    plan = []
+    n = 0
+    for l in lines:
+        n += 1
+        prod = product_of(n, l.get('item'))
+        check_uom(n, l, prod)
+        lot = lot_name_of(n, l, prod)
+        lot_rec = find_lot(prod, lot)
+        p = {'n': n, 'product': prod, 'lot': lot, 'lot_rec': lot_rec, 'expiry': l.get('expiry') or '', 'line': l}
+        if typ in ('adjustment', 'count'):
+            p['loc'] = location_of(n, l.get('to'), l.get('to_transit'), wh)
+            p['units'] = units_of(n, l.get('delta'), digits, True)
+            if typ == 'count':
+                p['expected'] = units_of(n, l.get('expected'), digits, True)
+                p['counted'] = units_of(n, l.get('qty'), digits, True)
+            if prod.tracking == 'serial' and abs(p['units']) > 10 ** digits:
+                fail('BAD_QTY', 'line %d: %s is tracked by serial number: one unit per serial' % (n, l['item']))
+            if lot and not lot_rec and p['units'] < 0:
+                fail('UNKNOWN_LOT', 'line %d: %s has no lot or serial %s in Odoo to take stock from' % (n, l['item'], lot))
+        else:
+            p['units'] = units_of(n, l.get('qty'), digits, False)
+            if prod.tracking == 'serial' and p['units'] != 10 ** digits:
+                fail('BAD_QTY', 'line %d: %s is tracked by serial number: one unit per serial, not %s' % (n, l['item'], l.get('qty')))
+            if typ in ('receipt', 'return'):
+                p['src'] = vendor if typ == 'receipt' else customer
+            else:
+                p['src'] = location_of(n, l.get('from'), l.get('from_transit'), wh)
+            if typ in ('issue', 'scrap'):
+                p['dest'] = customer
+            else:
+                p['dest'] = location_of(n, l.get('to'), l.get('to_transit'), wh)
+            if typ in ('receipt', 'return'):
+                if not lot_rec:
+                    expiry_checked(n, l, prod, lot_rec)
+            elif lot and not lot_rec:
+                # Stock leaving or moving inside the warehouse names an existing lot.
+                fail('UNKNOWN_LOT', 'line %d: %s has no lot or serial %s in Odoo' % (n, l['item'], lot))
+        plan.append(p)
+    return plan
+
+
+def groups_of(plan):
+    # One move per (product, source, destination): Odoo merges moves of one product on
+    # confirm anyway. Each depot line becomes one move line (its own lot and expiry).
+    groups = {}
+    order = []
+    for p in plan:
+        k = (p['product'].id, p['src'].id, p['dest'].id)
+        if k not in groups:
+            groups[k] = []
+            order.append(k)
+        groups[k].append(p)
+    return order, groups
+
+
+def move_vals(ps, digits):
+    total = 0
+    for p in ps:
+        total += p['units']
+    return {'product_id': ps[0]['product'].id, 'product_uom': ps[0]['product'].uom_id.id,
+            'product_uom_qty': total / 10 ** digits, 'location_id': ps[0]['src'].id, 'location_dest_id': ps[0]['dest'].id}
+
+
+def move_line_vals(typ, picking, m, p, digits):
+    vals = {'move_id': m.id, 'picking_id': picking.id, 'product_id': m.product_id.id,
+            'product_uom_id': m.product_uom.id, 'location_id': p['src'].id,
+            'location_dest_id': p['dest'].id, 'quantity': p['units'] / 10 ** digits}
+    if p['lot_rec']:
+        vals['lot_id'] = p['lot_rec'].id
+    elif p['lot']:
+        vals['lot_name'] = p['lot']
+    if p['expiry'] and typ in ('receipt', 'return') and not p['lot_rec']:
+        vals['expiration_date'] = p['expiry'] + ' 00:00:00'
+    return vals
+
+
+def moves_out(ordered):
+    out = []
+    for m in ordered:
+        for ml in m.move_line_ids.sorted('id'):
+            out.append({'product_id': m.product_id.id, 'quantity': ml.quantity, 'state': m.state,
+                        'lot': ml.lot_id.name or ''})
+    return out
+
+
+def open_picking(wh, typ, ref):
+    # The open picking of the warehouse a receipt or an issue names by its ref (by name or
+    # origin: a purchase's receipt, a sale's delivery), if any.
+    if typ not in ('receipt', 'issue') or not ref:
+        return env['stock.picking']
+    return env['stock.picking'].search([('picking_type_id.warehouse_id', '=', wh.id),
+                                        ('picking_type_code', '=', 'incoming' if typ == 'receipt' else 'outgoing'),
+                                        ('state', 'in', ('draft', 'waiting', 'confirmed', 'assigned')),
+                                        '|', ('name', '=', ref), ('origin', '=', ref)], order='id', limit=1)
+
+
+def receipt_run(items, start, digits, vendor, customer):
+    # The longest run of receipts from items[start] that posted together end as they would
+    # one by one: each the next seq of the depot, its key unclaimed, every line accepted by
+    # the same checks (read before anything of the run is made), none received against an
+    # open picking, and no new lot or serial named twice (one by one, the second would
+    # find the lot the first made). Anything else ends the run and goes alone, in order.
+    first = items[start]
+    if not isinstance(first, dict) or not first.get('param'):
+        return None, []
+    param = env['ir.config_parameter'].search([('key', '=', first['param'])], limit=1)
+    if not param:
+        return None, []
+    nxt = int(param.value or '0') + 1
+    new_lots = set()
+    whs = {}
+    run = []
+    i = start
+    while i < len(items):
+        req = items[i]
+        if not isinstance(req, dict) or req.get('op') != 'post' or req.get('type') != 'receipt' or not req.get('key'):
+            break
+        if req.get('param') != first['param'] or req.get('seq') != nxt or not req.get('lines'):
+            break
+        code = req.get('warehouse') or '-'
+        if code not in whs:
+            whs[code] = env['stock.warehouse'].search([('code', '=', code)], limit=1)
+        wh = whs[code]
+        if not wh or open_picking(wh, 'receipt', req.get('ref')):
+            break
+        # A line refused (or one the action cannot read) goes alone, where its seq gets the
+        # answer the one-by-one path gives it.
+        sp = env.cr.savepoint()
+        try:
+            plan = plan_of('receipt', req['lines'], wh, digits, vendor, customer)
+            sp.close(rollback=False)
+        except Exception:
+            sp.close(rollback=True)
+            break
+        clash = False
+        for p in plan:
+            if p['lot'] and not p['lot_rec']:
+                if (p['product'].id, p['lot']) in new_lots:
+                    clash = True
+                new_lots.add((p['product'].id, p['lot']))
+        if clash:
+            break
+        run.append((req, wh, plan))
+        nxt += 1
+        i += 1
+    if run:
+        names = []
+        for r in run:
+            names.append(r[0]['key'])
+        claimed = set(env['ir.model.data'].search([('module', '=', 'depotd'), ('name', 'in', names)]).mapped('name'))
+        k = 0
+        while k < len(run) and run[k][0]['key'] not in claimed:
+            k += 1
+        run = run[:k]
+    return param, run
+
+
+def post_run(run, param, digits):
+    # A run of receipts as the one-by-one path posts each, but every step on the whole run
+    # at once (Odoo's work per record is far below its work per call): the pickings made in
+    # one create, confirmed, given their move lines and validated together, the keys
+    # created together, all in the caller's one savepoint. Any failure raises, and the
+    # caller undoes the run and posts it one by one.
+    param.write({'value': str(run[-1][0]['seq'])})
+    param.flush_recordset()
+    pvals = []
+    metas = []
+    for req, wh, plan in run:
+        order, groups = groups_of(plan)
+        moves = []
+        for k in order:
+            moves.append(Command.create(move_vals(groups[k], digits)))
+        pvals.append({'picking_type_id': wh.in_type_id.id, 'location_id': plan[0]['src'].id, 'location_dest_id': plan[0]['dest'].id,
+                      'origin': req.get('ref') or req['key'], 'note': req.get('note') or False, 'move_ids': moves})
+        metas.append((order, groups))
+    pickings = env['stock.picking'].create(pvals)
+    pickings.action_confirm()
+    mlvals = []
+    made = env['stock.move']
+    ordereds = []
+    for picking, meta in zip(pickings, metas):
+        order, groups = meta
+        if len(picking.move_ids) != len(order):
+            fail('NOT_POSTED', 'Odoo made %d moves for %d products and destinations' % (len(picking.move_ids), len(order)))
+        ordered = env['stock.move']
+        for k in order:
+            m = env['stock.move']
+            for mv in picking.move_ids:
+                if (mv.product_id.id, mv.location_id.id, mv.location_dest_id.id) == k:
+                    m |= mv
+            if len(m) != 1:
+                fail('NOT_POSTED', 'Odoo did not make one move for a product and destination')
+            ordered |= m
+            for p in groups[k]:
+                mlvals.append(move_line_vals('receipt', picking, m, p, digits))
+        made |= ordered
+        ordereds.append(ordered)
+    made.move_line_ids.unlink()
+    env['stock.move.line'].create(mlvals)
+    made.write({'picked': True})
+    done = pickings.with_context(skip_backorder=True, picking_ids_not_to_backorder=pickings.ids).button_validate()
+    if done is not True:
+        fail('NOT_VALIDATED', 'Odoo did not validate the receipts together')
+    keys = []
+    out = []
+    for r, picking, ordered in zip(run, pickings, ordereds):
+        req = r[0]
+        if picking.state != 'done':
+            fail('NOT_VALIDATED', 'Odoo did not validate the receipt (state %s)' % picking.state)
+        keys.append({'module': 'depotd', 'name': req['key'], 'model': 'stock.picking', 'res_id': picking.id, 'noupdate': True})
+        out.append({'depot': req.get('depot'), 'seq': req['seq'], 'status': 'applied', 'applied_seq': req['seq'], 'model': 'stock.picking',
+                    'picking_id': picking.id, 'picking': picking.name, 'moves': moves_out(ordered), 'grouped': True})
+    env['ir.model.data'].create(keys)
+    return out
+
+
 PICKING_TYPES = ('receipt', 'issue', 'transfer', 'status', 'return')
 top = env.context.get('depotd') or {}
 batch = top.get('op') == 'batch'
@@ -149,7 +371,31 @@ items = (top.get('items') or []) if batch else [top]
 if batch and not isinstance(items, list):
     items = []
 results = []
-for req in items:
+# Items before alone_until go one by one: posting them together failed.
+alone_until = 0
+i = 0
+while i < len(items):
+    req = items[i]
+    if batch and i >= alone_until:
+        digits = env['decimal.precision'].precision_get('Product Unit')
+        param, run = receipt_run(items, i, digits, env.ref('stock.stock_location_suppliers'), env.ref('stock.stock_location_customers'))
+        if len(run) > 1:
+            sp = env.cr.savepoint()
+            try:
+                together = post_run(run, param, digits)
+                sp.close(rollback=False)
+            except Exception:
+                # A refusal only validating shows (an expired lot), or anything else: the
+                # run is undone whole and each of its seqs goes alone, where a refusal is
+                # that seq's own and any other failure stops the batch as it would.
+                sp.close(rollback=True)
+                together = []
+                alone_until = i + len(run)
+            if together:
+                results += together
+                i += len(together)
+                continue
+    i += 1
     if not isinstance(req, dict):
         results.append({'status': 'bad_request'})
         break
@@ -198,44 +444,7 @@ for req in items:
                 lines = req.get('lines') or []
                 if not lines:
                     fail('NO_LINES', 'the transaction has no lines')
-                plan = []
-                n = 0
-                for l in lines:
-                    n += 1
-                    prod = product_of(n, l.get('item'))
-                    check_uom(n, l, prod)
-                    lot = lot_name_of(n, l, prod)
-                    lot_rec = find_lot(prod, lot)
-                    p = {'n': n, 'product': prod, 'lot': lot, 'lot_rec': lot_rec, 'expiry': l.get('expiry') or '', 'line': l}
-                    if typ in ('adjustment', 'count'):
-                        p['loc'] = location_of(n, l.get('to'), l.get('to_transit'), wh)
-                        p['units'] = units_of(n, l.get('delta'), digits, True)
-                        if typ == 'count':
-                            p['expected'] = units_of(n, l.get('expected'), digits, True)
-                            p['counted'] = units_of(n, l.get('qty'), digits, True)
-                        if prod.tracking == 'serial' and abs(p['units']) > 10 ** digits:
-                            fail('BAD_QTY', 'line %d: %s is tracked by serial number: one unit per serial' % (n, l['item']))
-                        if lot and not lot_rec and p['units'] < 0:
-                            fail('UNKNOWN_LOT', 'line %d: %s has no lot or serial %s in Odoo to take stock from' % (n, l['item'], lot))
-                    else:
-                        p['units'] = units_of(n, l.get('qty'), digits, False)
-                        if prod.tracking == 'serial' and p['units'] != 10 ** digits:
-                            fail('BAD_QTY', 'line %d: %s is tracked by serial number: one unit per serial, not %s' % (n, l['item'], l.get('qty')))
-                        if typ in ('receipt', 'return'):
-                            p['src'] = vendor if typ == 'receipt' else customer
-                        else:
-                            p['src'] = location_of(n, l.get('from'), l.get('from_transit'), wh)
-                        if typ in ('issue', 'scrap'):
-                            p['dest'] = customer
-                        else:
-                            p['dest'] = location_of(n, l.get('to'), l.get('to_transit'), wh)
-                        if typ in ('receipt', 'return'):
-                            if not lot_rec:
-                                expiry_checked(n, l, prod, lot_rec)
-                        elif lot and not lot_rec:
-                            # Stock leaving or moving inside the warehouse names an existing lot.
-                            fail('UNKNOWN_LOT', 'line %d: %s has no lot or serial %s in Odoo' % (n, l['item'], lot))
-                    plan.append(p)
+                plan = plan_of(typ, lines, wh, digits, vendor, customer)
                 if typ in ('adjustment', 'count'):
                     # An inventory adjustment on the quant, as Odoo's own Physical Inventory does,
                     # by the depot's delta: the quant's quantity now (whatever Odoo moved since the
@@ -336,26 +545,12 @@ for req in items:
                     if typ == 'return' and req.get('ref'):
                         delivery = env['stock.picking'].search([('name', '=', req['ref']), ('picking_type_id', '=', wh.out_type_id.id),
                                                                 ('state', '=', 'done')], limit=1)
-                    # One move per (product, source, destination): Odoo merges moves of one product on
-                    # confirm anyway. Each depot line becomes one move line (its own lot and expiry).
-                    groups = {}
-                    order = []
-                    for p in plan:
-                        k = (p['product'].id, p['src'].id, p['dest'].id)
-                        if k not in groups:
-                            groups[k] = []
-                            order.append(k)
-                        groups[k].append(p)
+                    order, groups = groups_of(plan)
                     # A receipt or an issue whose ref names an open picking of this warehouse (by name
                     # or origin: a purchase's receipt, a sale's delivery) is received or shipped
                     # against it: the depot's lines replace what Odoo reserved or proposed, a product
                     # the picking lacks is added to it, and what is still due stays on a backorder.
-                    target = env['stock.picking']
-                    if typ in ('receipt', 'issue') and req.get('ref'):
-                        target = env['stock.picking'].search([('picking_type_id.warehouse_id', '=', wh.id),
-                                                              ('picking_type_code', '=', 'incoming' if typ == 'receipt' else 'outgoing'),
-                                                              ('state', 'in', ('draft', 'waiting', 'confirmed', 'assigned')),
-                                                              '|', ('name', '=', req['ref']), ('origin', '=', req['ref'])], order='id', limit=1)
+                    target = open_picking(wh, typ, req.get('ref'))
                     if target:
                         picking = target
                         extra = []
@@ -399,12 +594,7 @@ for req in items:
                     else:
                         moves = []
                         for k in order:
-                            ps = groups[k]
-                            total = 0
-                            for p in ps:
-                                total += p['units']
-                            mvals = {'product_id': ps[0]['product'].id, 'product_uom': ps[0]['product'].uom_id.id,
-                                     'product_uom_qty': total / 10 ** digits, 'location_id': ps[0]['src'].id, 'location_dest_id': ps[0]['dest'].id}
+                            mvals = move_vals(groups[k], digits)
                             if delivery:
                                 orig = delivery.move_ids.filtered(lambda mv: mv.product_id.id == k[0] and mv.state == 'done')
                                 if orig:
@@ -427,17 +617,10 @@ for req in items:
                                 fail('NOT_POSTED', 'Odoo did not make one move for a product and destination')
                             ordered |= m
                             m.move_line_ids.unlink()
+                            vals = []
                             for p in groups[k]:
-                                vals = {'move_id': m.id, 'picking_id': picking.id, 'product_id': m.product_id.id,
-                                        'product_uom_id': m.product_uom.id, 'location_id': p['src'].id,
-                                        'location_dest_id': p['dest'].id, 'quantity': p['units'] / 10 ** digits}
-                                if p['lot_rec']:
-                                    vals['lot_id'] = p['lot_rec'].id
-                                elif p['lot']:
-                                    vals['lot_name'] = p['lot']
-                                if p['expiry'] and typ in ('receipt', 'return') and not p['lot_rec']:
-                                    vals['expiration_date'] = p['expiry'] + ' 00:00:00'
-                                env['stock.move.line'].create(vals)
+                                vals.append(move_line_vals(typ, picking, m, p, digits))
+                            env['stock.move.line'].create(vals)
                             m.write({'picked': True})
                         vctx = {'skip_backorder': True, 'picking_ids_not_to_backorder': picking.ids}
                         m.write({'picked': True})
@@ -456,12 +639,7 @@ for req in items:
                         fail('NOT_VALIDATED', 'Odoo did not validate the %s (state %s)' % (typ, picking.state))
                     env['ir.model.data'].create({'module': 'depotd', 'name': req['key'], 'model': 'stock.picking',
                                                  'res_id': picking.id, 'noupdate': True})
-                    out = []
-                    for m in ordered:
-                        for ml in m.move_line_ids.sorted('id'):
-                            out.append({'product_id': m.product_id.id, 'quantity': ml.quantity, 'state': m.state,
-                                        'lot': ml.lot_id.name or ''})
-                    res.update(status='applied', applied_seq=seq, model='stock.picking', picking_id=picking.id, picking=picking.name, moves=out)
+                    res.update(status='applied', applied_seq=seq, model='stock.picking', picking_id=picking.id, picking=picking.name, moves=moves_out(ordered))
                     if target:
                         bo = env['stock.picking'].search([('backorder_id', '=', picking.id)], order='id desc', limit=1)
                         res['backorder'] = bo.name or ''

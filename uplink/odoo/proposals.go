@@ -105,12 +105,26 @@ type proposals struct {
 	mu      sync.Mutex
 	mem     map[string][]byte         // file name → payload (also what is on disk)
 	results map[string]ProposalResult // key → what Odoo did, once it answered
+	counts  map[string]*proposalCounts
 }
 
+// proposalCounts are one depot's proposals since start, for /metrics: received (checked
+// and spooled) and answered by Odoo, by outcome (proposalOutcomes).
+type proposalCounts struct {
+	received uint64
+	answered map[string]uint64
+}
+
+// proposalOutcomes are the outcomes /metrics counts, each always reported: a transfer
+// requested (ProposalCreated), covered by an open one, a duplicate of a key, refused.
+var proposalOutcomes = []string{ProposalCreated, ProposalCovered, ProposalDuplicate, "refused"}
+
 func newProposals(c *Client, depots []Depot, stateDir string, log *slog.Logger) *proposals {
-	p := &proposals{c: c, depots: map[string]Depot{}, log: log, wake: make(chan struct{}, 1), mem: map[string][]byte{}, results: map[string]ProposalResult{}}
+	p := &proposals{c: c, depots: map[string]Depot{}, log: log, wake: make(chan struct{}, 1), mem: map[string][]byte{},
+		results: map[string]ProposalResult{}, counts: map[string]*proposalCounts{}}
 	for _, d := range depots {
 		p.depots[d.ID] = d
+		p.counts[d.ID] = &proposalCounts{answered: map[string]uint64{}}
 	}
 	if stateDir != "" {
 		p.dir = filepath.Join(stateDir, "proposals")
@@ -170,6 +184,7 @@ func (p *proposals) Receive(depot string, payload []byte) {
 	}
 	p.mu.Lock()
 	p.mem[name] = payload
+	p.counts[depot].received++
 	p.mu.Unlock()
 	select {
 	case p.wake <- struct{}{}:
@@ -239,6 +254,7 @@ func (p *proposals) pass(ctx context.Context) bool {
 		case errors.As(err, &rej):
 			p.log.Error("erp proposal refused by odoo", "depot", d.ID, "id", pr.ID, "item", pr.Item, "code", rej.Code, "message", rej.Message)
 			p.done(name, &ProposalResult{Status: "refused: " + rej.Code})
+			p.count(d.ID, "refused")
 		case err != nil:
 			if ctx.Err() == nil {
 				p.log.Warn("erp proposal not requested yet (retrying)", "depot", d.ID, "id", pr.ID, "err", err)
@@ -248,9 +264,35 @@ func (p *proposals) pass(ctx context.Context) bool {
 			p.log.Info("erp proposal", "depot", d.ID, "id", pr.ID, "item", pr.Item, "location", pr.Location, "qty", pr.Qty.String(),
 				"status", r.Status, "model", r.Model, "res_id", r.ResID, "picking", r.Picking)
 			p.done(name, &r)
+			p.count(d.ID, r.Status)
 		}
 	}
 	return failed
+}
+
+func (p *proposals) count(depot, outcome string) {
+	p.mu.Lock()
+	p.counts[depot].answered[outcome]++
+	p.mu.Unlock()
+}
+
+// stats returns how many of depot's proposals were received since start, and how many
+// Odoo answered by outcome (every one of proposalOutcomes present).
+func (p *proposals) stats(depot string) (received uint64, answered map[string]uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	answered = map[string]uint64{}
+	for _, o := range proposalOutcomes {
+		answered[o] = 0
+	}
+	c, ok := p.counts[depot]
+	if !ok {
+		return 0, answered
+	}
+	for o, n := range c.answered {
+		answered[o] = n
+	}
+	return c.received, answered
 }
 
 func (p *proposals) done(name string, r *ProposalResult) {

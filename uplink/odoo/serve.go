@@ -86,6 +86,7 @@ func (s *Service) Run(ctx context.Context) error {
 	c = c.WithObserver(mon.observe)
 	down.c = c
 	props := newProposals(c, s.Depots, s.StateDir, log.With("part", "proposals"))
+	mon.props = props
 	if err := props.load(); err != nil {
 		return &StartError{fmt.Errorf("state_dir: %w", err)}
 	}
