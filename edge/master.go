@@ -18,8 +18,13 @@ type Item struct {
 	Barcodes     []string    `yaml:"barcodes,omitempty" json:"barcodes,omitempty"`
 	Packagings   []Packaging `yaml:"packagings,omitempty" json:"packagings,omitempty"`
 	UnitWeightKg string      `yaml:"unit_weight_kg,omitempty" json:"unit_weight_kg,omitempty"`
-	Tracking     string      `yaml:"tracking,omitempty" json:"tracking,omitempty"` // none, lot, serial
-	Expiry       bool        `yaml:"expiry,omitempty" json:"expiry,omitempty"`     // needs an expiry date
+	// WeightTolerance is how far, as a fraction of one unit's weight (above 0, below
+	// 0.5), a weight may lie from a count of this item before they disagree: a count by
+	// weight off by more is refused, a packaging or a posted count off by more raises
+	// weight_mismatch. Optional: without it, station_settings.weight_tolerance.
+	WeightTolerance string `yaml:"weight_tolerance,omitempty" json:"weight_tolerance,omitempty"`
+	Tracking        string `yaml:"tracking,omitempty" json:"tracking,omitempty"` // none, lot, serial
+	Expiry          bool   `yaml:"expiry,omitempty" json:"expiry,omitempty"`     // needs an expiry date
 }
 
 // Packaging is a barcode that stands for several base units (a case of 12).
@@ -97,6 +102,9 @@ func ValidateMaster(kind string, payload []byte) (string, error) {
 				if q, err := ParseQtyAnyScale(it.UnitWeightKg); err != nil || q.Sign() <= 0 {
 					return "", fieldErr(p+".unit_weight_kg", "must be a positive decimal")
 				}
+			}
+			if msg := CheckWeightTolerance(it.WeightTolerance); msg != "" {
+				return "", fieldErr(p+".weight_tolerance", "%s", msg)
 			}
 		}
 		return checkV(m.V, m.Version)
@@ -178,6 +186,9 @@ func (j *Journal) Master(kind string) ([]byte, error) {
 type MasterData struct {
 	Items     []Item
 	Operators []Operator
+	// WeightTolerance is the tolerance of items without their own (Item.WeightTolerance),
+	// station_settings.weight_tolerance; 0 means DefaultWeightTolerance.
+	WeightTolerance float64
 }
 
 // MasterView is the depot's one view of its master data: the config's, merged with the
@@ -193,10 +204,14 @@ type MasterView struct {
 	byCode    map[string]int
 	operators []Operator
 	byBadge   map[string]int
+	weightTol float64
 }
 
 func newMasterView(cfg MasterData, erpItems, erpOps []byte) (*MasterView, error) {
-	v := &MasterView{bySKU: map[string]int{}, byCode: map[string]int{}, byBadge: map[string]int{}}
+	v := &MasterView{bySKU: map[string]int{}, byCode: map[string]int{}, byBadge: map[string]int{}, weightTol: cfg.WeightTolerance}
+	if v.weightTol <= 0 {
+		v.weightTol = DefaultWeightTolerance
+	}
 	var problem error
 	var erp MasterItems
 	if len(erpItems) > 0 {

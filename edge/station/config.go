@@ -134,7 +134,8 @@ func CheckAll(list []Config, cat *edge.Catalog, report func(key, msg string)) {
 type Settings struct {
 	// WeightTolerance bounds weight counting: the scale's weight must lie within
 	// ±WeightTolerance × unit weight of a whole number of units, or the count is refused.
-	// A fraction of one unit, above 0 and below 0.5. Default 0.25.
+	// A fraction of one unit, above 0 and below 0.5. Default 0.25. An item's own
+	// weight_tolerance (master data) wins over it.
 	WeightTolerance float64 `yaml:"weight_tolerance"`
 	// WeightMaxAge is how old the scale's last reading may be when a weighed product is
 	// scanned (a silent scale is never trusted). Default 3s.
@@ -261,6 +262,9 @@ func (m *MasterConfig) Check(path string, cat *edge.Catalog, report func(key, ms
 			if q, err := edge.ParseQtyAnyScale(it.UnitWeightKg); err != nil || q.Sign() <= 0 {
 				report(p+".unit_weight_kg", "must be a positive decimal number of kilograms")
 			}
+		}
+		if msg := edge.CheckWeightTolerance(it.WeightTolerance); msg != "" {
+			report(p+".weight_tolerance", msg)
 		}
 		if it.UnitValue != "" {
 			if q, err := edge.ParseQtyAnyScale(it.UnitValue); err != nil || q.Sign() < 0 {
