@@ -23,8 +23,12 @@ type Item struct {
 	// weight off by more is refused, a packaging or a posted count off by more raises
 	// weight_mismatch. Optional: without it, station_settings.weight_tolerance.
 	WeightTolerance string `yaml:"weight_tolerance,omitempty" json:"weight_tolerance,omitempty"`
-	Tracking        string `yaml:"tracking,omitempty" json:"tracking,omitempty"` // none, lot, serial
-	Expiry          bool   `yaml:"expiry,omitempty" json:"expiry,omitempty"`     // needs an expiry date
+	// UnitValue is the value of one unit (the ERP's cost price, Odoo's standard_price), an
+	// exact decimal string, not negative: the approval's max_value and the count list's
+	// ABC by value use it. Optional.
+	UnitValue string `yaml:"unit_value,omitempty" json:"unit_value,omitempty"`
+	Tracking  string `yaml:"tracking,omitempty" json:"tracking,omitempty"` // none, lot, serial
+	Expiry    bool   `yaml:"expiry,omitempty" json:"expiry,omitempty"`     // needs an expiry date
 }
 
 // Packaging is a barcode that stands for several base units (a case of 12).
@@ -105,6 +109,9 @@ func ValidateMaster(kind string, payload []byte) (string, error) {
 			}
 			if msg := CheckWeightTolerance(it.WeightTolerance); msg != "" {
 				return "", fieldErr(p+".weight_tolerance", "%s", msg)
+			}
+			if _, ok := it.Value(); !ok && it.UnitValue != "" {
+				return "", fieldErr(p+".unit_value", "%q: must be a decimal number, not negative", it.UnitValue)
 			}
 		}
 		return checkV(m.V, m.Version)
@@ -224,6 +231,12 @@ func newMasterView(cfg MasterData, erpItems, erpOps []byte) (*MasterView, error)
 	for _, it := range erp.Items {
 		replaced[it.SKU] = true
 	}
+	cfgValue := map[string]string{}
+	for _, it := range cfg.Items {
+		if it.UnitValue != "" {
+			cfgValue[it.SKU] = it.UnitValue
+		}
+	}
 	add := func(it Item) {
 		i, ok := v.bySKU[it.SKU]
 		if ok {
@@ -246,6 +259,9 @@ func newMasterView(cfg MasterData, erpItems, erpOps []byte) (*MasterView, error)
 		}
 	}
 	for _, it := range erp.Items {
+		if it.UnitValue == "" {
+			it.UnitValue = cfgValue[it.SKU]
+		}
 		add(it)
 	}
 	var ops MasterOperators

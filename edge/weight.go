@@ -114,3 +114,15 @@ func hasWeight(tx Transaction) bool {
 	}
 	return false
 }
+
+// Value is the item's unit value, when it has a usable one (a decimal, not negative).
+func (it Item) Value() (Qty, bool) {
+	if it.UnitValue == "" {
+		return Qty{}, false
+	}
+	q, err := ParseQtyAnyScale(it.UnitValue)
+	if err != nil || q.Sign() < 0 {
+		return Qty{}, false
+	}
+	return q, true
+}

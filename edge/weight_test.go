@@ -102,13 +102,15 @@ func TestAWeightToleranceOutsideZeroToAHalfIsRefusedFromTheERP(t *testing.T) {
 
 // FuzzValidateMasterItems: any items payload is refused with an error or accepted with a
 // version, never a panic; an accepted one holds only decimals the depot can use (a unit
-// weight above 0, a weight tolerance above 0 and below a half).
+// weight above 0, a weight tolerance above 0 and below a half, a unit value not negative).
 func FuzzValidateMasterItems(f *testing.F) {
 	for _, p := range []string{
 		`{"v":1,"version":"e1","items":[{"sku":"A","unit_weight_kg":"0.5","weight_tolerance":"0.1"}]}`,
 		`{"v":1,"version":"e1","items":[{"sku":"A","weight_tolerance":"0.5"}]}`,
 		`{"v":1,"version":"e1","items":[{"sku":"A","weight_tolerance":"1e-3"}]}`,
 		`{"v":1,"version":"e1","items":[{"sku":"A","unit_weight_kg":"-1"}]}`,
+		`{"v":1,"version":"e1","items":[{"sku":"A","unit_value":"12.50"}]}`,
+		`{"v":1,"version":"e1","items":[{"sku":"A","unit_value":"-0.01"}]}`,
 	} {
 		f.Add([]byte(p))
 	}
@@ -136,6 +138,30 @@ func FuzzValidateMasterItems(f *testing.F) {
 					t.Fatalf("accepted unit_weight_kg %q", it.UnitWeightKg)
 				}
 			}
+			if _, ok := it.Value(); it.UnitValue != "" && !ok {
+				t.Fatalf("accepted unit_value %q", it.UnitValue)
+			}
 		}
 	})
+}
+
+// TestAnERPItemsUnitValueIsCheckedAndAConfigValueSurvivesAnERPItemWithoutOne: a
+// downlinked unit_value must be a decimal, not negative; an ERP item that replaces the
+// config's keeps the config's unit value when it brings none, and its own otherwise.
+func TestAnERPItemsUnitValueIsCheckedAndAConfigValueSurvivesAnERPItemWithoutOne(t *testing.T) {
+	for _, v := range []string{`"-1"`, `"x"`, `"1,5"`} {
+		if _, err := edge.ValidateMaster(edge.MasterKindItems, []byte(`{"v":1,"version":"e1","items":[{"sku":"A","unit_value":`+v+`}]}`)); err == nil || !strings.Contains(err.Error(), "items[0].unit_value") {
+			t.Errorf("unit_value %s: %v, want a refusal naming items[0].unit_value", v, err)
+		}
+	}
+	j := openWithMaster(t, edge.MasterData{Items: []edge.Item{{SKU: "A", UnitValue: "3.20"}, {SKU: "B", UnitValue: "1"}}})
+	if _, err := j.PutMaster(edge.MasterKindItems, []byte(`{"v":1,"version":"e1","items":[{"sku":"A","name":"from the ERP"},{"sku":"B","unit_value":"7.125"}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := j.MasterView()
+	a, _ := v.Item("A")
+	b, _ := v.Item("B")
+	if a.Name != "from the ERP" || a.UnitValue != "3.20" || b.UnitValue != "7.125" {
+		t.Errorf("A %+v, B %+v: want A's config value kept, B's the ERP's", a, b)
+	}
 }

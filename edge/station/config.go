@@ -213,7 +213,7 @@ func (s *Settings) Check(path string, report func(key, msg string)) {
 // MasterConfig is the `master:` section: master data for standalone use. It reaches the
 // stations through the journal (edge.Options.Master, from Data), merged with the ERP's
 // master data, which wins for a SKU or badge present in both (edge.MasterView); the
-// stations read only the unit values from here, which the ERP does not send.
+// stations read it through that view.
 type MasterConfig struct {
 	Items     []MasterItem    `yaml:"items"`
 	Operators []edge.Operator `yaml:"operators"`
@@ -228,12 +228,9 @@ func (m MasterConfig) Data() edge.MasterData {
 	return d
 }
 
-// MasterItem is an item of the config's master data: edge.Item plus what only the config
-// carries.
+// MasterItem is an item of the config's master data.
 type MasterItem struct {
 	edge.Item `yaml:",inline"`
-	// UnitValue is the value of one unit, for the approval's max_value. Optional.
-	UnitValue string `yaml:"unit_value,omitempty"`
 }
 
 // Check reports every problem at path ("master").
