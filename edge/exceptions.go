@@ -22,7 +22,8 @@ const (
 	// from its history. Code is the direction and the day the departure was first seen.
 	ExcConsumptionAnomaly ExceptionKind = "consumption_anomaly"
 	// ExcWeightMismatch: a station weighed a packaging whose weight disagrees with its
-	// nominal quantity beyond the tolerance; Evidence has both figures.
+	// nominal quantity beyond the tolerance, or a posted line's weight disagrees with its
+	// counted quantity (MasterView.WeightExceptions); Evidence has both figures.
 	ExcWeightMismatch ExceptionKind = "weight_mismatch"
 )
 

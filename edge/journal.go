@@ -307,6 +307,14 @@ func (j *Journal) CommitRaisingJSON(ctx context.Context, tx Transaction, excs []
 	if orig, existing, err := j.admit(tx); err != nil || existing {
 		return orig, nil, existing, err
 	}
+	if hasWeight(tx) {
+		// A line counted and weighed that disagree: on every path, raised in the
+		// transaction's own commit.
+		v, _ := j.MasterView()
+		if w := v.WeightExceptions(tx); len(w) > 0 {
+			excs = append(excs[:len(excs):len(excs)], w...)
+		}
+	}
 	// Encoded here, in parallel with other callers, rather than by the single committer.
 	tx.Seq, tx.At = 0, nil
 	r := &commitReq{tx: tx, raise: excs, done: make(chan commitRes, 1)}

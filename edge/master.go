@@ -18,8 +18,17 @@ type Item struct {
 	Barcodes     []string    `yaml:"barcodes,omitempty" json:"barcodes,omitempty"`
 	Packagings   []Packaging `yaml:"packagings,omitempty" json:"packagings,omitempty"`
 	UnitWeightKg string      `yaml:"unit_weight_kg,omitempty" json:"unit_weight_kg,omitempty"`
-	Tracking     string      `yaml:"tracking,omitempty" json:"tracking,omitempty"` // none, lot, serial
-	Expiry       bool        `yaml:"expiry,omitempty" json:"expiry,omitempty"`     // needs an expiry date
+	// WeightTolerance is how far, as a fraction of one unit's weight (above 0, below
+	// 0.5), a weight may lie from a count of this item before they disagree: a count by
+	// weight off by more is refused, a packaging or a posted count off by more raises
+	// weight_mismatch. Optional: without it, station_settings.weight_tolerance.
+	WeightTolerance string `yaml:"weight_tolerance,omitempty" json:"weight_tolerance,omitempty"`
+	// UnitValue is the value of one unit (the ERP's cost price, Odoo's standard_price), an
+	// exact decimal string, not negative: the approval's max_value and the count list's
+	// ABC by value use it. Optional.
+	UnitValue string `yaml:"unit_value,omitempty" json:"unit_value,omitempty"`
+	Tracking  string `yaml:"tracking,omitempty" json:"tracking,omitempty"` // none, lot, serial
+	Expiry    bool   `yaml:"expiry,omitempty" json:"expiry,omitempty"`     // needs an expiry date
 }
 
 // Packaging is a barcode that stands for several base units (a case of 12).
@@ -97,6 +106,12 @@ func ValidateMaster(kind string, payload []byte) (string, error) {
 				if q, err := ParseQtyAnyScale(it.UnitWeightKg); err != nil || q.Sign() <= 0 {
 					return "", fieldErr(p+".unit_weight_kg", "must be a positive decimal")
 				}
+			}
+			if msg := CheckWeightTolerance(it.WeightTolerance); msg != "" {
+				return "", fieldErr(p+".weight_tolerance", "%s", msg)
+			}
+			if _, ok := it.Value(); !ok && it.UnitValue != "" {
+				return "", fieldErr(p+".unit_value", "%q: must be a decimal number, not negative", it.UnitValue)
 			}
 		}
 		return checkV(m.V, m.Version)
@@ -178,6 +193,9 @@ func (j *Journal) Master(kind string) ([]byte, error) {
 type MasterData struct {
 	Items     []Item
 	Operators []Operator
+	// WeightTolerance is the tolerance of items without their own (Item.WeightTolerance),
+	// station_settings.weight_tolerance; 0 means DefaultWeightTolerance.
+	WeightTolerance float64
 }
 
 // MasterView is the depot's one view of its master data: the config's, merged with the
@@ -193,10 +211,14 @@ type MasterView struct {
 	byCode    map[string]int
 	operators []Operator
 	byBadge   map[string]int
+	weightTol float64
 }
 
 func newMasterView(cfg MasterData, erpItems, erpOps []byte) (*MasterView, error) {
-	v := &MasterView{bySKU: map[string]int{}, byCode: map[string]int{}, byBadge: map[string]int{}}
+	v := &MasterView{bySKU: map[string]int{}, byCode: map[string]int{}, byBadge: map[string]int{}, weightTol: cfg.WeightTolerance}
+	if v.weightTol <= 0 {
+		v.weightTol = DefaultWeightTolerance
+	}
 	var problem error
 	var erp MasterItems
 	if len(erpItems) > 0 {
@@ -208,6 +230,12 @@ func newMasterView(cfg MasterData, erpItems, erpOps []byte) (*MasterView, error)
 	replaced := map[string]bool{}
 	for _, it := range erp.Items {
 		replaced[it.SKU] = true
+	}
+	cfgValue := map[string]string{}
+	for _, it := range cfg.Items {
+		if it.UnitValue != "" {
+			cfgValue[it.SKU] = it.UnitValue
+		}
 	}
 	add := func(it Item) {
 		i, ok := v.bySKU[it.SKU]
@@ -231,6 +259,9 @@ func newMasterView(cfg MasterData, erpItems, erpOps []byte) (*MasterView, error)
 		}
 	}
 	for _, it := range erp.Items {
+		if it.UnitValue == "" {
+			it.UnitValue = cfgValue[it.SKU]
+		}
 		add(it)
 	}
 	var ops MasterOperators

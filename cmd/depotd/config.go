@@ -244,6 +244,15 @@ func validLocationType(t edge.LocationType) bool {
 // passed parseConfig always has one.
 func (c *Config) catalog() *edge.Catalog { return c.cat }
 
+// masterData is the config's master data as the journal takes it, with the stations'
+// weight tolerance for items without their own: a line counted and weighed is held to
+// the same tolerance whether a station or the API posted it.
+func (c *Config) masterData() edge.MasterData {
+	d := c.Master.Data()
+	d.WeightTolerance = c.StationSettings.WeightTolerance
+	return d
+}
+
 var (
 	textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
 	yamlUnmarshaler = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()

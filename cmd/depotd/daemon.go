@@ -62,7 +62,7 @@ func openDaemon(cfg *Config, log *slog.Logger, consoleOpts ...func(*console.Opti
 	}
 	j, err := edge.Open(filepath.Join(cfg.DataDir, dbFile), edge.Options{
 		Depot: cfg.Depot.ID, Catalog: cfg.catalog(), Logger: log.With("component", "journal"),
-		MaxDBSize: int64(cfg.Journal.MaxDBSize), Master: cfg.Master.Data(),
+		MaxDBSize: int64(cfg.Journal.MaxDBSize), Master: cfg.masterData(),
 	})
 	if err != nil {
 		return nil, err

@@ -58,7 +58,7 @@ then run it again: the ones posted are not posted again). Run it with depotd sto
 		fmt.Fprintf(stderr, "depotd repost: %s: %v; nothing was posted\n", file, err)
 		return 1
 	}
-	j, err := edge.Open(filepath.Join(cfg.DataDir, dbFile), edge.Options{Depot: cfg.Depot.ID, Catalog: cfg.catalog(), Master: cfg.Master.Data()})
+	j, err := edge.Open(filepath.Join(cfg.DataDir, dbFile), edge.Options{Depot: cfg.Depot.ID, Catalog: cfg.catalog(), Master: cfg.masterData()})
 	if errors.Is(err, edge.ErrLocked) {
 		fmt.Fprintf(stderr, "depotd repost: depotd is running on %s: stop it first (systemctl stop depotd); nothing was posted\n", cfg.DataDir)
 		return 1

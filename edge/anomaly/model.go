@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Direction names how consumption departs from its history.
@@ -35,7 +37,7 @@ type Params struct {
 // an item's consumption takes correspondingly longer, about 2/weight days, to become its
 // normal.
 var DefaultParams = Params{
-	Significance:   0.0015,
+	Significance:   0.0035,
 	WarmupDays:     28,
 	LevelRate:      0.015,
 	SeasonRate:     0.015,
@@ -113,7 +115,8 @@ type step struct {
 // consumption, factor an EWMA of each weekday's share (mean 1). The variance of a day is
 // dispersion × forecast, dispersion being an EWMA of squared residual over forecast,
 // floored at 1 (Poisson). A window's forecast is the sum of its days' one-step forecasts,
-// its variance inflated by the level's own estimation noise, and its observed total is
+// its variance inflated by the estimation noise of the level, the factors and the
+// dispersion, and its observed total is
 // tested against the Poisson or negative binomial distribution of that mean and variance.
 type Model struct {
 	p     Params
@@ -138,10 +141,25 @@ type Model struct {
 	// first estimates are not stuck with the warm-up's few samples of each weekday.
 	days int
 	seen [7]int
+	// widen holds, per test, (z²+1)/2 for the normal quantile z of its threshold: see
+	// tWiden.
+	widenSurge, widenDrop [maxWindow + 1]float64
 }
 
 // NewModel starts an empty model.
-func NewModel(p Params) *Model { return &Model{p: p} }
+func NewModel(p Params) *Model {
+	m := &Model{p: p}
+	for k := 1; k <= maxWindow; k++ {
+		m.widenSurge[k] = widening(p.Significance * surgeShare[k])
+		m.widenDrop[k] = widening(p.Significance * dropShare[k])
+	}
+	return m
+}
+
+func widening(alpha float64) float64 {
+	z := distuv.UnitNormal.Quantile(1 - alpha)
+	return (z*z + 1) / 2
+}
 
 // Observe feeds one day's consumption (x ≥ 0) and returns that day's flag, if any. Days
 // must be fed in order without gaps; a day with no movement is x = 0.
@@ -223,6 +241,31 @@ func (m *Model) forecast(day time.Weekday) float64 {
 	return m.level * m.factor[day]
 }
 
+// tWiden is the factor by which a test's variance is widened because the dispersion is
+// itself estimated, from nu degrees of freedom: a Student t's quantile is, to first
+// order, z + (z³+z)/4ν, so its square is z²·(1 + (z²+1)/2ν). widen is (z²+1)/2 of the
+// test's threshold. A young model (28 days, 20 degrees of freedom) is judged a quarter
+// wider at the three-day threshold; a model of half a year, 4 % wider.
+func (m *Model) tWiden(widen float64) float64 {
+	n := m.days + m.p.WarmupDays
+	nu := float64(n - 8)
+	if r := m.p.DispersionRate; 1/float64(n) <= r {
+		// An EWMA of weight r averages about (2-r)/r days.
+		nu = (2 - r) / r
+	}
+	return 1 + widen/nu
+}
+
+// ewmaVar is the variance of an estimate that is the plain mean of its first 1/r days
+// and then an EWMA of weight r (see rate), as a share of one day's variance, after n
+// days.
+func ewmaVar(r float64, n int) float64 {
+	if 1/float64(n) > r {
+		return 1 / float64(n)
+	}
+	return r / (2 - r)
+}
+
 func rate(r float64, n int) float64 { return math.Max(r, 1/float64(n)) }
 
 func (m *Model) learn(day time.Weekday, mu, x float64) {
@@ -257,10 +300,12 @@ func (m *Model) dispersion() float64 { return math.Max(1, m.disp) }
 // any drop over the same days.
 func (m *Model) judge() (Flag, bool) {
 	alpha := m.p.Significance * stopShare
-	// The level is itself an estimate: an EWMA of weight a has a variance of a/(2-a)
-	// times a day's, which adds to each day of a window in full (the same level serves
-	// all of them).
-	noise := m.p.LevelRate / (2 - m.p.LevelRate)
+	// The level is itself an estimate: a plain mean of n days has a variance of 1/n
+	// times a day's, an EWMA of weight a of a/(2-a), which adds to each day of a window
+	// in full (the same level serves all of them). Taking a/(2-a) from the first day, as
+	// before, judged a young model as if it knew its level to 0.8 %: most false alarms
+	// came from the weeks after warm-up.
+	noise := ewmaVar(m.p.LevelRate, m.days+m.p.WarmupDays)
 	var best Flag
 	found := false
 	consider := func(f Flag) {
@@ -286,15 +331,25 @@ func (m *Model) judge() (Flag, bool) {
 			return Flag{Direction: Stopped, Days: idle, Expected: idleMean, P: p, Threshold: alpha}, true
 		}
 	}
-	var e, o float64
+	// fv is the variance the weekday factors' own estimation adds to the window, as a
+	// share of the dispersion: a factor is the mean of its weekday's n days, so it adds
+	// 1/n of that day's variance (a thirtieth after half a year, more than the level's
+	// noise; left out, a slow mover's quiet weekday, its factor estimated low, raised
+	// most of its false alarms).
+	var e, o, fv float64
 	// The window's days are forecast from the estimates learnt up to the day before it.
 	for k := 1; k <= m.unlearnt; k++ {
 		s := m.recent[n-k]
-		e += m.forecast(s.wd)
+		mu := m.forecast(s.wd)
+		e += mu
 		o += s.x
-		c := counts{mean: e, disp: m.dispersion() * (1 + float64(k)*noise)}
-		consider(Flag{Direction: Surge, Days: k, Expected: e, Observed: o, P: c.atLeast(o), Threshold: m.p.Significance * surgeShare[k]})
-		consider(Flag{Direction: Drop, Days: k, Expected: e, Observed: o, P: c.atMost(o), Threshold: m.p.Significance * dropShare[k]})
+		fv += mu * ewmaVar(m.p.SeasonRate, m.seen[s.wd]+m.p.WarmupDays/7)
+		d := m.dispersion() * (1 + float64(k)*noise + fv/e)
+		as, ad := m.p.Significance*surgeShare[k], m.p.Significance*dropShare[k]
+		cs := counts{mean: e, disp: d * m.tWiden(m.widenSurge[k])}
+		cd := counts{mean: e, disp: d * m.tWiden(m.widenDrop[k])}
+		consider(Flag{Direction: Surge, Days: k, Expected: e, Observed: o, P: cs.atLeast(o), Threshold: as})
+		consider(Flag{Direction: Drop, Days: k, Expected: e, Observed: o, P: cd.atMost(o), Threshold: ad})
 	}
 	if best.Direction == Drop && best.Observed == 0 {
 		// Nothing at all was consumed over the window: that is a stop, whichever test

@@ -1,6 +1,7 @@
 package anomaly_test
 
 import (
+	"flag"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -9,6 +10,8 @@ import (
 	"github.com/depotd/depotd/edge/anomaly"
 	"gonum.org/v1/gonum/stat/distuv"
 )
+
+var seedFlag = flag.Uint64("seed", 0, "seed of the generated histories (0: from the clock)")
 
 // weekday is the generated depots' week: busy weekdays, a quiet Saturday, a Sunday
 // with a little emergency consumption. Indexed by time.Weekday; mean 1.
@@ -160,14 +163,17 @@ func (t *tally) add(o tally) {
 // shifts the model names in the right direction within three days (flagged on the shift's
 // first, second or third day) and how many alarm episodes it raises on stable days. The
 // issue's goals are ≥ 90 % found and < 1 false alarm per 100 item-weeks. The false-alarm
-// goal is asserted. The detection goal is not met (87-89 % at the default
-// significance; slow and overdispersed items give too few units in three days to tell a
-// 3σ shift from noise at that false-alarm budget, see the package doc), so the test
-// asserts detectionFloor, below the goal, to catch a regression, and logs the measured
-// rates against the goals.
+// goal is asserted. The detection goal is met on average (90.4 % over six runs of three
+// seeds, each run 89.2-90.9 %, at 0.82-0.87 false alarms), but one run's 1,320 shifts
+// measure it to ±0.8 % (one standard error), so asserting 90 % would fail about a third
+// of runs: the test asserts detectionFloor, the average less three standard errors, to
+// catch a regression, and logs the measured rates against the goals.
 func TestInjected3SigmaShiftsAreFoundWithin3DaysAndStableItemsRarelyFlag(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seeds %d, +1, +2", seed)
+	seed := *seedFlag
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("seeds %d, +1, +2 (rerun with -seed %[1]d)", seed)
 	perClass := make([]tally, len(classes))
 	for s := range uint64(3) {
 		for ci, ct := range measure(anomaly.DefaultParams, seed+s) {
@@ -194,15 +200,17 @@ func TestInjected3SigmaShiftsAreFoundWithin3DaysAndStableItemsRarelyFlag(t *test
 	}
 }
 
-// detectionFloor is what the model achieves today (87-89 % over three seeds, 1,320
-// shifts) less three standard errors of the measurement: falling below it is a
-// regression. The even Bonferroni split over seven tests, before, found 69-75 %.
-const detectionFloor = 0.84
+// detectionFloor is what the model achieves today (90.4 % on average, 89.2-90.9 % per
+// run of three seeds and 1,320 shifts) less three standard errors of one run: falling
+// below it is a regression. Judging a young model as if it knew its level, weekday
+// factors and dispersion exactly, before, found 85.6-88.0 % at 0.64-0.70 false alarms
+// (significance 0.0015), and 89.7 % at 0.98 (0.0022).
+const detectionFloor = 0.88
 
 // TestAnItemThatStopsIsNamedStoppedMovingOnceItsIdleRunIsImprobable: an item that stops
 // moving is flagged stopped_moving (not drop) as soon as its run of empty days is
 // improbable under its history: at once for a fast mover, after about ln(10/significance)
-// ÷ level days for a slow one (half as long again and a week more of margin: the level is
+// ÷ level days for a slow one (twice as long and a week more of margin, half as long again failed one run in 40: the level is
 // an estimate, its uncertainty widens the idle run's distribution, and weekends are quiet).
 func TestAnItemThatStopsIsNamedStoppedMovingOnceItsIdleRunIsImprobable(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
@@ -210,7 +218,7 @@ func TestAnItemThatStopsIsNamedStoppedMovingOnceItsIdleRunIsImprobable(t *testin
 	g := generator{src: rand.NewPCG(seed, 3)}
 	const history = 26 * 7
 	for _, level := range []float64{0.5, 2, 40} {
-		bound := int(math.Ceil(1.5*math.Log(10/anomaly.DefaultParams.Significance)/level)) + 7
+		bound := int(math.Ceil(2*math.Log(10/anomaly.DefaultParams.Significance)/level)) + 7
 		for i := range 20 {
 			m := anomaly.NewModel(anomaly.DefaultParams)
 			start := time.Weekday(i % 7)

@@ -25,7 +25,7 @@ type Config struct {
 	// Disabled turns the watcher off.
 	Disabled bool `yaml:"disabled"`
 	// Significance is the chance, per item and day, that a stable item is flagged anyway
-	// (default 0.0015; between 0.00001 and 0.05).
+	// (default 0.0035; between 0.00001 and 0.05).
 	Significance float64 `yaml:"significance"`
 	// WarmupDays is how many days of an item's history are needed before it is judged
 	// (default 28, at least 14: four samples of each weekday).

@@ -15,6 +15,7 @@ type Journal interface {
 	Scan(ctx context.Context, after uint64, fn func(seq uint64, raw []byte) error) error
 	Exceptions(openOnly bool, limit int) ([]edge.Exception, error)
 	Stock(f edge.StockFilter) ([]edge.StockRow, error)
+	MasterView() (*edge.MasterView, error)
 }
 
 // Config tunes the list; zero fields take the documented defaults.
@@ -44,8 +45,15 @@ var intervals = map[string]float64{"A": 7, "B": 30, "C": 90}
 
 // Entry is one item on the list.
 type Entry struct {
-	Item      string   `json:"item"`
-	Class     string   `json:"class"`
+	Item  string `json:"item"`
+	Class string `json:"class"`
+	// ValueClass and VelocityClass are the classes by consumption value and by movements;
+	// Class is the higher of the two. ValueClass is empty for an item without a unit value.
+	ValueClass    string `json:"value_class,omitempty"`
+	VelocityClass string `json:"velocity_class"`
+	// Value is the consumption value in the window (issued and scrapped quantity × unit
+	// value), exact; empty without a unit value.
+	Value     string   `json:"value,omitempty"`
 	Score     float64  `json:"score"`
 	Reasons   []string `json:"reasons"`
 	Locations []string `json:"locations,omitempty"`
@@ -62,6 +70,8 @@ type List struct {
 
 type history struct {
 	moves       int
+	consumed    edge.Qty // issued and scrapped, in the ledger's unit
+	value       *edge.Qty
 	lastCount   time.Time
 	deltas      int
 	adjustments []time.Time
@@ -98,6 +108,12 @@ func Build(ctx context.Context, j Journal, now time.Time, cfg Config) (List, err
 			}
 			seen[l.Item] = true
 			switch tx.Type {
+			case edge.Issue, edge.Scrap:
+				q := l.BaseQtyOrQty()
+				if q.Sign() < 0 {
+					q = q.Neg()
+				}
+				h.consumed = h.consumed.Add(q)
 			case edge.Count:
 				if tx.At.After(h.lastCount) {
 					h.lastCount = *tx.At
@@ -126,26 +142,55 @@ func Build(ctx context.Context, j Journal, now time.Time, cfg Config) (List, err
 		}
 		get(e.Item).disagree = append(get(e.Item).disagree, fmt.Sprintf("%s on %s", e.Kind, e.At.Format(time.DateOnly)))
 	}
-	classes := classify(items)
+	view, err := j.MasterView()
+	if err != nil {
+		return List{}, fmt.Errorf("master data: %w", err)
+	}
+	for it, h := range items {
+		if m, ok := view.Item(it); ok {
+			if v, ok := m.Value(); ok {
+				cv := h.consumed.Mul(v)
+				h.value = &cv
+			}
+		}
+	}
+	byVelocity := classify(items, func(h *history) (edge.Qty, bool) { return edge.QtyFromInt(int64(h.moves)), true })
+	byValue := classify(items, func(h *history) (edge.Qty, bool) {
+		if h.value == nil {
+			return edge.Qty{}, false
+		}
+		return *h.value, true
+	})
 	var out []Entry
 	for it, h := range items {
-		c := classes[it]
+		c := byVelocity[it]
+		if vc, ok := byValue[it]; ok && vc < c {
+			c = vc
+		}
+		vel := fmt.Sprintf("velocity %s: %d moves in %d days", byVelocity[it], h.moves, cfg.WindowDays)
+		why := vel + "; no unit value"
+		if h.value != nil {
+			why = fmt.Sprintf("value %s: %s consumed in %d days; %s", byValue[it], h.value, cfg.WindowDays, vel)
+		}
 		interval := intervals[c]
 		for range min(h.deltas, 4) {
 			interval /= 2
 		}
-		e := Entry{Item: it, Class: c, Moves: h.moves}
+		e := Entry{Item: it, Class: c, ValueClass: byValue[it], VelocityClass: byVelocity[it], Moves: h.moves}
+		if h.value != nil {
+			e.Value = h.value.String()
+		}
 		var overdue float64
 		if h.lastCount.IsZero() {
 			overdue = float64(cfg.WindowDays) / interval
-			e.Reasons = append(e.Reasons, fmt.Sprintf("class %s (%d moves in %d days), not counted in that time", c, h.moves, cfg.WindowDays))
+			e.Reasons = append(e.Reasons, fmt.Sprintf("class %s (%s), not counted in %d days", c, why, cfg.WindowDays))
 		} else {
 			t := h.lastCount
 			e.LastCounted = &t
 			days := now.Sub(h.lastCount).Hours() / 24
 			overdue = days / interval
 			if overdue >= 1 {
-				e.Reasons = append(e.Reasons, fmt.Sprintf("class %s (%d moves in %d days), last counted %.0f days ago (due every %.1f)", c, h.moves, cfg.WindowDays, days, interval))
+				e.Reasons = append(e.Reasons, fmt.Sprintf("class %s (%s), last counted %.0f days ago (due every %.1f)", c, why, days, interval))
 			}
 		}
 		if h.deltas > 0 {
@@ -186,33 +231,42 @@ func Build(ctx context.Context, j Journal, now time.Time, cfg Config) (List, err
 	return List{At: now, Entries: out}, nil
 }
 
-// classify ranks items by moves and splits them 80/15/5 by cumulative share.
-func classify(items map[string]*history) map[string]string {
-	names := make([]string, 0, len(items))
-	total := 0
-	for it, h := range items {
-		names = append(names, it)
-		total += h.moves
+// classify ranks the items that have a measure (by, false for none) by it, largest first,
+// and splits them 80/15/5 by cumulative share: A holds the items that make the first 80 %
+// of the total, B the next 15 %, C the rest and every item whose measure is 0. Items
+// without a measure get no class.
+func classify(items map[string]*history, by func(*history) (edge.Qty, bool)) map[string]string {
+	type ranked struct {
+		item string
+		m    edge.Qty
 	}
-	sort.Slice(names, func(a, b int) bool {
-		if items[names[a]].moves != items[names[b]].moves {
-			return items[names[a]].moves > items[names[b]].moves
+	var rs []ranked
+	var total edge.Qty
+	for it, h := range items {
+		if m, ok := by(h); ok {
+			rs = append(rs, ranked{it, m})
+			total = total.Add(m)
 		}
-		return names[a] < names[b]
+	}
+	sort.Slice(rs, func(a, b int) bool {
+		if c := rs[a].m.Cmp(rs[b].m); c != 0 {
+			return c > 0
+		}
+		return rs[a].item < rs[b].item
 	})
 	out := map[string]string{}
-	cum := 0
-	for _, it := range names {
-		share := float64(cum) / float64(max(total, 1))
+	var cum edge.Qty
+	a, b := total.Mul(edge.MustQty("0.80")), total.Mul(edge.MustQty("0.95"))
+	for _, r := range rs {
 		switch {
-		case share < 0.80 && items[it].moves > 0:
-			out[it] = "A"
-		case share < 0.95 && items[it].moves > 0:
-			out[it] = "B"
+		case r.m.Sign() > 0 && cum.LessThan(a):
+			out[r.item] = "A"
+		case r.m.Sign() > 0 && cum.LessThan(b):
+			out[r.item] = "B"
 		default:
-			out[it] = "C"
+			out[r.item] = "C"
 		}
-		cum += items[it].moves
+		cum = cum.Add(r.m)
 	}
 	return out
 }

@@ -109,7 +109,7 @@ func TestTheCountListPutsOverdueFastMoversDiscrepanciesAdjustmentsAndWeightDisag
 		"DELTA": "count(s) in the window found deltas",
 		"ADJ":   "adjusted on 2026-10-28",
 		"WEIGH": "weight_mismatch on 2026-10-29",
-		"B2":    "not counted in that time",
+		"B2":    "not counted in 90 days",
 	}
 	for it, reason := range want {
 		e, ok := byItem[it]

@@ -3,11 +3,15 @@
 //
 // # Model
 //
-// Items are classed A, B or C by velocity over the window (Config.WindowDays, default
-// 90): ranked by how many transactions moved them, A holds the items that make the first
-// 80 % of those movements, B the next 15 %, C the rest (the Pareto split of classic ABC
-// cycle counting; depotd's master data carries no unit value, so velocity stands in for
-// value × velocity). Each class has a count interval (A 7, B 30, C 90 days). An item is
+// Items are classed A, B or C twice over the window (Config.WindowDays, default 90), each
+// time by the Pareto split of classic ABC cycle counting (A holds the items that make the
+// first 80 % of the total, B the next 15 %, C the rest): by consumption value (issued and
+// scrapped quantity × the item's unit_value from master data, exact) and by velocity (how
+// many transactions moved it). An item takes the higher of its two classes, so a dear
+// slow mover is counted as often as a cheap fast one; an item without a unit value is
+// classed by velocity alone. Each entry's first reason says which class came from what
+// (e.g. "class A (value A: 105000 consumed in 90 days; velocity C: 10 moves in 90 days)").
+// Each class has a count interval (A 7, B 30, C 90 days). An item is
 // due when the days since its last count reach its interval; every count in the window
 // that found a delta halves the interval (items whose counts found deltas come back
 // sooner). Recent adjustments and weight_mismatch or count_discrepancy exceptions (within

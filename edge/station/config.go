@@ -134,7 +134,8 @@ func CheckAll(list []Config, cat *edge.Catalog, report func(key, msg string)) {
 type Settings struct {
 	// WeightTolerance bounds weight counting: the scale's weight must lie within
 	// ±WeightTolerance × unit weight of a whole number of units, or the count is refused.
-	// A fraction of one unit, above 0 and below 0.5. Default 0.25.
+	// A fraction of one unit, above 0 and below 0.5. Default 0.25. An item's own
+	// weight_tolerance (master data) wins over it.
 	WeightTolerance float64 `yaml:"weight_tolerance"`
 	// WeightMaxAge is how old the scale's last reading may be when a weighed product is
 	// scanned (a silent scale is never trusted). Default 3s.
@@ -212,7 +213,7 @@ func (s *Settings) Check(path string, report func(key, msg string)) {
 // MasterConfig is the `master:` section: master data for standalone use. It reaches the
 // stations through the journal (edge.Options.Master, from Data), merged with the ERP's
 // master data, which wins for a SKU or badge present in both (edge.MasterView); the
-// stations read only the unit values from here, which the ERP does not send.
+// stations read it through that view.
 type MasterConfig struct {
 	Items     []MasterItem    `yaml:"items"`
 	Operators []edge.Operator `yaml:"operators"`
@@ -227,12 +228,9 @@ func (m MasterConfig) Data() edge.MasterData {
 	return d
 }
 
-// MasterItem is an item of the config's master data: edge.Item plus what only the config
-// carries.
+// MasterItem is an item of the config's master data.
 type MasterItem struct {
 	edge.Item `yaml:",inline"`
-	// UnitValue is the value of one unit, for the approval's max_value. Optional.
-	UnitValue string `yaml:"unit_value,omitempty"`
 }
 
 // Check reports every problem at path ("master").
@@ -261,6 +259,9 @@ func (m *MasterConfig) Check(path string, cat *edge.Catalog, report func(key, ms
 			if q, err := edge.ParseQtyAnyScale(it.UnitWeightKg); err != nil || q.Sign() <= 0 {
 				report(p+".unit_weight_kg", "must be a positive decimal number of kilograms")
 			}
+		}
+		if msg := edge.CheckWeightTolerance(it.WeightTolerance); msg != "" {
+			report(p+".weight_tolerance", msg)
 		}
 		if it.UnitValue != "" {
 			if q, err := edge.ParseQtyAnyScale(it.UnitValue); err != nil || q.Sign() < 0 {

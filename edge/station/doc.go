@@ -54,7 +54,8 @@
 // Weighing: an item whose unit is kg (or a unit of kg) takes the station scale's stable
 // weight (a label weight or a QTY: wins). An item with unit_weight_kg at a station with a
 // scale is counted by weight when the scale holds more than half a unit: count = weight ÷
-// unit weight, accepted only within ±weight_tolerance × unit weight of a whole number, and
+// unit weight, accepted only within ±weight_tolerance × unit weight of a whole number (the
+// item's own weight_tolerance where master data gives one, else station_settings'), and
 // recorded with the weight (Line.WeightKg). A reading in motion, out of range, older than
 // weight_max_age, or already counted is refused, never guessed. A packaging so weighed (a
 // bag of 100) counts what the scale says; when that is off its nominal quantity by more

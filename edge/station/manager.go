@@ -140,7 +140,7 @@ func New(opts Options) (*Manager, error) {
 		scales: map[string]*scaleState{}, closed: map[string]uint64{},
 		subs: map[*subscriber]struct{}{},
 	}
-	m.master = &master{src: opts.Journal, cfg: &m.opts.Master}
+	m.master = &master{src: opts.Journal}
 	saved, err := opts.Journal.StationStates()
 	if err != nil {
 		return nil, err

@@ -63,16 +63,9 @@ func allDigits(s string) bool {
 }
 
 // buildIndex indexes the merged master data for scanning (the merge itself, and its rule,
-// is edge.MasterView's): barcodes are looked up GTIN-normalised, and unit values, which only
-// the config carries, are taken from cfg by SKU.
-func buildIndex(cfg *MasterConfig, view *edge.MasterView) *masterIndex {
+// is edge.MasterView's, unit values included): barcodes are looked up GTIN-normalised.
+func buildIndex(view *edge.MasterView) *masterIndex {
 	ix := &masterIndex{codes: map[string]codeHit{}, skus: map[string]*itemInfo{}, operators: map[string]edge.Operator{}}
-	values := map[string]string{}
-	for _, mi := range cfg.Items {
-		if mi.UnitValue != "" {
-			values[mi.SKU] = mi.UnitValue
-		}
-	}
 	for _, it := range view.Items() {
 		info := &itemInfo{Item: it, uom: it.UoM}
 		if info.uom == "" {
@@ -83,10 +76,8 @@ func buildIndex(cfg *MasterConfig, view *edge.MasterView) *masterIndex {
 				info.unitWeight = &q
 			}
 		}
-		if v := values[it.SKU]; v != "" {
-			if q, err := edge.ParseQtyAnyScale(v); err == nil {
-				info.unitValue = &q
-			}
+		if q, ok := it.Value(); ok {
+			info.unitValue = &q
 		}
 		ix.skus[it.SKU] = info
 		ix.codes[codeKey(it.SKU)] = codeHit{item: info, qty: edge.QtyFromInt(1)}
@@ -110,7 +101,6 @@ func buildIndex(cfg *MasterConfig, view *edge.MasterView) *masterIndex {
 // master caches the index and rebuilds it when the merged view changes.
 type master struct {
 	src MasterSource
-	cfg *MasterConfig
 
 	mu   sync.Mutex
 	ix   *masterIndex
@@ -131,7 +121,7 @@ func (m *master) index() (*masterIndex, error) {
 		return nil, fmt.Errorf("read master data: %w", err)
 	}
 	if view != m.view {
-		m.ix, m.view = buildIndex(m.cfg, view), view
+		m.ix, m.view = buildIndex(view), view
 	}
 	return m.ix, nil
 }

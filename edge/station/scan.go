@@ -514,7 +514,7 @@ func (s *station) product(ix *masterIndex, res barcode.Result, sc devices.Scan, 
 		}
 		n := w.Kg.DivRound(unit, 12).Round(0)
 		dev := w.Kg.Sub(n.Mul(unit)).Abs()
-		tol := decimal.NewFromFloat(s.m.opts.Settings.WeightTolerance).Mul(unit)
+		tol := it.WeightToleranceOr(s.m.opts.Settings.WeightTolerance).Mul(unit)
 		if dev.GreaterThan(tol) {
 			return refused("%s: %s kg is %s units ± %s kg, outside the tolerance of ±%s kg: check the goods on the scale",
 				it.SKU, w.Kg, n, dev, tol.Round(6))

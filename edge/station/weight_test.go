@@ -58,3 +58,38 @@ func TestAPackagingWhoseWeightDisagreesWithItsNominalQuantityRaisesAnExceptionWi
 		t.Fatalf("open exceptions %+v (%v), want only the short bag's", open, err)
 	}
 }
+
+// TestAnItemsOwnWeightToleranceBoundsTheStationsCountByWeight: an item whose master data
+// gives a weight_tolerance is held to it at the station, not to
+// station_settings.weight_tolerance: a weight the station's ±0.25 of a unit accepts is
+// refused at the item's ±0.1, and a packaging's mismatch is judged at ±0.1 too.
+func TestAnItemsOwnWeightToleranceBoundsTheStationsCountByWeight(t *testing.T) {
+	r := mustRig(t)
+	if _, err := r.d.J.PutMaster(edge.MasterKindItems, []byte(`{"v":1,"version":"e1","items":[{"sku":"SCREW-M4",
+		"barcodes":["SKU-SCREW-M4"],"packagings":[{"name":"bag100","barcode":"BAG-SCREW-M4","qty":"100"}],
+		"unit_weight_kg":"0.0042","weight_tolerance":"0.1"}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if ev := r.scan(t, "OP:alice"); ev.Result != station.Accepted {
+		t.Fatalf("login: %+v", ev)
+	}
+	r.beep(t)
+	r.setLoad(t, "0.4210") // 100.24 units: within ±0.25, not within ±0.1
+	if ev := r.scan(t, "BAG-SCREW-M4"); ev.Result != station.Refused || !strings.Contains(ev.Message, "outside the tolerance of ±0.00042 kg") {
+		t.Fatalf("bag at 100.24 units: %+v, want refused at the item's ±0.1 of a unit", ev)
+	}
+	r.beep(t)
+	r.setLoad(t, "0.4158") // 99 units: a whole count, one short of the bag's 100
+	ev := r.scan(t, "BAG-SCREW-M4")
+	if ev.Result != station.Accepted || ev.Exception == 0 {
+		t.Fatalf("short bag: %+v", ev)
+	}
+	r.beep(t)
+	e, err := r.d.J.Exception(ev.Exception)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Evidence["tolerance_kg"] != "0.00042" {
+		t.Errorf("tolerance %q, want the item's 0.1 × 0.0042 kg", e.Evidence["tolerance_kg"])
+	}
+}

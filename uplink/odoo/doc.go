@@ -109,7 +109,8 @@
 // Downlink (downlink.go, masters.go, snapshot.go) sends Odoo's data back to each depot
 // (uplink/PROTOCOL.md). Master data, retained: items are the active goods with an
 // internal reference (the SKU): name, barcode, unit, tracking, use of expiration dates,
-// weight in kg, and as packagings the product's packaging units that have a barcode for
+// weight in kg, cost price (standard_price, as unit_value; not when 0), and as packagings
+// the product's packaging units that have a barcode for
 // it (product.uom), with their factor over the product's unit; locations are the internal
 // locations of the depot's warehouse (its state locations left out: they are states at
 // the depot), named back as the depot names them (Depot.DepotLocation); operators come

@@ -490,3 +490,42 @@ func TestStockOdooChangesByItselfReachesTheDepotWithTheNextTimedSnapshot(t *test
 		t.Fatalf("the depot posted %d transactions; the test needs none", a)
 	}
 }
+
+// A product's cost price in Odoo (standard_price) reaches the depot as its item's exact
+// unit_value, and a new cost price publishes a new version with the new value; a product
+// nobody costed (0) has none.
+func TestAProductsCostPriceInOdooReachesTheDepotAsItsUnitValue(t *testing.T) {
+	r := newE2ERig(t)
+	sku, free := "SKU-"+digits(), "SKU-"+digits()
+	prod := r.create("product.product", map[string]any{"name": "Valve " + sku, "default_code": sku, "type": "consu", "is_storable": true, "standard_price": 12.5})
+	r.create("product.product", map[string]any{"name": "Sample " + free, "default_code": free, "type": "consu", "is_storable": true})
+	r.startUplink()
+	r.startDownService(odoo.DownlinkConfig{Poll: time.Second, SnapshotEvery: 1000, SnapshotInterval: time.Hour}, t.TempDir())
+	waitUntil(t, 2*time.Minute, "the products in the depot's master data", func() bool {
+		m := r.masterItems()
+		_, a := m[sku]
+		_, b := m[free]
+		return a && b
+	})
+	if it := r.masterItems()[sku]; it.UnitValue != "12.5" {
+		t.Fatalf("unit_value %q, want Odoo's cost price 12.5", it.UnitValue)
+	}
+	if it := r.masterItems()[free]; it.UnitValue != "" {
+		t.Errorf("a product with no cost price has unit_value %q", it.UnitValue)
+	}
+	v1 := r.masterVersion(edge.MasterKindItems)
+	if err := r.c.Call(t.Context(), "product.product", "write", map[string]any{"ids": []int{prod}, "vals": map[string]any{"standard_price": 7.13}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, time.Minute, "the new cost price at the depot", func() bool { return r.masterItems()[sku].UnitValue == "7.13" })
+	if r.masterVersion(edge.MasterKindItems) == v1 {
+		t.Error("a new cost price came with the same version")
+	}
+	v, err := r.j.MasterView()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it, _ := v.Item(sku); it.UnitValue != "7.13" {
+		t.Errorf("the depot's master view has unit value %q", it.UnitValue)
+	}
+}

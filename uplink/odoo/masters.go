@@ -51,6 +51,7 @@ type productRec struct {
 	Name        text        `json:"name"`
 	Barcode     text        `json:"barcode"`
 	Weight      json.Number `json:"weight"`
+	Cost        json.Number `json:"standard_price"`
 	WeightUoM   text        `json:"weight_uom_name"`
 	Tracking    text        `json:"tracking"`
 	UseExpiry   bool        `json:"use_expiration_date"`
@@ -68,7 +69,10 @@ type productRec struct {
 // quantity the unit's factor over the product's own; a barcode on the product's own unit
 // is one more barcode of the item. A packaging unit without a barcode is left out: at a
 // depot a packaging is what a scan of its barcode stands for. The weight is sent when
-// Odoo counts it in kg. Of two products with the same internal reference only the older
+// Odoo counts it in kg. The cost price (standard_price, of the connecting user's company,
+// per the product's unit) is the item's unit_value, sent as Odoo's JSON prints it (Odoo
+// rounds it to its Product Price decimals); 0, Odoo's default for a product nobody
+// costed, is not sent, so that a value the depot's config gives stands. Of two products with the same internal reference only the older
 // is sent (posting refuses the reference as AMBIGUOUS_ITEM anyway).
 func readItems(ctx context.Context, c *Client, log *slog.Logger) ([]edge.Item, string, error) {
 	var ans struct {
@@ -79,7 +83,7 @@ func readItems(ctx context.Context, c *Client, log *slog.Logger) ([]edge.Item, s
 		"domain": []any{[]any{"default_code", "!=", false}, []any{"type", "=", "consu"}},
 		"specification": map[string]any{
 			"default_code": map[string]any{}, "name": map[string]any{}, "barcode": map[string]any{},
-			"weight": map[string]any{}, "weight_uom_name": map[string]any{}, "tracking": map[string]any{},
+			"weight": map[string]any{}, "weight_uom_name": map[string]any{}, "tracking": map[string]any{}, "standard_price": map[string]any{},
 			"use_expiration_date": map[string]any{}, "write_date": map[string]any{}, "uom_id": uom,
 			"product_uom_ids": map[string]any{"fields": map[string]any{"barcode": map[string]any{}, "uom_id": uom}},
 		},
@@ -114,6 +118,9 @@ func readItems(ctx context.Context, c *Client, log *slog.Logger) ([]edge.Item, s
 		}
 		if w, err := decimal.NewFromString(string(p.Weight)); err == nil && w.Sign() > 0 && p.WeightUoM == "kg" {
 			it.UnitWeightKg = w.String()
+		}
+		if v, err := decimal.NewFromString(string(p.Cost)); err == nil && v.Sign() > 0 {
+			it.UnitValue = v.String()
 		}
 		base, err := decimal.NewFromString(string(p.UoM.Factor))
 		for _, pu := range p.ProductUoMs {
