@@ -14,10 +14,12 @@ import (
 // number, null, a field it does not know) is not ok, and the careful path decides. So it
 // never produces an error, and every error keeps its message and its field.
 func decodeFast(body []byte) (tx edge.Transaction, ok bool) {
-	p := fastParser{b: body}
-	if !p.object(func(key []byte) bool {
+	// One copy of the body for all the strings, which are slices of it: the body is
+	// fasthttp's buffer, reused after the handler.
+	p := fastParser{b: body, s: string(body)}
+	if !p.object(func(key string) bool {
 		var s *string
-		switch string(key) {
+		switch key {
 		case "id":
 			s = &tx.ID
 		case "type":
@@ -54,6 +56,7 @@ func decodeFast(body []byte) (tx edge.Transaction, ok bool) {
 // first thing outside it.
 type fastParser struct {
 	b []byte
+	s string // b's copy, which strings are cut from
 	i int
 }
 
@@ -78,45 +81,45 @@ func (p *fastParser) byte(c byte) bool {
 }
 
 // raw returns the content of a string with no escapes and no control characters.
-func (p *fastParser) raw() ([]byte, bool) {
+func (p *fastParser) raw() (string, bool) {
 	if !p.byte('"') {
-		return nil, false
+		return "", false
 	}
 	start, ascii := p.i, true
 	for ; p.i < len(p.b); p.i++ {
 		switch c := p.b[p.i]; {
 		case c == '"':
-			s := p.b[start:p.i]
+			s := p.s[start:p.i]
 			p.i++
 			// encoding/json replaces invalid UTF-8 with U+FFFD: that is the careful path's.
-			return s, ascii || utf8.Valid(s)
+			return s, ascii || utf8.ValidString(s)
 		case c == '\\' || c < 0x20:
-			return nil, false
+			return "", false
 		case c >= utf8.RuneSelf:
 			ascii = false
 		}
 	}
-	return nil, false
+	return "", false
 }
 
 func (p *fastParser) str(s *string) bool {
 	v, ok := p.raw()
 	if ok {
-		*s = string(v)
+		*s = v
 	}
 	return ok
 }
 
 // object reads an object whose every key is passed to field, which reads its value. A key
 // seen twice is not ok: encoding/json merges repeated fields in ways not worth copying.
-func (p *fastParser) object(field func(key []byte) bool) bool {
+func (p *fastParser) object(field func(key string) bool) bool {
 	if !p.byte('{') {
 		return false
 	}
 	if p.byte('}') {
 		return true
 	}
-	var seen [4][]byte // most objects have fewer distinct keys than a line has fields
+	var seen [8]string // room for the keys of most objects without allocating
 	keys := seen[:0]
 	for {
 		key, ok := p.raw()
@@ -124,7 +127,7 @@ func (p *fastParser) object(field func(key []byte) bool) bool {
 			return false
 		}
 		for _, k := range keys {
-			if string(k) == string(key) {
+			if k == key {
 				return false
 			}
 		}
@@ -151,7 +154,7 @@ func (p *fastParser) lines(lines *[]edge.Line) bool {
 	}
 	for {
 		var l edge.Line
-		if !p.object(func(key []byte) bool { return p.lineField(&l, key) }) {
+		if !p.object(func(key string) bool { return p.lineField(&l, key) }) {
 			return false
 		}
 		*lines = append(*lines, l)
@@ -164,9 +167,9 @@ func (p *fastParser) lines(lines *[]edge.Line) bool {
 	}
 }
 
-func (p *fastParser) lineField(l *edge.Line, key []byte) bool {
+func (p *fastParser) lineField(l *edge.Line, key string) bool {
 	var s *string
-	switch string(key) {
+	switch key {
 	case "item":
 		s = &l.Item
 	case "qty":
@@ -176,7 +179,7 @@ func (p *fastParser) lineField(l *edge.Line, key []byte) bool {
 		}
 		// What Qty.UnmarshalJSON does with a quoted string that has no escapes; its
 		// refusal is the careful path's to word.
-		q, err := edge.ParseQty(string(v))
+		q, err := edge.ParseQty(v)
 		l.Qty = q
 		return err == nil
 	case "uom":
