@@ -71,8 +71,9 @@ const checkpointBytes = 1 << 20
 // engine's open transaction and hands it over; the syncer makes it durable in the WAL and
 // answers it. It checkpoints when a reader needs to see what only the WAL holds, another
 // kind of write needs its own durability, only a checkpoint can make a group durable,
-// checkpointBytes have gathered, nothing came for CheckpointIdle, or CheckpointEvery has
-// passed; after a failed checkpoint the optional ones back off.
+// checkpointBytes have gathered, nothing came for CheckpointIdle once every group was
+// durable, or CheckpointEvery has passed; after a failed checkpoint the optional ones
+// back off.
 func (j *Journal) committer() {
 	defer close(j.done)
 	batch := make([]*commitReq, 0, j.max)
@@ -97,7 +98,16 @@ func (j *Journal) committer() {
 				due = nil
 				e.OptionalCheckpoint()
 			case <-idle.C:
-				e.OptionalCheckpoint()
+				// Callers waiting for their WAL sync are not idle: on flash, whose
+				// fdatasync can outlast CheckpointIdle, checkpointing then would rewrite
+				// bbolt's pages after every group under load (measured: 58 instead of 9
+				// checkpoints for 20,000 transactions at 16 writers, 4.9 instead of 4.1
+				// device bytes per payload byte). Wait for them to come back.
+				if e.NotDurable() {
+					idle.Reset(j.ckptIdle)
+				} else {
+					e.OptionalCheckpoint()
+				}
 			case <-retry.C:
 				e.OptionalCheckpoint()
 			case <-j.closed:

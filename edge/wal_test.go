@@ -314,3 +314,19 @@ func TestFailedWriteKeepsWhatTheWALHolds(t *testing.T) {
 		t.Fatalf("after a crash last_seq %d, want 4", last)
 	}
 }
+
+// A slow fdatasync (flash can take longer than CheckpointIdle) leaves the committer with
+// nothing to do while every writer waits for its answer. That is not idleness: an idle
+// checkpoint then would rewrite bbolt's pages after every group under load.
+func TestWritersWaitingForASlowWALSyncTriggerNoIdleCheckpoint(t *testing.T) {
+	edge.SetWALFault(func() error { time.Sleep(100 * time.Millisecond); return nil }) // the slow disk
+	t.Cleanup(func() { edge.SetWALFault(nil) })
+	j := mustOpenAt(t, filepath.Join(t.TempDir(), "depotd.db"), edge.Options{
+		CheckpointIdle: 30 * time.Millisecond, CheckpointEvery: time.Hour})
+	before := j.Checkpoints()
+	commitN(t, j, "slow", 32, 4)
+	commits, _ := j.Stats()
+	if got := j.Checkpoints() - before; got > 1 {
+		t.Fatalf("%d checkpoints during %d group commits of a continuous load, want at most 1 (the WAL holds them)", got, commits)
+	}
+}
