@@ -17,10 +17,13 @@ import (
 // a reader asking that everything committed be visible in bbolt.
 type commitReq struct {
 	tx    Transaction
-	prune *pruneArgs               // a pruning batch riding along with the commits (retention.go)
-	fn    func(btx *bolt.Tx) error // acks, snapshots, master data, exceptions, station states
-	read  func(btx *bolt.Tx) error // a read that must not run beside a commit (inspect)
-	sync  bool
+	prune *pruneArgs // a pruning batch riding along with the commits (retention.go)
+	// states are station states riding along with the commits (stations.go), nil
+	// values deleting: checked before they come, so that they cannot fail a group.
+	states map[string][]byte
+	fn     func(btx *bolt.Tx) error // acks, snapshots, master data, exceptions
+	read   func(btx *bolt.Tx) error // a read that must not run beside a commit (inspect)
+	sync   bool
 	// measure asks, with sync, for the disk quota to be measured before the answer
 	// (after pruning freed pages). The quota has one owner, the committer: nothing that
 	// measures it waits for the committer while holding its state.
@@ -361,6 +364,19 @@ func (j *Journal) apply(rec redo, batch []*commitReq) ([]commitRes, uint64, erro
 	}
 	led := &boltLedger{b: btx.Bucket(bucketStock), w: rec, rows: j.rows}
 	for i, r := range batch {
+		if r.states != nil {
+			for name, raw := range r.states {
+				if raw == nil {
+					err = rec.del(bucketStations, []byte(name))
+				} else {
+					err = rec.put(bucketStations, []byte(name), raw)
+				}
+				if err != nil {
+					return nil, 0, err
+				}
+			}
+			continue
+		}
 		if r.prune != nil {
 			res, err := pruneInTx(btx, rec, *r.prune)
 			if err != nil {

@@ -330,3 +330,33 @@ func TestWritersWaitingForASlowWALSyncTriggerNoIdleCheckpoint(t *testing.T) {
 		t.Fatalf("%d checkpoints during %d group commits of a continuous load, want at most 1 (the WAL holds them)", got, commits)
 	}
 }
+
+// A station state is saved at every scan: it rides in the WAL like a transaction (one
+// fdatasync of one block) instead of a bbolt commit of its own, and survives a power cut
+// from the WAL alone.
+func TestAStationStateIsDurableInTheWALWithoutACheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "depotd.db")
+	j := walOnly(t, path, edge.Options{})
+	before := j.Checkpoints()
+	if err := j.PutStationStates(map[string][]byte{"dock1": []byte(`{"doc":"open"}`), "dock2": []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.PutStationStates(map[string][]byte{"dock2": nil}); err != nil {
+		t.Fatal(err)
+	}
+	if got := j.Checkpoints() - before; got != 0 {
+		t.Fatalf("saving station states took %d checkpoints, want 0 (the WAL makes them durable)", got)
+	}
+	crashed := crashCopy(t, path)
+	r := mustOpenAt(t, crashed, edge.Options{})
+	states, err := r.StationStates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 1 || string(states["dock1"]) != `{"doc":"open"}` {
+		t.Fatalf("station states after a crash: %q, want only dock1's", states)
+	}
+	if err := r.PutStationStates(map[string][]byte{"": []byte("x")}); err == nil {
+		t.Fatal("an empty station key was accepted")
+	}
+}
