@@ -21,9 +21,12 @@ type commitReq struct {
 	// states are station states riding along with the commits (stations.go), nil
 	// values deleting: checked before they come, so that they cannot fail a group.
 	states map[string][]byte
-	fn     func(btx *bolt.Tx) error // acks, snapshots, master data, exceptions
-	read   func(btx *bolt.Tx) error // a read that must not run beside a commit (inspect)
-	sync   bool
+	// write rides along with the commits too, writing through w (acks): an error before
+	// it wrote anything is its own answer, one after fails the group.
+	write func(btx *bolt.Tx, w writer) error
+	fn    func(btx *bolt.Tx) error // snapshots, master data, exceptions
+	read  func(btx *bolt.Tx) error // a read that must not run beside a commit (inspect)
+	sync  bool
 	// measure asks, with sync, for the disk quota to be measured before the answer
 	// (after pruning freed pages). The quota has one owner, the committer: nothing that
 	// measures it waits for the committer while holding its state.
@@ -375,6 +378,24 @@ func (j *Journal) apply(rec redo, batch []*commitReq) ([]commitRes, uint64, erro
 					return nil, 0, err
 				}
 			}
+			continue
+		}
+		if r.write != nil {
+			// It may raise exceptions (an ack's rejections): they number on from the
+			// group's so far, and the group's go on from its.
+			if excSeq != getU64(meta.Get(keyExcSeq)) {
+				if err := rec.put(bucketMeta, keyExcSeq, u64(excSeq)); err != nil {
+					return nil, 0, err
+				}
+			}
+			before := len(rec.Ops())
+			if err := r.write(btx, rec); err != nil {
+				if len(rec.Ops()) != before {
+					return nil, 0, err
+				}
+				results[i].err = err
+			}
+			excSeq = getU64(meta.Get(keyExcSeq))
 			continue
 		}
 		if r.prune != nil {

@@ -360,3 +360,69 @@ func TestAStationStateIsDurableInTheWALWithoutACheckpoint(t *testing.T) {
 		t.Fatal("an empty station key was accepted")
 	}
 }
+
+// The uplink acks every few hundred transactions: an ack rides in the WAL like a
+// transaction, rejections and all, instead of a bbolt commit of its own.
+func TestAnAckIsDurableInTheWALWithoutACheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "depotd.db")
+	j := walOnly(t, path, edge.Options{})
+	commitN(t, j, "a", 3, 1)
+	before := j.Checkpoints()
+	if _, err := j.Ack(edge.Ack{UptoSeq: 2, Rejected: []edge.Rejection{{Seq: 1, Code: "E1", Message: "no"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Ack(edge.Ack{UptoSeq: 9}); !errors.Is(err, edge.ErrAckBeyondLast) {
+		t.Fatalf("ack beyond last: %v, want ErrAckBeyondLast", err)
+	}
+	if got := j.Checkpoints() - before; got != 0 {
+		t.Fatalf("acking took %d checkpoints, want 0 (the WAL makes it durable)", got)
+	}
+	r := mustOpenAt(t, crashCopy(t, path), edge.Options{})
+	if _, acked := r.Positions(); acked != 2 {
+		t.Fatalf("acked_seq after a crash %d, want 2", acked)
+	}
+	excs, err := r.Exceptions(false, 10)
+	if err != nil || len(excs) != 1 || excs[0].Seq != 1 || excs[0].Kind != edge.ExcERPRejected {
+		t.Fatalf("exceptions after a crash: %+v %v, want seq 1's rejection", excs, err)
+	}
+}
+
+// Exceptions raised with transactions and by acks' rejections in the same group commits
+// number on from each other: no id is given twice.
+func TestExceptionsOfAcksAndTransactionsInOneGroupGetDistinctIDs(t *testing.T) {
+	j := walOnly(t, filepath.Join(t.TempDir(), "depotd.db"), edge.Options{})
+	commitN(t, j, "base", 40, 4)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 10 {
+				tx := receipt(txID(fmt.Sprintf("raise-%d", w), i), "")
+				if _, _, err := j.CommitRaising(context.Background(), tx, []edge.Exception{{Kind: edge.ExcERPRejected, Message: "raised"}}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for s := uint64(1); s <= 40; s++ {
+			if _, err := j.Ack(edge.Ack{UptoSeq: s, Rejected: []edge.Rejection{{Seq: s, Code: "E", Message: "x"}}}); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	wg.Wait()
+	excs, err := j.Exceptions(false, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(excs) != 80 {
+		t.Fatalf("%d exceptions, want 80 (40 raised, 40 rejections)", len(excs))
+	}
+	seen := map[uint64]bool{}
+	for _, e := range excs {
+		if seen[e.ID] {
+			t.Fatalf("exception id %d given twice", e.ID)
+		}
+		seen[e.ID] = true
+	}
+}
