@@ -222,7 +222,7 @@ func bboltBaseline(b *testing.B) writes {
 }
 
 // commitAll commits n transactions from writers goroutines (ids from next) and returns
-// the stored JSON's bytes. paced, each commit waits (deadline 5 s) for a checkpoint
+// the stored JSON's bytes. paced, each commit waits (deadline 30 s: a loaded machine) for a checkpoint
 // that ends after it: the next transaction arrives after the last one's idle
 // checkpoint, as on a gateway where scans come seconds apart.
 func commitAll(b *testing.B, j *edge.Journal, next *atomic.Int64, n, writers int, paced bool) int64 {
@@ -242,9 +242,9 @@ func commitAll(b *testing.B, j *edge.Journal, next *atomic.Int64, n, writers int
 				}
 				v, _ := json.Marshal(stored)
 				payload.Add(int64(len(v)))
-				for deadline := time.Now().Add(5 * time.Second); paced && j.Checkpoints() == seen; {
+				for deadline := time.Now().Add(30 * time.Second); paced && j.Checkpoints() == seen; {
 					if time.Now().After(deadline) {
-						b.Error("no idle checkpoint within 5 s")
+						b.Error("no idle checkpoint within 30 s")
 						return
 					}
 					time.Sleep(200 * time.Microsecond)
