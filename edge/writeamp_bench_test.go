@@ -222,9 +222,9 @@ func bboltBaseline(b *testing.B) writes {
 }
 
 // commitAll commits n transactions from writers goroutines (ids from next) and returns
-// the stored JSON's bytes. paced, each commit waits (deadline 30 s: a loaded machine) for a checkpoint
-// that ends after it: the next transaction arrives after the last one's idle
-// checkpoint, as on a gateway where scans come seconds apart.
+// the stored JSON's bytes. paced, each commit waits for a checkpoint that ends after it
+// (deadline 30 s: a loaded machine): the next transaction arrives after the last one's
+// idle checkpoint, as on a gateway where scans come seconds apart.
 func commitAll(b *testing.B, j *edge.Journal, next *atomic.Int64, n, writers int, paced bool) int64 {
 	var payload, left atomic.Int64
 	left.Store(int64(n))
