@@ -75,11 +75,14 @@
 // reads of transactions, stock, exceptions and positions) first asks for a checkpoint if
 // the WAL holds records bbolt does not: a read after a commit returned always sees it. If
 // that checkpoint fails (a full disk), the read sees the last checkpoint and the journal
-// keeps answering. Master data and station state are written by checkpoints only, so
-// their reads never wait. Writes other than transactions (acks, snapshots, master data,
-// exceptions, station state) run in the committer's transaction and are made durable by
-// a checkpoint before they return. A checkpoint also happens when the WAL is full and at
-// the latest Options.CheckpointEvery (1 s) after the first uncheckpointed commit.
+// keeps answering. Master data is written by checkpoints only, so its reads never wait.
+// Acks, station states and pruning batches ride in the WAL record of the group they join,
+// like transactions (on flash a bbolt commit of their own would cost two fdatasyncs and
+// its pages each time); other writes (snapshots, master data, exceptions) run in the
+// committer's transaction and are made durable by a checkpoint before they return. A
+// checkpoint also happens when nothing came for Options.CheckpointIdle once every group
+// is durable, when the WAL is full, and at the latest Options.CheckpointEvery (1 s) after
+// the first uncheckpointed commit.
 //
 // While checkpoints fail (a full disk), commits go on in the WAL while it has room,
 // reads see the last checkpoint, and the retries back off (see package engine): nobody

@@ -531,11 +531,14 @@ func TestDiskFullErrorsSayItOnceAndTruly(t *testing.T) {
 	if strings.Contains(msg, "nothing was written") {
 		t.Errorf("%q", msg)
 	}
-	// A failed checkpoint under an ack: the ack's error says the checkpoint failed, once.
+	// An ack rides in the WAL: when its sync fails and the checkpoint that should replace
+	// it fails too, the ack's error says so, the cause once.
 	mustCommit(t, j, receipt("ok", ""))
+	edge.SetWALFault(func() error { return fmt.Errorf("sync /data/depotd.db.wal: %w", syscall.ENOSPC) })
 	edge.SetCheckpointFault(func() error { return fmt.Errorf("write /data/depotd.db: %w", syscall.ENOSPC) })
 	_, err = j.Ack(edge.Ack{UptoSeq: 1})
 	edge.SetCheckpointFault(nil)
+	edge.SetWALFault(nil)
 	if err == nil {
 		t.Fatal("ack with a failing checkpoint succeeded")
 	}

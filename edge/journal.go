@@ -40,8 +40,9 @@ type Options struct {
 	// WALSize is the write-ahead log's fixed size (default DefaultWALSize); negative means
 	// no WAL, every group commit going straight to bbolt.
 	WALSize int64
-	// CheckpointIdle is how long the committer waits without new work before it makes
-	// what only the WAL holds visible to followers (default 5 ms); CheckpointEvery bounds
+	// CheckpointIdle is how long the committer waits without new work, once every group
+	// is durable, before it makes what only the WAL holds visible to followers (default
+	// 5 ms); CheckpointEvery bounds
 	// how long that can take under continuous load (default 1 s). Reads that must see the
 	// latest commits checkpoint at once whatever these say.
 	CheckpointIdle  time.Duration

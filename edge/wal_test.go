@@ -314,3 +314,115 @@ func TestFailedWriteKeepsWhatTheWALHolds(t *testing.T) {
 		t.Fatalf("after a crash last_seq %d, want 4", last)
 	}
 }
+
+// A slow fdatasync (flash can take longer than CheckpointIdle) leaves the committer with
+// nothing to do while every writer waits for its answer. That is not idleness: an idle
+// checkpoint then would rewrite bbolt's pages after every group under load.
+func TestWritersWaitingForASlowWALSyncTriggerNoIdleCheckpoint(t *testing.T) {
+	edge.SetWALFault(func() error { time.Sleep(100 * time.Millisecond); return nil }) // the slow disk
+	t.Cleanup(func() { edge.SetWALFault(nil) })
+	j := mustOpenAt(t, filepath.Join(t.TempDir(), "depotd.db"), edge.Options{
+		CheckpointIdle: 30 * time.Millisecond, CheckpointEvery: time.Hour})
+	before := j.Checkpoints()
+	commitN(t, j, "slow", 32, 4)
+	commits, _ := j.Stats()
+	if got := j.Checkpoints() - before; got > 1 {
+		t.Fatalf("%d checkpoints during %d group commits of a continuous load, want at most 1 (the WAL holds them)", got, commits)
+	}
+}
+
+// A station state is saved at every scan: it rides in the WAL like a transaction (one
+// fdatasync of one block) instead of a bbolt commit of its own, and survives a power cut
+// from the WAL alone.
+func TestAStationStateIsDurableInTheWALWithoutACheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "depotd.db")
+	j := walOnly(t, path, edge.Options{})
+	before := j.Checkpoints()
+	if err := j.PutStationStates(map[string][]byte{"dock1": []byte(`{"doc":"open"}`), "dock2": []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.PutStationStates(map[string][]byte{"dock2": nil}); err != nil {
+		t.Fatal(err)
+	}
+	if got := j.Checkpoints() - before; got != 0 {
+		t.Fatalf("saving station states took %d checkpoints, want 0 (the WAL makes them durable)", got)
+	}
+	crashed := crashCopy(t, path)
+	r := mustOpenAt(t, crashed, edge.Options{})
+	states, err := r.StationStates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 1 || string(states["dock1"]) != `{"doc":"open"}` {
+		t.Fatalf("station states after a crash: %q, want only dock1's", states)
+	}
+	if err := r.PutStationStates(map[string][]byte{"": []byte("x")}); err == nil {
+		t.Fatal("an empty station key was accepted")
+	}
+}
+
+// The uplink acks every few hundred transactions: an ack rides in the WAL like a
+// transaction, rejections and all, instead of a bbolt commit of its own.
+func TestAnAckIsDurableInTheWALWithoutACheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "depotd.db")
+	j := walOnly(t, path, edge.Options{})
+	commitN(t, j, "a", 3, 1)
+	before := j.Checkpoints()
+	if _, err := j.Ack(edge.Ack{UptoSeq: 2, Rejected: []edge.Rejection{{Seq: 1, Code: "E1", Message: "no"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Ack(edge.Ack{UptoSeq: 9}); !errors.Is(err, edge.ErrAckBeyondLast) {
+		t.Fatalf("ack beyond last: %v, want ErrAckBeyondLast", err)
+	}
+	if got := j.Checkpoints() - before; got != 0 {
+		t.Fatalf("acking took %d checkpoints, want 0 (the WAL makes it durable)", got)
+	}
+	r := mustOpenAt(t, crashCopy(t, path), edge.Options{})
+	if _, acked := r.Positions(); acked != 2 {
+		t.Fatalf("acked_seq after a crash %d, want 2", acked)
+	}
+	excs, err := r.Exceptions(false, 10)
+	if err != nil || len(excs) != 1 || excs[0].Seq != 1 || excs[0].Kind != edge.ExcERPRejected {
+		t.Fatalf("exceptions after a crash: %+v %v, want seq 1's rejection", excs, err)
+	}
+}
+
+// Exceptions raised with transactions and by acks' rejections in the same group commits
+// number on from each other: no id is given twice.
+func TestExceptionsOfAcksAndTransactionsInOneGroupGetDistinctIDs(t *testing.T) {
+	j := walOnly(t, filepath.Join(t.TempDir(), "depotd.db"), edge.Options{})
+	commitN(t, j, "base", 40, 4)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 10 {
+				tx := receipt(txID(fmt.Sprintf("raise-%d", w), i), "")
+				if _, _, err := j.CommitRaising(context.Background(), tx, []edge.Exception{{Kind: edge.ExcERPRejected, Message: "raised"}}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for s := uint64(1); s <= 40; s++ {
+			if _, err := j.Ack(edge.Ack{UptoSeq: s, Rejected: []edge.Rejection{{Seq: s, Code: "E", Message: "x"}}}); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	wg.Wait()
+	excs, err := j.Exceptions(false, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(excs) != 80 {
+		t.Fatalf("%d exceptions, want 80 (40 raised, 40 rejections)", len(excs))
+	}
+	seen := map[uint64]bool{}
+	for _, e := range excs {
+		if seen[e.ID] {
+			t.Fatalf("exception id %d given twice", e.ID)
+		}
+		seen[e.ID] = true
+	}
+}
