@@ -55,16 +55,16 @@ type Status struct {
 	DiskUsedPct    *float64 `json:"disk_used_pct,omitempty"`
 	// ERPLagS, OpenExceptions, OpenRejections and StatusIntervalS came after the first
 	// release: a status without them is still valid, a consumer shows them as unknown.
-	ERPLagS         *float64       `json:"erp_lag_s,omitempty"`
-	OpenExceptions  *int           `json:"open_exceptions,omitempty"`
-	OpenRejections  *int           `json:"open_rejections,omitempty"`
-	StatusIntervalS *float64       `json:"status_interval_s,omitempty"`
+	ERPLagS         *float64 `json:"erp_lag_s,omitempty"`
+	OpenExceptions  *int     `json:"open_exceptions,omitempty"`
+	OpenRejections  *int     `json:"open_rejections,omitempty"`
+	StatusIntervalS *float64 `json:"status_interval_s,omitempty"`
 	// Sync came later still (PROTOCOL.md "sync"): left out by a depot before it, or when
 	// its figures could not be read.
 	Sync    *SyncHealth    `json:"sync,omitempty"`
 	Devices []DeviceStatus `json:"devices,omitempty"`
-	Version         string         `json:"version,omitempty"`
-	At              string         `json:"at"`
+	Version string         `json:"version,omitempty"`
+	At      string         `json:"at"`
 }
 
 // SyncHealth is the status message's summary of the depot's sync health over the last
