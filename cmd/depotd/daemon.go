@@ -98,7 +98,7 @@ func openDaemon(cfg *Config, log *slog.Logger, consoleOpts ...func(*console.Opti
 		TestScan: testScanner(dec),
 	}
 	// One tracker for the console, /metrics and the status message: it keeps its last
-	// report for 30 s, so they do not each read the window.
+	// report (10 to 30 s), so they do not each read the window.
 	syncHealth := synchealth.NewTracker(j)
 	copts.SyncHealth = syncHealth
 	if cfg.Uplink != nil {

@@ -15,7 +15,7 @@ import (
 )
 
 // Sync health (package synchealth): the Sync page, GET /api/v1/sync and the depotd_sync_*
-// gauges of /metrics, all read from one tracker that keeps its last report for 30 s, so
+// gauges of /metrics, all read from one tracker that keeps its last report (10 to 30 s), so
 // that scrapes, page views and the status message do not each read the window.
 
 // SyncHealthSource gives the depot's sync health report; *synchealth.Tracker is one.

@@ -31,8 +31,9 @@
 // entries it costs what the window holds, not the journal: BenchmarkReport measured 7 µs
 // per transaction of the window (143 ms for 20,000; on the shared 2-core test machine at
 // a load of 3.6), so a depot committing 1,000,000 a year (82,000 in 30 days) pays about
-// 0.6 s of one core per report. Tracker keeps the last report for MaxAge (30 s), so that
-// a scrape, a status message and a page view do not each read the window.
+// 0.6 s of one core per report. Tracker keeps the last report (for 10 s, and for 30 s
+// while nothing is committed or acknowledged), so that scrapes, status messages and page
+// views do not each read the window: a busy depot pays one report per 10 s at most.
 //
 // # Concurrency
 //

@@ -309,36 +309,41 @@ func seconds(d time.Duration) float64 { return max(float64(d.Milliseconds())/100
 
 func round(f float64) float64 { return math.Round(f*1000) / 1000 }
 
-// Tracker keeps the last report for MaxAge.
+// Tracker keeps the last report: it is reused while it is younger than MinAge (10 s), and
+// while it is younger than MaxAge (30 s) if nothing was committed or acknowledged since.
+// So a page view after a commit is at most MinAge behind, and a depot that commits all
+// the time pays one report per MinAge at most, however many read it.
 type Tracker struct {
 	j Journal
 	// Location is the depot's time zone (default time.Local); Now the clock (time.Now).
-	Location *time.Location
-	Now      func() time.Time
-	MaxAge   time.Duration
+	Location       *time.Location
+	Now            func() time.Time
+	MinAge, MaxAge time.Duration
 
-	mu   sync.Mutex
-	last Report
-	at   time.Time
+	mu         sync.Mutex
+	last       Report
+	at         time.Time
+	seq, acked uint64
 }
 
 // NewTracker returns a tracker of j's sync health.
 func NewTracker(j Journal) *Tracker {
-	return &Tracker{j: j, Now: time.Now, MaxAge: 30 * time.Second}
+	return &Tracker{j: j, Now: time.Now, MinAge: 10 * time.Second, MaxAge: 30 * time.Second}
 }
 
-// Report returns the report, at most MaxAge old.
+// Report returns the report, built again when the kept one is too old (see Tracker).
 func (t *Tracker) Report(ctx context.Context) (Report, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.Now()
-	if !t.at.IsZero() && now.Sub(t.at) < t.MaxAge && now.Sub(t.at) >= 0 {
+	last, acked := t.j.Positions()
+	if age := now.Sub(t.at); !t.at.IsZero() && age >= 0 && (age < t.MinAge || (age < t.MaxAge && last == t.seq && acked == t.acked)) {
 		return t.last, nil
 	}
 	r, err := Build(ctx, t.j, now, t.Location)
 	if err != nil {
 		return r, err
 	}
-	t.last, t.at = r, now
+	t.last, t.at, t.seq, t.acked = r, now, last, acked
 	return r, nil
 }

@@ -270,23 +270,51 @@ func TestTheReportMeasuresLatencyDiscrepanciesAdjustmentsExceptionsAndBacklogAge
 	}
 }
 
-// The tracker answers from its last report until MaxAge has passed.
-func TestTheTrackerReadsTheJournalAtMostOncePerMaxAge(t *testing.T) {
+// The tracker answers from its last report for MinAge, and until MaxAge while nothing was
+// committed or acknowledged.
+func TestTheTrackerReadsTheJournalAgainOnlyAfterMinAgeOrMaxAge(t *testing.T) {
 	d := generate(t)
 	defer d.j.Close()
 	tr := synchealth.NewTracker(d.j)
 	tr.Location, tr.Now = time.UTC, d.clk.now
-	r1, err := tr.Report(context.Background())
-	if err != nil {
+	n := func() int {
+		t.Helper()
+		r, err := tr.Report(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Classes["all"].Transactions
+	}
+	n0 := n()
+	d.commit(edge.Transaction{Type: edge.Receipt, Lines: []edge.Line{{Item: item(1), Qty: edge.QtyFromInt(1), To: "WH/Stock"}}})
+	d.clk.t = now.Add(tr.MinAge - time.Second)
+	if got := n(); got != n0 {
+		t.Fatalf("report rebuilt before MinAge: %d transactions, then %d", n0, got)
+	}
+	d.clk.t = now.Add(tr.MinAge)
+	if got := n(); got != n0+1 {
+		t.Fatalf("report after MinAge and a commit: %d transactions, want %d", got, n0+1)
+	}
+	// Nothing committed since: kept until MaxAge, even though an exception came.
+	if _, err := d.j.RaiseException(edge.Exception{Kind: edge.ExcUnresolvedScan, Message: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	d.commit(edge.Transaction{Type: edge.Receipt, Lines: []edge.Line{{Item: item(1), Qty: edge.QtyFromInt(1), To: "WH/Stock"}}})
-	d.clk.t = now.Add(tr.MaxAge - time.Second)
-	if r2, _ := tr.Report(context.Background()); r2.Classes["all"].Transactions != r1.Classes["all"].Transactions {
-		t.Fatalf("report rebuilt before MaxAge")
+	raised := func() int {
+		r, _ := tr.Report(context.Background())
+		for _, k := range r.Exceptions {
+			if k.Kind == string(edge.ExcUnresolvedScan) {
+				return k.Raised
+			}
+		}
+		return 0
 	}
-	d.clk.t = now.Add(tr.MaxAge)
-	if r3, _ := tr.Report(context.Background()); r3.Classes["all"].Transactions != r1.Classes["all"].Transactions+1 {
-		t.Fatalf("report after MaxAge: %d transactions, want %d", r3.Classes["all"].Transactions, r1.Classes["all"].Transactions+1)
+	r0 := raised()
+	d.clk.t = now.Add(tr.MinAge + tr.MaxAge - time.Second)
+	if got := raised(); got != r0 {
+		t.Fatalf("report rebuilt before MaxAge with nothing committed")
+	}
+	d.clk.t = now.Add(tr.MinAge + tr.MaxAge)
+	if got := raised(); got != r0+1 {
+		t.Fatalf("report after MaxAge: %d unresolved scans raised, want %d", got, r0+1)
 	}
 }
