@@ -47,3 +47,16 @@ func TestStatusCarriesTheSyncHealthSummary(t *testing.T) {
 		t.Fatalf("sync health %+v", *s.Sync)
 	}
 }
+
+// A status with the sync summary is still a status to a consumer that reads the fields it
+// knows (the fleet): the summary is optional and additive.
+func TestAStatusWithTheSyncSummaryStillFillsTheFleetRow(t *testing.T) {
+	f := uplink.NewFleet("depots/")
+	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	row, changed, err := f.UpdateMessage("depots/D1/status", []byte(`{"v":1,"depot":"D1","online":true,"session":7,"backlog":2,"open_exceptions":3,`+
+		`"sync":{"window_d":30,"classes":{"all":{"latency_p50_s":120,"latency_p95_s":9720,"adjustments_per_item_week":0.1,"counts":4,"discrepancy_rate":0.25}},`+
+		`"exceptions":{"count_discrepancy":{"open":3,"oldest_open_s":3600}}},"at":"2026-12-03T10:00:00Z"}`), false, at)
+	if err != nil || !changed || !row.Online || row.Backlog == nil || *row.Backlog != 2 || row.OpenExceptions == nil || *row.OpenExceptions != 3 {
+		t.Fatalf("fleet row %+v changed %v err %v", row, changed, err)
+	}
+}
