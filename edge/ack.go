@@ -1,8 +1,10 @@
 package edge
 
 import (
+	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -30,7 +32,8 @@ type AckResult struct {
 }
 
 // Ack moves the ack watermark to a.UptoSeq (fsynced) and records each rejection as an
-// exception, once per seq. An ack beyond the last committed seq is refused whole
+// exception, once per seq. An ack that moves the watermark also records when it came
+// (AckMarks), in the same bbolt transaction. An ack beyond the last committed seq is refused whole
 // (ErrAckBeyondLast); a rejection above UptoSeq or of seq 0 makes it ErrInvalidAck. A late or
 // duplicate ack (UptoSeq at or below the watermark) leaves the watermark alone.
 func (j *Journal) Ack(a Ack) (AckResult, error) {
@@ -58,6 +61,9 @@ func (j *Journal) Ack(a Ack) (AckResult, error) {
 		res.Acked = acked
 		if a.UptoSeq > acked {
 			if err := w.put(bucketMeta, keyAckedSeq, u64(a.UptoSeq)); err != nil {
+				return err
+			}
+			if err := btx.Bucket(bucketAckTimes).Put(u64(a.UptoSeq), u64(uint64(max(j.now().UnixNano(), 1)))); err != nil {
 				return err
 			}
 			res.Moved, res.Acked = true, a.UptoSeq
@@ -109,4 +115,48 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// AckMark is one ack that moved the watermark: every seq above the previous mark and at or
+// below UptoSeq was acknowledged at At. A zero At is the mark layout 5's migration left at
+// the watermark it found: those seqs were acknowledged at a time nobody recorded.
+type AckMark struct {
+	UptoSeq uint64
+	At      time.Time
+}
+
+// AckMarks calls fn for each ack mark with UptoSeq ≥ from, in seq order; the first one
+// covers seq from. It reads in chunks, and sees every prune before the call (retention
+// deletes the marks that cover only pruned seqs).
+func (j *Journal) AckMarks(ctx context.Context, from uint64, fn func(AckMark) error) error {
+	buf := make([]AckMark, 0, scanChunk)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		buf = buf[:0]
+		err := j.view(func(btx *bolt.Tx) error {
+			c := btx.Bucket(bucketAckTimes).Cursor()
+			for k, v := c.Seek(u64(from)); k != nil && len(buf) < scanChunk; k, v = c.Next() {
+				m := AckMark{UptoSeq: getU64(k)}
+				if ns := int64(getU64(v)); ns != 0 {
+					m.At = time.Unix(0, ns)
+				}
+				buf = append(buf, m)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(buf) == 0 {
+			return nil
+		}
+		for _, m := range buf {
+			if err := fn(m); err != nil {
+				return err
+			}
+		}
+		from = buf[len(buf)-1].UptoSeq + 1
+	}
 }

@@ -33,7 +33,10 @@
 // The outbox is the seq range (acked_seq, last_seq]: the ERP's ack watermark is the index.
 // Every seq in it holds a transaction: a seq a restore skipped holds a void (see Backup).
 // A transaction leaves the outbox only when Ack moves the watermark past it, which happens
-// only on the ERP's application-level acknowledgement, never on an MQTT PUBACK.
+// only on the ERP's application-level acknowledgement, never on an MQTT PUBACK. Each ack
+// that moves the watermark is recorded with the time it came (AckMarks, layout 5), in the
+// same bbolt transaction, so that the latency from commit to ack (package synchealth)
+// derives from the database.
 //
 // The ledger holds, per (item, location, lot, state), the quantity of the last ERP snapshot
 // (which carries the highest depot seq the ERP had applied) plus every local transaction

@@ -232,6 +232,14 @@ func (q JournalQuery) matches(t *Transaction) bool {
 	return true
 }
 
+// FirstSeqAt returns the smallest seq committed at or after at (last seq + 1 when none),
+// in O(log n) point reads. Seqs are committed in time order: a clock stepped back makes
+// the answer approximate by the size of the step.
+func (j *Journal) FirstSeqAt(at time.Time) (uint64, error) {
+	last, _ := j.Positions()
+	return j.firstSeqAtOrAfter(at, last)
+}
+
 // firstSeqAtOrAfter returns the smallest seq committed at or after at (last+1 when none),
 // by binary search over the seqs still stored (retention may have pruned the oldest):
 // O(log n) point reads.

@@ -22,6 +22,9 @@ import (
 //	stations    station name → station state JSON (open document, operator; see edge/station)
 //	proposals   id (8-byte big-endian) → Proposal JSON (layout 4; proposals.go)
 //	proposal_active  item NUL location → id of its active proposal (layout 4)
+//	ack_times   upto_seq (8-byte big-endian) → when the depot recorded the ack that moved the
+//	            watermark to it (8-byte big-endian Unix nanoseconds; 0: before layout 5, time
+//	            unknown) (layout 5; ack.go)
 //	seqgaps     layout 2 only, turned into voids by the migration to 3: first missing seq →
 //	            last missing seq (8-byte big-endian each), seqs a restore skipped
 var (
@@ -39,7 +42,9 @@ var (
 	bucketProposals      = []byte("proposals")
 	bucketProposalActive = []byte("proposal_active")
 
-	allBuckets = [][]byte{bucketMeta, bucketTx, bucketTxID, bucketStock, bucketSnapshot, bucketExceptions, bucketMaster, bucketRejected, bucketStations, bucketProposals, bucketProposalActive}
+	bucketAckTimes = []byte("ack_times")
+
+	allBuckets = [][]byte{bucketMeta, bucketTx, bucketTxID, bucketStock, bucketSnapshot, bucketExceptions, bucketMaster, bucketRejected, bucketStations, bucketProposals, bucketProposalActive, bucketAckTimes}
 
 	keySchema      = []byte("schema")
 	keyDepot       = []byte("depot")
@@ -64,7 +69,10 @@ var (
 //	3  voids: a seq a restore skips holds a transaction of type void (no id, no lines);
 //	   bucket seqgaps is gone, and seqs above pruned_seq are gap-free again
 //	4  replenishment proposals: buckets proposals and proposal_active, meta proposal_seq
-const SchemaVersion = 4
+//	5  ack times: bucket ack_times, one record per ack that moved the watermark (sync health:
+//	   latency from commit to the ERP's ack); the migration records the watermark it finds
+//	   with time 0, so that the seqs acknowledged before it are known to have no ack time
+const SchemaVersion = 5
 
 func u64(v uint64) []byte {
 	b := make([]byte, 8)

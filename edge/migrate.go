@@ -39,6 +39,7 @@ var migrations = []migration{
 	{from: 1, what: "record pruned_seq and create the seqgaps bucket (retention and restore)", fn: migrate1to2},
 	{from: 2, what: "turn the seqs recorded in seqgaps into void transactions", fn: migrate2to3},
 	{from: 3, what: "create the buckets of replenishment proposals", fn: migrate3to4},
+	{from: 4, what: "create the ack times bucket, marking the acks before it as of unknown time", fn: migrate4to5},
 }
 
 // schemaTarget is the layout Open migrates to and creates: SchemaVersion, except while a
@@ -91,6 +92,21 @@ func migrate3to4(btx *bolt.Tx) error {
 		if _, err := btx.CreateBucketIfNotExists(b); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// migrate4to5 creates the ack times bucket (ack.go). Acks before it left no time: a record
+// at the current watermark with time 0 says so, so that the seqs at or below it are never
+// attributed to the first ack after the upgrade (which would make their latency look
+// as long as the upgrade was late).
+func migrate4to5(btx *bolt.Tx) error {
+	b, err := btx.CreateBucketIfNotExists(bucketAckTimes)
+	if err != nil {
+		return err
+	}
+	if acked := getU64(btx.Bucket(bucketMeta).Get(keyAckedSeq)); acked > 0 {
+		return b.Put(u64(acked), u64(0))
 	}
 	return nil
 }

@@ -16,7 +16,8 @@ import (
 //     ApplyStockSnapshot (whose applied_seq can only be higher) never need a pruned one;
 //   - it was committed before now − journal.retention.
 //
-// Pruning deletes the transaction and its id index entry and records the highest pruned
+// Pruning deletes the transaction, its id index entry and the ack marks (ack.go) that
+// cover only pruned seqs, and records the highest pruned
 // seq in meta pruned_seq; Check verifies gap-freeness above it. A retried client id older
 // than the retention is no longer recognised: by then the ERP has long applied it.
 
@@ -110,6 +111,17 @@ func pruneInTx(btx *bolt.Tx, w writer, a pruneArgs) (PruneResult, error) {
 	}
 	res.Pruned = len(vs)
 	res.UpTo = getU64(vs[len(vs)-1].key)
+	// An ack mark at or below the pruned seq covers only pruned seqs.
+	var marks [][]byte
+	ac := btx.Bucket(bucketAckTimes).Cursor()
+	for k, _ := ac.First(); k != nil && getU64(k) <= res.UpTo; k, _ = ac.Next() {
+		marks = append(marks, append([]byte(nil), k...))
+	}
+	for _, k := range marks {
+		if err := w.del(bucketAckTimes, k); err != nil {
+			return res, err
+		}
+	}
 	return res, w.put(bucketMeta, keyPrunedSeq, u64(res.UpTo))
 }
 

@@ -71,6 +71,7 @@ func FuzzFleetUpdate(f *testing.F) {
 		f.Add(tc.topic, []byte(tc.payload))
 	}
 	f.Add("depots/D1/status", []byte(`{"v":1,"depot":"D1","online":true,"session":6,"erp_lag_s":3,"open_exceptions":1,"open_rejections":1,"status_interval_s":0.5,"devices":[{"name":"a","state":"error"}],"at":"2026-12-03T10:00:00Z"}`))
+	f.Add("depots/D1/status", []byte(`{"v":1,"depot":"D1","online":true,"session":7,"backlog":2,"sync":{"window_d":30,"classes":{"A":{"latency_p50_s":120,"latency_p95_s":9720,"adjustments_per_item_week":0.259,"counts":46,"discrepancy_rate":0.304}},"exceptions":{"count_discrepancy":{"open":3,"oldest_open_s":3600}}},"at":"2026-12-03T10:00:00Z"}`))
 	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
 		fl := NewFleet("depots/")
 		fl.Update("depots/D1/status", []byte(`{"v":1,"depot":"D1","online":true,"session":5}`), time.Now())

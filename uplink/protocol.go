@@ -55,13 +55,41 @@ type Status struct {
 	DiskUsedPct    *float64 `json:"disk_used_pct,omitempty"`
 	// ERPLagS, OpenExceptions, OpenRejections and StatusIntervalS came after the first
 	// release: a status without them is still valid, a consumer shows them as unknown.
-	ERPLagS         *float64       `json:"erp_lag_s,omitempty"`
-	OpenExceptions  *int           `json:"open_exceptions,omitempty"`
-	OpenRejections  *int           `json:"open_rejections,omitempty"`
-	StatusIntervalS *float64       `json:"status_interval_s,omitempty"`
-	Devices         []DeviceStatus `json:"devices,omitempty"`
-	Version         string         `json:"version,omitempty"`
-	At              string         `json:"at"`
+	ERPLagS         *float64 `json:"erp_lag_s,omitempty"`
+	OpenExceptions  *int     `json:"open_exceptions,omitempty"`
+	OpenRejections  *int     `json:"open_rejections,omitempty"`
+	StatusIntervalS *float64 `json:"status_interval_s,omitempty"`
+	// Sync came later still (PROTOCOL.md "sync"): left out by a depot before it, or when
+	// its figures could not be read.
+	Sync    *SyncHealth    `json:"sync,omitempty"`
+	Devices []DeviceStatus `json:"devices,omitempty"`
+	Version string         `json:"version,omitempty"`
+	At      string         `json:"at"`
+}
+
+// SyncHealth is the status message's summary of the depot's sync health over the last
+// WindowD days (PROTOCOL.md "sync"; package edge/synchealth computes it).
+type SyncHealth struct {
+	WindowD int `json:"window_d"`
+	// Classes by item class: "A", "B", "C" (the count list's ABC split) and "all".
+	Classes map[string]SyncClass `json:"classes"`
+	// Exceptions by kind, for the kinds with an open exception.
+	Exceptions map[string]SyncExceptions `json:"exceptions,omitempty"`
+}
+
+// SyncClass is one item class's figures in SyncHealth.
+type SyncClass struct {
+	LatencyP50S            float64 `json:"latency_p50_s"`
+	LatencyP95S            float64 `json:"latency_p95_s"`
+	AdjustmentsPerItemWeek float64 `json:"adjustments_per_item_week"`
+	Counts                 int     `json:"counts"`
+	DiscrepancyRate        float64 `json:"discrepancy_rate"`
+}
+
+// SyncExceptions is one exception kind's figures in SyncHealth.
+type SyncExceptions struct {
+	Open        int     `json:"open"`
+	OldestOpenS float64 `json:"oldest_open_s"`
 }
 
 // DeviceStatus is one device in the status message.

@@ -53,6 +53,15 @@ type DeviceLister interface {
 	DeviceStates() []DeviceStatus
 }
 
+// SyncHealthSource gives the status message's sync health summary (WithSyncHealth).
+type SyncHealthSource interface {
+	SyncHealth(ctx context.Context) (SyncHealth, error)
+}
+
+// syncHealthTimeout bounds how long a status message waits for its sync health figures:
+// without them it goes out all the same.
+const syncHealthTimeout = 5 * time.Second
+
 // State is the uplink's state as the console shows it.
 type State struct {
 	Online    bool
@@ -73,6 +82,10 @@ func WithVersion(v string) Option { return func(u *Uplink) { u.version = v } }
 // WithDataDir names the directory whose file system fill level is reported as
 // disk_used_pct; without it the field is left out.
 func WithDataDir(dir string) Option { return func(u *Uplink) { u.dataDir = dir } }
+
+// WithSyncHealth adds the depot's sync health summary to the status message (PROTOCOL.md
+// "sync"); without it the field is left out.
+func WithSyncHealth(src SyncHealthSource) Option { return func(u *Uplink) { u.syncHealth = src } }
 
 // Timing bounds that are not configuration: they follow DECISIONS.md.
 const (
@@ -100,6 +113,9 @@ type Uplink struct {
 	version string
 	dataDir string
 	tlsCfg  *tls.Config
+
+	syncHealth    SyncHealthSource
+	syncHealthLog time.Time // the last failure logged (at most one a minute)
 
 	ackMoved chan struct{}
 	cmds     chan Command
@@ -700,6 +716,17 @@ func (u *Uplink) statusPayload(online bool, session uint64) ([]byte, error) {
 	if u.dataDir != "" {
 		if pct, err := diskUsedPct(u.dataDir); err == nil {
 			s.DiskUsedPct = &pct
+		}
+	}
+	if u.syncHealth != nil && online {
+		ctx, cancel := context.WithTimeout(context.Background(), syncHealthTimeout)
+		sh, err := u.syncHealth.SyncHealth(ctx)
+		cancel()
+		if err == nil {
+			s.Sync = &sh
+		} else if now.Sub(u.syncHealthLog) >= time.Minute {
+			u.syncHealthLog = now
+			u.log.Warn("status without sync health", "err", err)
 		}
 	}
 	return json.Marshal(s)

@@ -18,6 +18,7 @@ import (
 	"github.com/depotd/depotd/edge/console"
 	"github.com/depotd/depotd/edge/replenish"
 	"github.com/depotd/depotd/edge/station"
+	"github.com/depotd/depotd/edge/synchealth"
 	"github.com/depotd/depotd/uplink"
 	"golang.org/x/sync/errgroup"
 )
@@ -96,9 +97,13 @@ func openDaemon(cfg *Config, log *slog.Logger, consoleOpts ...func(*console.Opti
 		Stations: console.StationsFrom(func() []station.Status { return d.stations.Snapshot().Stations }, d.stations.Subscribe),
 		TestScan: testScanner(dec),
 	}
+	// One tracker for the console, /metrics and the status message: it keeps its last
+	// report (10 to 30 s), so they do not each read the window.
+	syncHealth := synchealth.NewTracker(j)
+	copts.SyncHealth = syncHealth
 	if cfg.Uplink != nil {
 		d.uplink, err = uplink.New(*cfg.Uplink, cfg.Depot.ID, j, deviceStates{sup.Registry()}, log.With("component", "uplink"),
-			uplink.WithVersion(versionString()), uplink.WithDataDir(cfg.DataDir))
+			uplink.WithVersion(versionString()), uplink.WithDataDir(cfg.DataDir), uplink.WithSyncHealth(uplink.SyncHealthFrom(syncHealth)))
 		if err != nil {
 			return nil, fmt.Errorf("uplink: %w", err)
 		}

@@ -22,6 +22,7 @@ var allowed = []struct{ pkg, may string }{
 	{"edge/countlist", "edge"},
 	{"edge/replenish", "edge"},
 	{"edge/daily", "edge"},
+	{"edge/synchealth", "edge"},
 	{"edge", "devices"},
 	{"uplink", "edge uplink"},
 	{"firmware-config", ""},

@@ -28,6 +28,7 @@ func (s *Server) apiRoutes() {
 	api.Post("/exceptions/:id/resolve", s.apiResolveException)
 	api.Get("/counts", s.apiCounts)
 	api.Get("/today", s.apiToday)
+	api.Get("/sync", s.apiSync)
 	api.Get("/proposals", s.apiProposals)
 	api.Post("/proposals/:id/decide", s.apiDecideProposal)
 	api.Get("/devices", s.devices)

@@ -133,6 +133,7 @@ var consolePages = []struct{ name, path, sel string }{
 	{"devices", "/devices", "#devices-table"},
 	{"today", "/today", "#today-table tr.today-overdue_receipt"},
 	{"documents", "/documents", "section.document"},
+	{"sync", "/sync", "#sync-latency"},
 }
 
 type overflow struct {
@@ -250,7 +251,7 @@ func TestEveryPageFitsLaptopAndTabletWithTouchSizedControls(t *testing.T) {
 	t.Logf("screenshots in %s", shots)
 	if *updateScreenshots {
 		copyScreenshots(t, shots, "tablet-login", "tablet-dashboard", "tablet-stations", "tablet-station", "tablet-stock",
-			"tablet-journal", "tablet-journal-entry", "tablet-post", "tablet-post-reversal", "tablet-post-refused", "tablet-exceptions", "tablet-devices", "tablet-today", "tablet-documents")
+			"tablet-journal", "tablet-journal-entry", "tablet-post", "tablet-post-reversal", "tablet-post-refused", "tablet-exceptions", "tablet-devices", "tablet-today", "tablet-documents", "tablet-sync")
 	}
 }
 

@@ -78,6 +78,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			counter(descFrameErrs, float64(d.FrameErrors), d.Name, d.Kind)
 		}
 	}
+	s.collectSync(gauge)
 	if sc, ok := s.opts.Stations.(ScanCounter); ok {
 		for res, n := range sc.ScanCounts() {
 			counter(descScans, float64(n), res)

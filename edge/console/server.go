@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/depotd/depotd/edge"
+	"github.com/depotd/depotd/edge/synchealth"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/session"
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,6 +49,9 @@ type Options struct {
 	StatusExtra func() map[string]any
 	// SampleEvery is the backlog chart's sampling period (default 5m; 288 samples = 24 h).
 	SampleEvery time.Duration
+	// SyncHealth feeds the Sync page, GET /api/v1/sync and the depotd_sync_* gauges
+	// (default: a synchealth.Tracker of the server's own over the journal).
+	SyncHealth SyncHealthSource
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -76,6 +80,7 @@ type Server struct {
 	hist    *history
 	tput    throughputCache
 	counts  countCache // counts.go
+	sync    SyncHealthSource
 	runOnce sync.Once
 }
 
@@ -96,7 +101,12 @@ func New(cfg Config, j *edge.Journal, opts Options) *Server {
 	if opts.SampleEvery <= 0 {
 		opts.SampleEvery = 5 * time.Minute
 	}
-	s := &Server{cfg: cfg, j: j, opts: opts, log: opts.Logger, now: opts.Now}
+	s := &Server{cfg: cfg, j: j, opts: opts, log: opts.Logger, now: opts.Now, sync: opts.SyncHealth}
+	if s.sync == nil {
+		t := synchealth.NewTracker(j)
+		t.Now = opts.Now
+		s.sync = t
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.hist = newHistory(int(24*time.Hour/opts.SampleEvery), opts.SampleEvery)
 	s.app = fiber.New(fiber.Config{

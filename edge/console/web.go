@@ -29,7 +29,7 @@ const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 
 // pageNames are the templates under templates/, each rendered inside layout.html.
 var pageNames = []string{"login", "error", "dashboard", "stations", "station", "stock", "journal", "entry",
-	"post", "exceptions", "devices", "proposals", "counts", "today", "documents"}
+	"post", "exceptions", "devices", "proposals", "counts", "today", "documents", "sync"}
 
 var funcs = template.FuncMap{
 	"since":   since,
@@ -179,6 +179,7 @@ func (s *Server) webRoutes() {
 	in.Post("/exceptions/repost", s.requireRole(RoleSupervisor), s.repostForm)
 	in.Get("/counts", s.countsPage)
 	in.Get("/today", s.todayPage)
+	in.Get("/sync", s.syncPage)
 	in.Get("/documents", s.documentsPage)
 	in.Get("/proposals", s.proposalsPage)
 	in.Post("/proposals/:id/decide", s.requireRole(RoleSupervisor), s.decideForm)
