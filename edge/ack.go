@@ -33,7 +33,7 @@ type AckResult struct {
 
 // Ack moves the ack watermark to a.UptoSeq (fsynced) and records each rejection as an
 // exception, once per seq. An ack that moves the watermark also records when it came
-// (AckMarks), in the same bbolt transaction. An ack beyond the last committed seq is refused whole
+// (AckMarks), in the same WAL record. An ack beyond the last committed seq is refused whole
 // (ErrAckBeyondLast); a rejection above UptoSeq or of seq 0 makes it ErrInvalidAck. A late or
 // duplicate ack (UptoSeq at or below the watermark) leaves the watermark alone.
 func (j *Journal) Ack(a Ack) (AckResult, error) {
@@ -63,7 +63,7 @@ func (j *Journal) Ack(a Ack) (AckResult, error) {
 			if err := w.put(bucketMeta, keyAckedSeq, u64(a.UptoSeq)); err != nil {
 				return err
 			}
-			if err := btx.Bucket(bucketAckTimes).Put(u64(a.UptoSeq), u64(uint64(max(j.now().UnixNano(), 1)))); err != nil {
+			if err := w.put(bucketAckTimes, u64(a.UptoSeq), u64(uint64(max(j.now().UnixNano(), 1)))); err != nil {
 				return err
 			}
 			res.Moved, res.Acked = true, a.UptoSeq

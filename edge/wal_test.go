@@ -385,6 +385,14 @@ func TestAnAckIsDurableInTheWALWithoutACheckpoint(t *testing.T) {
 	if err != nil || len(excs) != 1 || excs[0].Seq != 1 || excs[0].Kind != edge.ExcERPRejected {
 		t.Fatalf("exceptions after a crash: %+v %v, want seq 1's rejection", excs, err)
 	}
+	// The time the ack came rides with it: sync health's latency needs it after a crash too.
+	var marks []edge.AckMark
+	if err := r.AckMarks(context.Background(), 1, func(m edge.AckMark) error { marks = append(marks, m); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(marks) != 1 || marks[0].UptoSeq != 2 || marks[0].At.IsZero() {
+		t.Fatalf("ack marks after a crash: %+v, want one for upto_seq 2 with its time", marks)
+	}
 }
 
 // Exceptions raised with transactions and by acks' rejections in the same group commits

@@ -8,8 +8,9 @@
 // # Figures
 //
 // A transaction belongs to each class of the items on its lines; classes are the count
-// list's ABC split (countlist.Classify) of the moves in the window (the count list splits
-// its own 90-day window, so an item near a boundary may be classed differently there).
+// list's ABC split by velocity (countlist.Classify) of the moves in the window (the count
+// list splits its own 90-day window and also classes by consumption value, keeping the
+// higher class, so an item near a boundary or dear and slow may be classed otherwise there).
 // Voids count nowhere. Latency is the time from a transaction's commit to the ack that
 // moved the watermark past it (edge.AckMarks); seqs acknowledged before layout 5 have no
 // ack time and count as unknown, never as 0. Adjustment frequency is adjustment lines per
