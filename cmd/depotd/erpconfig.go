@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/depotd/depotd/uplink"
+	"github.com/depotd/depotd/uplink/erpcore"
 	"github.com/depotd/depotd/uplink/fleetweb"
 	"github.com/depotd/depotd/uplink/odoo"
 )
@@ -28,6 +29,9 @@ type ERPConfig struct {
 	// Fleet, when present, serves the fleet page of central ops (uplink/fleetweb) for every
 	// depot on the connector's brokers, as `depotd fleet --listen` does. Absent: no page.
 	Fleet *fleetweb.Config `yaml:"fleet"`
+	// Ownership is how often this instance renews its claim of each depot it lists and how
+	// long a claim holds when not renewed (PROTOCOL.md "P owner").
+	Ownership erpcore.OwnershipConfig `yaml:"ownership"`
 }
 
 // DefaultERPStateDir is ERPConfig.StateDir's default.
@@ -70,6 +74,7 @@ func (c *ERPConfig) applyDefaults() {
 	if c.Fleet != nil {
 		c.Fleet.ApplyDefaults()
 	}
+	c.Ownership.ApplyDefaults()
 }
 
 func (c *ERPConfig) check(report func(key, msg string)) {
@@ -81,6 +86,7 @@ func (c *ERPConfig) check(report func(key, msg string)) {
 		report("state_dir", fmt.Sprintf("%q: must be an absolute path", c.StateDir))
 	}
 	odoo.CheckDepots("depots", c.Depots, report)
+	c.Ownership.Check("ownership", report)
 	if c.Fleet != nil {
 		c.Fleet.Check(func(key, msg string) { report("fleet."+key, msg) })
 		if _, ok := fleetPrefix(c.MQTT.TopicPrefix); !ok {

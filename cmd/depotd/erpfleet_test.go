@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/depotd/depotd/edge/console"
+	firmwareconfig "github.com/depotd/depotd/firmware-config"
 	"github.com/depotd/depotd/uplink/fleetweb"
 	"github.com/depotd/depotd/uplink/odoo"
 	"github.com/depotd/depotd/uplink/odoo/odootest"
@@ -177,5 +178,40 @@ fleet: {users: [{name: ops, password_hash: "$2a$10$x", role: viewer}]}
 `))
 	if err != nil || cfg.Fleet.Listen != fleetweb.DefaultListen || cfg.Fleet.SessionTTL != 12*time.Hour {
 		t.Fatalf("defaults: %+v %v", cfg.Fleet, err)
+	}
+}
+
+// ownership.lease must outlast two renewals; the defaults are 10s and 3× renew, as the
+// shipped file says.
+func TestERPConfigOwnershipLeaseMustOutlastTwoRenewals(t *testing.T) {
+	base := `
+mqtt: {brokers: ["tcp://127.0.0.1:1883"]}
+odoo: {url: "http://127.0.0.1:8069", database: depot, api_key_file: "` + writeKey(t, "k") + `"}
+depots: [{id: D1, warehouse: WH}]
+`
+	for in, want := range map[string]string{
+		"ownership: {renew: 10s, lease: 20s}": "ownership.lease: lease 20s must be more than twice the renewal interval 10s",
+		"ownership: {renew: 10ms}":            "ownership.renew: 10ms: must be between 100ms and 10m",
+		"ownership: {renew: 1s, lease: 2h}":   "ownership.lease: lease 2h0m0s is more than 1h0m0s",
+		"ownership: {renew: 1s, leases: 5s}":  "leases",
+	} {
+		if _, err := parseERPConfig(strings.NewReader(base + in + "\n")); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", in, err, want)
+		}
+	}
+	for in, want := range map[string][2]time.Duration{
+		"":                        {10 * time.Second, 30 * time.Second},
+		"ownership: {renew: 2s}":  {2 * time.Second, 6 * time.Second},
+		"ownership: {lease: 21s}": {10 * time.Second, 21 * time.Second},
+	} {
+		cfg, err := parseERPConfig(strings.NewReader(base + in + "\n"))
+		if err != nil || cfg.Ownership.Renew != want[0] || cfg.Ownership.Lease != want[1] {
+			t.Errorf("%q: %+v %v, want %v", in, cfg.Ownership, err, want)
+		}
+	}
+	for _, line := range []string{"  renew: 10s", "  lease: 30s"} {
+		if !strings.Contains(string(firmwareconfig.ERPConfig), "\n"+line+"\n") {
+			t.Errorf("firmware-config/erp.yaml does not show the default %q", line)
+		}
 	}
 }

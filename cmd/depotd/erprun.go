@@ -44,7 +44,7 @@ func erpRunCmd(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	elog := log.With("component", "erp")
 	svc := &odoo.Service{MQTT: cfg.MQTT, Odoo: cfg.Odoo, Depots: cfg.Depots, Log: elog,
-		Downlink: cfg.Downlink, HTTP: cfg.HTTP, StateDir: cfg.StateDir,
+		Downlink: cfg.Downlink, HTTP: cfg.HTTP, StateDir: cfg.StateDir, Ownership: cfg.Ownership,
 		// Under systemd (Type=notify, depotd-erp.service): ready once Odoo answered and
 		// knows every depot; a no-op elsewhere.
 		Started: func(*erpcore.Core) { sdNotify(elog, sddaemon.SdNotifyReady) }}
