@@ -121,3 +121,45 @@ func TestNATSRefusesSubscriptionsBeyondTheSessionsAckBudget(t *testing.T) {
 		}
 	})
 }
+
+// On NATS each QoS 1 subscription of a persistent session is a replicated JetStream
+// consumer, the cluster's main cost per depot: a depot makes four (ack, master/+, stock,
+// cmd), and the one master filter still brings it every master data kind.
+func TestADepotCostsNATSFourConsumersAndTheMasterFilterBringsEveryKind(t *testing.T) {
+	cl := brokertest.StartNATSCluster(t, 1)
+	broker := cl.URLs()[0]
+	// The first MQTT connection makes the server's own consumers (of retained messages):
+	// count from after it.
+	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("erp-side"))
+	if tok := pub.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer pub.Disconnect(50)
+	before := cl.Nodes[0].Consumers()
+	j := mustJournal(t, "")
+	u, err := uplink.New(uplink.Config{Brokers: []string{broker}, KeepAlive: 2 * time.Second}, depotID, j, nil, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- u.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, 30*time.Second, "the depot online", func() bool { return u.State().Online })
+	if got := cl.Nodes[0].Consumers() - before; got != 4 {
+		t.Fatalf("the depot's session made %d JetStream consumers, want 4", got)
+	}
+	items := `{"v":1,"version":"2026-12-03T10:00:00Z#1","items":[{"sku":"SKU-1","name":"Bolt","uom":"Units","barcodes":["4006381333931"],"tracking":"none"}]}`
+	ops := `{"v":1,"version":"2026-12-03T10:00:00Z#2","operators":[{"badge":"B1","name":"Ana","role":"supervisor"}]}`
+	for topic, body := range map[string]string{"master/items": items, "master/operators": ops} {
+		if tok := pub.Publish(u.Topic(topic), 1, true, body); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+	for kind, want := range map[string]string{"items": items, "operators": ops} {
+		waitFor(t, 30*time.Second, "master "+kind+" stored", func() bool {
+			got, err := j.Master(kind)
+			return err == nil && string(got) == want
+		})
+	}
+}

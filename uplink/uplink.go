@@ -322,8 +322,8 @@ func (u *Uplink) connection(ctx context.Context, broker string) (connected bool,
 		return false, 0, fmt.Errorf("connect %s: %w", broker, err)
 	}
 	// A broker that lost its state must not leave us deaf: subscribe on every connect.
-	filters := make(map[string]byte, len(downlinkTopics))
-	for _, t := range downlinkTopics {
+	filters := make(map[string]byte, len(downlinkFilters))
+	for _, t := range downlinkFilters {
 		filters[u.Topic(t)] = 1
 	}
 	st := c.SubscribeMultiple(filters, nil)

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/depotd/depotd/uplink"
+	"github.com/depotd/depotd/uplink/erpcore"
+	"github.com/depotd/depotd/uplink/fleetweb"
 	"github.com/depotd/depotd/uplink/odoo"
 )
 
@@ -23,6 +26,12 @@ type ERPConfig struct {
 	// idempotency keys live in Odoo). Default /var/lib/depotd-erp.
 	StateDir string       `yaml:"state_dir"`
 	Depots   []odoo.Depot `yaml:"depots"`
+	// Fleet, when present, serves the fleet page of central ops (uplink/fleetweb) for every
+	// depot on the connector's brokers, as `depotd fleet --listen` does. Absent: no page.
+	Fleet *fleetweb.Config `yaml:"fleet"`
+	// Ownership is how often this instance renews its claim of each depot it lists and how
+	// long a claim holds when not renewed (PROTOCOL.md "P owner").
+	Ownership erpcore.OwnershipConfig `yaml:"ownership"`
 }
 
 // DefaultERPStateDir is ERPConfig.StateDir's default.
@@ -62,6 +71,10 @@ func (c *ERPConfig) applyDefaults() {
 	if c.StateDir == "" {
 		c.StateDir = DefaultERPStateDir
 	}
+	if c.Fleet != nil {
+		c.Fleet.ApplyDefaults()
+	}
+	c.Ownership.ApplyDefaults()
 }
 
 func (c *ERPConfig) check(report func(key, msg string)) {
@@ -73,4 +86,18 @@ func (c *ERPConfig) check(report func(key, msg string)) {
 		report("state_dir", fmt.Sprintf("%q: must be an absolute path", c.StateDir))
 	}
 	odoo.CheckDepots("depots", c.Depots, report)
+	c.Ownership.Check("ownership", report)
+	if c.Fleet != nil {
+		c.Fleet.Check(func(key, msg string) { report("fleet."+key, msg) })
+		if _, ok := fleetPrefix(c.MQTT.TopicPrefix); !ok {
+			report("fleet", fmt.Sprintf("needs mqtt.topic_prefix of the form <prefix>{depot_id}/ (the page subscribes to <prefix>+/status), not %q", c.MQTT.TopicPrefix))
+		}
+	}
+}
+
+// fleetPrefix is the part of a depot topic prefix above the depot id ("depots/" of
+// "depots/{depot_id}/"): the fleet view subscribes to it with a wildcard in the id's place.
+func fleetPrefix(topicPrefix string) (string, bool) {
+	above, ok := strings.CutSuffix(topicPrefix, "{depot_id}/")
+	return above, ok && !strings.ContainsAny(above, "{}+#")
 }

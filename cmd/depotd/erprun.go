@@ -8,6 +8,7 @@ import (
 	"io"
 
 	sddaemon "github.com/coreos/go-systemd/v22/daemon"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/depotd/depotd/uplink/erpcore"
 	"github.com/depotd/depotd/uplink/odoo"
@@ -43,11 +44,21 @@ func erpRunCmd(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	elog := log.With("component", "erp")
 	svc := &odoo.Service{MQTT: cfg.MQTT, Odoo: cfg.Odoo, Depots: cfg.Depots, Log: elog,
-		Downlink: cfg.Downlink, HTTP: cfg.HTTP, StateDir: cfg.StateDir,
+		Downlink: cfg.Downlink, HTTP: cfg.HTTP, StateDir: cfg.StateDir, Ownership: cfg.Ownership,
 		// Under systemd (Type=notify, depotd-erp.service): ready once Odoo answered and
 		// knows every depot; a no-op elsewhere.
 		Started: func(*erpcore.Core) { sdNotify(elog, sddaemon.SdNotifyReady) }}
-	if err := svc.Run(ctx); err != nil {
+	g, gctx := errgroup.WithContext(ctx)
+	if cfg.Fleet != nil {
+		page, err := newERPFleet(cfg, log.With("component", "fleetweb"))
+		if err != nil {
+			fmt.Fprintln(stderr, "depotd erp run: cannot start: fleet page:", err)
+			return 1
+		}
+		g.Go(func() error { return page.Run(gctx) })
+	}
+	g.Go(func() error { return svc.Run(gctx) })
+	if err := g.Wait(); err != nil {
 		if ctx.Err() != nil {
 			return 0 // stopped while starting
 		}

@@ -212,10 +212,14 @@ type Config struct {
 	// broker when it returns: it must keep the payload durably, quickly, before returning.
 	Proposal func(depot string, payload []byte)
 	// ClaimEvery is how often the instance renews its retained ownership claim of each
-	// listed depot (owner.go; default 10s). A claim not renewed for 3× ClaimEvery has
-	// lapsed: another instance listing the depot may then take it over.
+	// listed depot (owner.go; default 10s).
 	ClaimEvery time.Duration
-	Log        *slog.Logger
+	// Lease is how long a claim of this instance holds without renewal (default 3×
+	// ClaimEvery; more than 2× ClaimEvery, so that one lost renewal does not hand the
+	// depot over, and at most an hour). Once it lapsed another instance listing the depot
+	// may take it over: a shorter lease hands a dead instance's depots over sooner.
+	Lease time.Duration
+	Log   *slog.Logger
 }
 
 // Stats counts what the core saw for one depot.
@@ -327,6 +331,12 @@ func New(cfg Config) (*Core, error) {
 	}
 	if cfg.ClaimEvery <= 0 {
 		cfg.ClaimEvery = 10 * time.Second
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 3 * cfg.ClaimEvery
+	}
+	if err := CheckLease(cfg.ClaimEvery, cfg.Lease); err != nil {
+		return nil, fmt.Errorf("erpcore: %w", err)
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

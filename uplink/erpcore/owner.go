@@ -22,7 +22,7 @@ type Claim struct {
 	V     int    `json:"v"`
 	Owner string `json:"owner"`
 	At    string `json:"at"`
-	// LeaseS is how long after At the claim holds without renewal (3× ClaimEvery).
+	// LeaseS is how long after At the claim holds without renewal (Config.Lease).
 	LeaseS float64 `json:"lease_s"`
 }
 
@@ -81,7 +81,48 @@ func (c *Core) depotOfOwner(topic string) string {
 	return c.depotOf(topic, TopicOwner)
 }
 
-func (c *Core) lease() time.Duration { return 3 * c.cfg.ClaimEvery }
+func (c *Core) lease() time.Duration { return c.cfg.Lease }
+
+// CheckLease says why a claim renewed every renew cannot have lease: the lease must
+// outlast two renewals (one lost or late publish must not hand the depot over) and be at
+// most an hour (ParseClaim refuses longer ones).
+func CheckLease(renew, lease time.Duration) error {
+	if lease <= 2*renew {
+		return fmt.Errorf("lease %v must be more than twice the renewal interval %v", lease, renew)
+	}
+	if lease > maxLease {
+		return fmt.Errorf("lease %v is more than %v", lease, maxLease)
+	}
+	return nil
+}
+
+// OwnershipConfig is the `ownership:` section of erp.yaml: how often an instance renews
+// its claims and how long one holds.
+type OwnershipConfig struct {
+	Renew time.Duration `yaml:"renew"`
+	Lease time.Duration `yaml:"lease"`
+}
+
+// ApplyDefaults fills the documented defaults: renew 10s, lease 3× renew.
+func (o *OwnershipConfig) ApplyDefaults() {
+	if o.Renew == 0 {
+		o.Renew = 10 * time.Second
+	}
+	if o.Lease == 0 {
+		o.Lease = 3 * o.Renew
+	}
+}
+
+// Check reports every problem with its key path under path.
+func (o *OwnershipConfig) Check(path string, report func(key, msg string)) {
+	if o.Renew < 100*time.Millisecond || o.Renew > 10*time.Minute {
+		report(path+".renew", fmt.Sprintf("%v: must be between 100ms and 10m", o.Renew))
+		return
+	}
+	if err := CheckLease(o.Renew, o.Lease); err != nil {
+		report(path+".lease", err.Error())
+	}
+}
 
 // onOwner handles a claim seen on the broker (ours echoed back included).
 func (c *Core) onOwner(id string, payload []byte) {

@@ -155,3 +155,65 @@ func TestALapsedClaimIsTakenOverAndReclaimedWithoutApplyingAnythingTwice(t *test
 		}
 	}
 }
+
+// The lease is the owner's to set and the others follow it: with both owners cut off
+// together (no release), the depot whose owner claims a short lease is taken over first,
+// and the one with a long lease is not taken over before that lease, counted from its
+// owner's last renewal, has run out. Each claim carries its owner's lease.
+func TestAShorterLeaseHandsADeadOwnersDepotOverSooner(t *testing.T) {
+	const renew, short, long = 200 * time.Millisecond, 600 * time.Millisecond, 3 * time.Second
+	b := brokertest.StartMochi(t)
+	owner := watchClaims(t, b.URL())
+	leases := &sync.Map{}
+	w := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(b.URL()).SetClientID("lease-watch"))
+	if tok := w.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	t.Cleanup(func() { w.Disconnect(50) })
+	w.Subscribe("depots/+/owner", 1, func(_ mqtt.Client, m mqtt.Message) {
+		var cl erpcore.Claim
+		if json.Unmarshal(m.Payload(), &cl) == nil {
+			leases.Store(cl.Owner, cl.LeaseS)
+		}
+	}).WaitTimeout(10 * time.Second)
+	p := brokertest.StartProxy(t, strings.TrimPrefix(b.URL(), "tcp://"))
+	shared := newLedger()
+	by := &sync.Map{}
+	for _, tc := range []struct {
+		depot, a, b string
+		lease       time.Duration
+	}{{"S1", "erp-a1", "erp-b1", short}, {"L1", "erp-a2", "erp-b2", long}} {
+		startCore(t, p.URL(), instanceLedger{shared, tc.a, by}, func(c *erpcore.Config) {
+			c.ClientID, c.Depots, c.ClaimEvery, c.Lease, c.KeepAlive = tc.a, []string{tc.depot}, renew, tc.lease, time.Second
+		})
+		waitFor(t, 10*time.Second, tc.a+"'s claim of "+tc.depot, func() bool { return owner(tc.depot) == tc.a })
+		startCore(t, b.URL(), instanceLedger{shared, tc.b, by}, func(c *erpcore.Config) {
+			c.ClientID, c.Depots, c.ClaimEvery = tc.b, []string{tc.depot}, renew
+		})
+	}
+	waitFor(t, 10*time.Second, "both owners' leases seen", func() bool {
+		s, _ := leases.Load("erp-a1")
+		l, _ := leases.Load("erp-a2")
+		return s == short.Seconds() && l == long.Seconds()
+	})
+	p.Freeze()
+	frozen := time.Now()
+	var shortAt, longAt time.Duration
+	waitFor(t, 20*time.Second, "both depots taken over", func() bool {
+		if shortAt == 0 && owner("S1") == "erp-b1" {
+			shortAt = time.Since(frozen)
+		}
+		if longAt == 0 && owner("L1") == "erp-b2" {
+			longAt = time.Since(frozen)
+		}
+		return shortAt > 0 && longAt > 0
+	})
+	t.Logf("taken over %v (lease %v) and %v (lease %v) after the owners were cut off", shortAt, short, longAt, long)
+	if shortAt >= longAt {
+		t.Errorf("the short lease's depot was taken over after the long one's (%v, %v)", shortAt, longAt)
+	}
+	// The last renewal was at most one renewal before the cut.
+	if longAt < long-renew {
+		t.Errorf("L1 taken over %v after its owner was cut off, before its lease of %v could run out", longAt, long)
+	}
+}

@@ -1,5 +1,6 @@
 // Package fleetweb is the fleet page of central ops: every depot's retained status (see
-// uplink/PROTOCOL.md "P status") on one live web page, served by `depotd fleet --listen`.
+// uplink/PROTOCOL.md "P status") on one live web page, served by `depotd fleet --listen`
+// or by `depotd erp` (a fleet section in erp.yaml).
 //
 // # Contract
 //

@@ -27,7 +27,10 @@ type Service struct {
 	// nothing unchanged) and spools the depots' approved proposals until Odoo has them;
 	// "" keeps both in memory.
 	StateDir string
-	Log      *slog.Logger
+	// Ownership: how often the depots' claims are renewed and how long one holds (zero:
+	// erpcore's defaults, 10s and 30s).
+	Ownership erpcore.OwnershipConfig
+	Log       *slog.Logger
 
 	// Client replaces the one Odoo.Client() would make (tests).
 	Client *Client
@@ -122,6 +125,7 @@ func (s *Service) Run(ctx context.Context) error {
 		// the next run finds its key if Odoo committed it.
 		DrainTimeout: min(s.Odoo.PostTimeout, 30*time.Second),
 		Between:      down.Between, Request: down.Request, Proposal: props.Receive,
+		ClaimEvery: s.Ownership.Renew, Lease: s.Ownership.Lease,
 	}
 	if s.Tune != nil {
 		s.Tune(&cfg)

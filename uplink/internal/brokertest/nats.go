@@ -2,6 +2,7 @@ package brokertest
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -288,4 +289,22 @@ func (w *natsLogWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// Consumers is the number of JetStream consumers the node knows (its /jsz): on NATS every
+// QoS 1 subscription of a persistent MQTT session is one.
+func (n *NATSNode) Consumers() int {
+	n.tb.Helper()
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(fmt.Sprintf("http://127.0.0.1:%d/jsz", n.http))
+	if err != nil {
+		n.tb.Fatalf("nats %s /jsz: %v", n.Name, err)
+	}
+	defer resp.Body.Close()
+	var jsz struct {
+		Consumers int `json:"consumers"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&jsz); err != nil {
+		n.tb.Fatalf("nats %s /jsz: %v", n.Name, err)
+	}
+	return jsz.Consumers
 }
