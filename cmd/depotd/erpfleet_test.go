@@ -25,26 +25,33 @@ import (
 	"github.com/depotd/depotd/uplink/odoo/odootest"
 )
 
-// fleetLogin logs user in to the fleet page at base with the login form's CSRF token and
-// returns a client holding the session.
-func fleetLogin(t *testing.T, base, user, pass string) *http.Client {
+// fleetLoginToken GETs url, which must end at the fleet page's login form, and returns the
+// form's CSRF token.
+func fleetLoginToken(t *testing.T, c *http.Client, url string) string {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
-	resp, err := c.Get(base + "/")
+	resp, err := c.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.Request.URL.Path != "/login" {
-		t.Fatalf("GET / without a login ended at %s", resp.Request.URL.Path)
+		t.Fatalf("GET %s without a login ended at %s", url, resp.Request.URL.Path)
 	}
 	tok := regexp.MustCompile(`name="_csrf" value="([0-9a-f]+)"`).FindSubmatch(page)
 	if tok == nil {
 		t.Fatalf("no CSRF token in the login page:\n%s", page)
 	}
-	resp, err = c.PostForm(base+"/login", url.Values{"_csrf": {string(tok[1])}, "who": {user}, "secret": {pass}})
+	return string(tok[1])
+}
+
+// fleetLogin logs user in to the fleet page at base with the login form's CSRF token and
+// returns a client holding the session.
+func fleetLogin(t *testing.T, base, user, pass string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := c.PostForm(base+"/login", url.Values{"_csrf": {fleetLoginToken(t, c, base+"/")}, "who": {user}, "secret": {pass}})
 	if err != nil {
 		t.Fatal(err)
 	}

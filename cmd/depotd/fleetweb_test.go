@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -118,30 +117,15 @@ func TestFleetListenServesThePageBehindALogin(t *testing.T) {
 
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
-	resp, err := c.Get(base + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.Request.URL.Path != "/login" {
-		t.Fatalf("GET / without a login ended at %s", resp.Request.URL.Path)
-	}
-	tok := regexp.MustCompile(`name="_csrf" value="([0-9a-f]+)"`).FindSubmatch(page)
-	if tok == nil {
-		t.Fatalf("no CSRF token in the login page:\n%s", page)
-	}
+	tok := fleetLoginToken(t, c, base+"/")
 	for _, tc := range []struct {
 		pass string
 		path string
 	}{{"wrong", "/login"}, {"s3cret", "/"}} {
 		if tc.pass == "s3cret" {
-			resp, _ := c.Get(base + "/login") // a fresh token: a failed login spends it
-			page, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			tok = regexp.MustCompile(`name="_csrf" value="([0-9a-f]+)"`).FindSubmatch(page)
+			tok = fleetLoginToken(t, c, base+"/login") // a fresh token: a failed login spends it
 		}
-		resp, err := c.PostForm(base+"/login", url.Values{"_csrf": {string(tok[1])}, "who": {"ops"}, "secret": {tc.pass}})
+		resp, err := c.PostForm(base+"/login", url.Values{"_csrf": {tok}, "who": {"ops"}, "secret": {tc.pass}})
 		if err != nil {
 			t.Fatal(err)
 		}
