@@ -20,6 +20,12 @@ const (
 	DefaultInflight       = 10000
 	DefaultResendAfter    = 30 * time.Second
 	DefaultStatusInterval = 60 * time.Second
+	// DefaultSubscribeTimeout is long enough for a NATS JetStream cluster to create a
+	// burst of depots' consumers (500 new depots, 2,000 replicated consumers, took 64 s
+	// on a loaded 2-core machine: PROTOCOL.md "Brokers"). A shorter wait makes a depot give
+	// up and subscribe again while its first consumers are still being created, which adds
+	// to the very queue it waited on; mosquitto answers in milliseconds either way.
+	DefaultSubscribeTimeout = 60 * time.Second
 
 	// maxInflight stays below MQTT's 16-bit packet id space with room for status and
 	// subscribe packets.
@@ -53,6 +59,10 @@ type Config struct {
 	ResendAfter time.Duration `yaml:"resend_after"`
 	// StatusInterval is the period of the retained status heartbeat. Default 60s.
 	StatusInterval time.Duration `yaml:"status_interval"`
+	// SubscribeTimeout is how long the uplink waits for the broker's SUBACK after each
+	// connect before it gives up on the connection and reconnects. Default 60s (a NATS
+	// cluster creates a JetStream consumer per subscription, slowly under a burst).
+	SubscribeTimeout time.Duration `yaml:"subscribe_timeout"`
 }
 
 // TLSConfig names PEM files. CAFile verifies the broker (the system pool when empty);
@@ -148,6 +158,9 @@ func (c *Config) Check(path string, report func(key, msg string)) {
 	if c.StatusInterval < 0 {
 		report(path+".status_interval", "must not be negative")
 	}
+	if c.SubscribeTimeout < 0 || (c.SubscribeTimeout > 0 && c.SubscribeTimeout < time.Second) {
+		report(path+".subscribe_timeout", "must be at least 1s")
+	}
 }
 
 // settings is Config with defaults applied and topics resolved for one depot.
@@ -178,6 +191,9 @@ func (c Config) resolve(depot string) settings {
 	}
 	if c.StatusInterval == 0 {
 		c.StatusInterval = DefaultStatusInterval
+	}
+	if c.SubscribeTimeout == 0 {
+		c.SubscribeTimeout = DefaultSubscribeTimeout
 	}
 	prefix := strings.ReplaceAll(c.TopicPrefix, "{depot_id}", depot)
 	return settings{Config: c, prefix: prefix}

@@ -32,7 +32,8 @@ topic_prefix: erp/depots/{depot_id}/
 keepalive: 15s
 inflight: 5000
 resend_after: 20s
-status_interval: 2m`, nil},
+status_interval: 2m
+subscribe_timeout: 90s`, nil},
 		{"no brokers", "client_id: x", []string{"uplink.brokers"}},
 		{"bad scheme", "brokers: [http://a:80, tcp://b:1883]", []string{"uplink.brokers[0]"}},
 		{"no port", "brokers: [tcp://a]", []string{"uplink.brokers[0]"}},
@@ -46,6 +47,8 @@ status_interval: 2m`, nil},
 		{"keepalive", "brokers: [tcp://a:1]\nkeepalive: 200ms", []string{"uplink.keepalive"}},
 		{"negative", "brokers: [tcp://a:1]\ninflight: -1\nresend_after: -1s\nstatus_interval: -1s",
 			[]string{"uplink.inflight", "uplink.resend_after", "uplink.status_interval"}},
+		{"subscribe timeout", "brokers: [tcp://a:1]\nsubscribe_timeout: 500ms", []string{"uplink.subscribe_timeout"}},
+		{"negative subscribe timeout", "brokers: [tcp://a:1]\nsubscribe_timeout: -1s", []string{"uplink.subscribe_timeout"}},
 		{"inflight too big", "brokers: [tcp://a:1]\ninflight: 70000", []string{"uplink.inflight"}},
 	}
 	for _, tc := range cases {
@@ -69,7 +72,7 @@ status_interval: 2m`, nil},
 func TestConfigDefaults(t *testing.T) {
 	s := Config{Brokers: []string{"tcp://a:1"}}.resolve("D7")
 	if s.ClientID != "D7" || s.prefix != "depots/D7/" || s.KeepAlive != 30*time.Second || s.Inflight != 10000 ||
-		s.ResendAfter != 30*time.Second || s.StatusInterval != time.Minute {
+		s.ResendAfter != 30*time.Second || s.StatusInterval != time.Minute || s.SubscribeTimeout != time.Minute {
 		t.Fatalf("defaults %+v", s)
 	}
 	s = Config{TopicPrefix: "x/{depot_id}/y/", ClientID: "c"}.resolve("D7")
@@ -92,7 +95,8 @@ func TestUnknownKeyRefused(t *testing.T) {
 func TestEffectiveIsWhatTheUplinkRuns(t *testing.T) {
 	eff := Config{Brokers: []string{"tcp://b:1883"}}.Effective("D7")
 	if eff.KeepAlive != DefaultKeepAlive || eff.ClientID != "D7" || eff.TopicPrefix != DefaultTopicPrefix ||
-		eff.Inflight != DefaultInflight || eff.ResendAfter != DefaultResendAfter || eff.StatusInterval != DefaultStatusInterval {
+		eff.Inflight != DefaultInflight || eff.ResendAfter != DefaultResendAfter || eff.StatusInterval != DefaultStatusInterval ||
+		eff.SubscribeTimeout != DefaultSubscribeTimeout {
 		t.Fatalf("effective %+v: a default is missing", eff)
 	}
 	if set := (Config{KeepAlive: 5 * time.Second}).Effective("D7"); set.KeepAlive != 5*time.Second {

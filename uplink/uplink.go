@@ -326,10 +326,29 @@ func (u *Uplink) connection(ctx context.Context, broker string) (connected bool,
 	for _, t := range downlinkFilters {
 		filters[u.Topic(t)] = 1
 	}
+	// The wait is uplink.subscribe_timeout, not connectTimeout: on NATS each filter is a
+	// replicated JetStream consumer, and giving up early only makes the depot subscribe
+	// again while the consumers of this attempt are still being created.
 	st := c.SubscribeMultiple(filters, nil)
-	if !st.WaitTimeout(connectTimeout) || st.Error() != nil {
+	sw := time.NewTimer(u.s.SubscribeTimeout)
+	select {
+	case <-st.Done():
+		sw.Stop()
+	case <-ctx.Done():
+		sw.Stop()
 		c.Disconnect(0)
-		return true, 0, fmt.Errorf("subscribe %s: %v", broker, errOr(st.Error(), "timed out"))
+		return true, 0, nil
+	case err := <-lost:
+		sw.Stop()
+		c.Disconnect(0)
+		return true, 0, fmt.Errorf("subscribe %s: connection lost: %w", broker, err)
+	case <-sw.C:
+		c.Disconnect(0)
+		return true, 0, fmt.Errorf("subscribe %s: no SUBACK within uplink.subscribe_timeout (%v)", broker, u.s.SubscribeTimeout)
+	}
+	if err := st.Error(); err != nil {
+		c.Disconnect(0)
+		return true, 0, fmt.Errorf("subscribe %s: %w", broker, err)
 	}
 	// paho completes the token without error when the broker refuses a filter (SUBACK
 	// 0x80, an ACL): without the ack topic the outbox could never drain, so that ends the

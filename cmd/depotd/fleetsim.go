@@ -29,6 +29,8 @@ func fleetSimCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	brokers := fs.String("broker", "", "broker URLs, comma separated (a cluster's nodes: depots are spread over them); required")
 	keepalive := fs.Duration("keepalive", 0, "the depots' uplink.keepalive (default that of the uplink)")
 	resendAfter := fs.Duration("resend-after", 0, "the depots' uplink.resend_after (default that of the uplink)")
+	ramp := fs.Duration("ramp", 0, "start the depots' uplinks evenly over this period rather than all at once (a fleet back after a broker restart)")
+	subscribeTimeout := fs.Duration("subscribe-timeout", 0, "the depots' uplink.subscribe_timeout (default that of the uplink)")
 	outageEvery := fs.Duration("outage-every", 0, "stop each depot's uplink once in every period (spread over the fleet); 0: no outages")
 	outageFor := fs.Duration("outage-for", 10*time.Second, "how long each outage lasts")
 	withERP := fs.Bool("erpsim", false, "also run the ERP simulator in this process (otherwise a connector must serve the broker)")
@@ -37,7 +39,7 @@ func fleetSimCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	progress := fs.Duration("progress", 5*time.Second, "progress line interval")
 	verbose := fs.Bool("v", false, "log the depots' uplink events to stderr")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: depotd fleet sim --broker URL[,URL...] [--depots 10] [--rate 1] [--duration 1m] [--erpsim] [--outage-every 1m --outage-for 10s]")
+		fmt.Fprintln(stderr, "Usage: depotd fleet sim --broker URL[,URL...] [--depots 10] [--rate 1] [--duration 1m] [--ramp 30s] [--erpsim] [--outage-every 1m --outage-for 10s]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -69,8 +71,8 @@ func fleetSimCmd(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		data = tmp
 	}
 	cfg := fleetsim.Config{
-		Depots: *depots, Rate: *rate, Duration: *duration, Drain: *drain, Dir: data, IDPrefix: *prefix,
-		Uplink:      uplink.Config{Brokers: strings.Split(*brokers, ","), KeepAlive: *keepalive, ResendAfter: *resendAfter},
+		Depots: *depots, Rate: *rate, Duration: *duration, Drain: *drain, Dir: data, IDPrefix: *prefix, Ramp: *ramp,
+		Uplink:      uplink.Config{Brokers: strings.Split(*brokers, ","), KeepAlive: *keepalive, ResendAfter: *resendAfter, SubscribeTimeout: *subscribeTimeout},
 		OutageEvery: *outageEvery, OutageFor: *outageFor, ProgressEvery: *progress, Log: log,
 		Progress: func(p fleetsim.Progress) { fmt.Fprintln(stdout, p) },
 	}

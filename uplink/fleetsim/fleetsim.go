@@ -7,7 +7,9 @@
 //
 // # Contract
 //
-//   - The uplinks start first; once every depot is online (or WarmUp has passed) each
+//   - The uplinks start first, all at once or, with Ramp, depot i's at i/Depots of Ramp
+//     (as a fleet coming back after a broker restart does not reconnect in one
+//     millisecond); once every depot is online (or WarmUp has passed) each
 //     depot posts Rate receipts a second for Duration (start times spread over the first
 //     second), then the fleet waits up to Drain for every one to be acknowledged.
 //   - Outages: every OutageEvery each depot's uplink is stopped (a clean stop: retained
@@ -60,7 +62,8 @@ type Config struct {
 	Rate     float64       // transactions a second per depot
 	Duration time.Duration // how long the depots post
 	Drain    time.Duration // how long to wait for the last acks afterwards; default 60s
-	WarmUp   time.Duration // the longest to wait for every depot to be online first; default 2m
+	WarmUp   time.Duration // the longest to wait for every depot to be online first; default Ramp + 2m
+	Ramp     time.Duration // the uplinks' starts are spread evenly over it; 0: all at once
 	// Uplink is every depot's uplink section; ClientID must be empty (each depot connects
 	// under its own id). Brokers are rotated per depot so that a cluster's nodes share
 	// the fleet.
@@ -100,23 +103,28 @@ func (p Progress) String() string {
 
 // Report is the outcome of a run.
 type Report struct {
-	Depots     int
-	Rate       float64
-	Posted     uint64
-	Acked      uint64
-	Lost       uint64 // posted and not acknowledged by the end of Drain
-	Outages    uint64
-	P50, P99   time.Duration
-	Max        time.Duration
-	Samples    int
-	WarmUp     time.Duration // from the start to every depot online (before posting)
-	Online     int           // depots online when posting started
-	Elapsed    time.Duration // of posting and draining
-	RSSBase    int64         // bytes, before the first depot opened
-	RSSPeak    int64         // bytes
-	RSSPerDpt  int64         // (peak - base) / depots
-	PerDepot   map[string]uint64
-	FirstError error // the first commit error, if any depot could not post
+	Depots   int
+	Rate     float64
+	Posted   uint64
+	Acked    uint64
+	Lost     uint64 // posted and not acknowledged by the end of Drain
+	Outages  uint64
+	P50, P99 time.Duration
+	Max      time.Duration
+	Samples  int
+	WarmUp   time.Duration // from the start to every depot online (before posting)
+	Online   int           // depots online when posting started
+	Ramp     time.Duration
+	// AllOnline is from the start until every depot was online at once, the first time,
+	// during the warm-up or after it; AllOnlineKnown is false when that never happened.
+	AllOnline      time.Duration
+	AllOnlineKnown bool
+	Elapsed        time.Duration // of posting and draining
+	RSSBase        int64         // bytes, before the first depot opened
+	RSSPeak        int64         // bytes
+	RSSPerDpt      int64         // (peak - base) / depots
+	PerDepot       map[string]uint64
+	FirstError     error // the first commit error, if any depot could not post
 	// With Config.ERP: what the ERP applied (it must equal Posted), the depots whose
 	// applied seq differs from their last seq, and the duplicate deliveries it dropped.
 	ERPApplied    uint64
@@ -129,6 +137,11 @@ func (r Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "depots:             %d at %g tx/s each\n", r.Depots, r.Rate)
 	fmt.Fprintf(&b, "warm-up:            %d of %d online after %v (journals opened, uplinks connected)\n", r.Online, r.Depots, r.WarmUp.Round(time.Millisecond))
+	if r.AllOnlineKnown {
+		fmt.Fprintf(&b, "all online:         after %v from the start (uplinks started over %v)\n", r.AllOnline.Round(time.Millisecond), r.Ramp)
+	} else {
+		fmt.Fprintf(&b, "all online:         never all %d at once (uplinks started over %v)\n", r.Depots, r.Ramp)
+	}
 	fmt.Fprintf(&b, "posted:             %d\n", r.Posted)
 	fmt.Fprintf(&b, "acknowledged:       %d\n", r.Acked)
 	fmt.Fprintf(&b, "lost:               %d\n", r.Lost)
@@ -180,6 +193,9 @@ func (c *Config) check() error {
 	if c.Uplink.ClientID != "" {
 		problems = append(problems, "the uplink client id must be left empty: each depot connects under its own")
 	}
+	if c.Ramp < 0 {
+		problems = append(problems, "ramp must not be negative")
+	}
 	if c.OutageEvery < 0 || c.OutageFor < 0 || (c.OutageEvery > 0 && c.OutageFor >= c.OutageEvery) {
 		problems = append(problems, "an outage must be shorter than its period")
 	}
@@ -191,7 +207,7 @@ func (c *Config) check() error {
 		c.Drain = 60 * time.Second
 	}
 	if c.WarmUp <= 0 {
-		c.WarmUp = 2 * time.Minute
+		c.WarmUp = c.Ramp + 2*time.Minute
 	}
 	if c.IDPrefix == "" {
 		c.IDPrefix = "SIM"
@@ -213,7 +229,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err := cfg.check(); err != nil {
 		return Report{}, err
 	}
-	rep := Report{Depots: cfg.Depots, Rate: cfg.Rate, RSSBase: rss()}
+	rep := Report{Depots: cfg.Depots, Rate: cfg.Rate, Ramp: cfg.Ramp, RSSBase: rss()}
 	cat, err := edge.NewCatalog([]edge.Location{{Name: "WH/Stock", Type: edge.LocInternal}}, nil, nil)
 	if err != nil {
 		return rep, err
@@ -264,7 +280,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		links.Add(1)
 		go func() {
 			defer links.Done()
-			runLink(linkCtx, d, cfg, i, &outages)
+			runLink(linkCtx, d, cfg, i, time.Duration(i)*cfg.Ramp/time.Duration(len(ds)), &outages)
 		}()
 	}
 	// Posting starts once the fleet is online (or WarmUp has passed): the figures are of
@@ -281,6 +297,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	warm.Stop()
 	rep.WarmUp = time.Since(start)
+	if rep.Online == len(ds) {
+		rep.AllOnline, rep.AllOnlineKnown = rep.WarmUp, true
+	}
+	linksStarted := start
 	start = time.Now()
 	postCtx, stopPosting := context.WithTimeout(ctx, cfg.Duration)
 	defer stopPosting()
@@ -319,8 +339,15 @@ loop:
 		select {
 		case <-poll.C:
 			now := time.Now()
+			online := 0
 			for _, d := range ds {
 				d.observe(now, &lat)
+				if !rep.AllOnlineKnown && d.u.State().Online {
+					online++
+				}
+			}
+			if !rep.AllOnlineKnown && online == len(ds) {
+				rep.AllOnline, rep.AllOnlineKnown = now.Sub(linksStarted), true
 			}
 		case <-progress.C:
 			peak = max(peak, rss())
@@ -423,9 +450,18 @@ func post(ctx context.Context, d *depot, interval, offset time.Duration) error {
 	}
 }
 
-// runLink runs the depot's uplink, stopping it for cfg.OutageFor every cfg.OutageEvery
-// (depot i's outages offset by i/Depots of the period) until ctx ends.
-func runLink(ctx context.Context, d *depot, cfg Config, i int, outages *atomic.Uint64) {
+// runLink runs the depot's uplink from after on, stopping it for cfg.OutageFor every
+// cfg.OutageEvery (depot i's outages offset by i/Depots of the period) until ctx ends.
+func runLink(ctx context.Context, d *depot, cfg Config, i int, after time.Duration, outages *atomic.Uint64) {
+	if after > 0 {
+		t := time.NewTimer(after)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 	for {
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})

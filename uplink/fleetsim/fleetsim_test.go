@@ -2,11 +2,14 @@ package fleetsim_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"go.uber.org/goleak"
 
 	"github.com/depotd/depotd/uplink"
@@ -92,5 +95,64 @@ func TestBadConfigIsRefusedWithEveryProblem(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
+	}
+}
+
+// With Ramp the uplinks start spread over it, as a fleet back after a broker restart does
+// not reconnect in one millisecond: no depot says online before its share of the ramp has
+// passed, and the report says when the whole fleet was online.
+func TestARampedFleetComesOnlineOverTheRamp(t *testing.T) {
+	const depots, ramp = 6, 3 * time.Second
+	b := brokertest.StartMosquitto(t)
+	sim := startERP(t, b.URL())
+	var mu sync.Mutex
+	firstOnline := map[string]time.Time{}
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(b.URL()).SetClientID("ramp-watch"))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("watcher connect: %v", tok.Error())
+	}
+	defer c.Disconnect(50)
+	if tok := c.Subscribe("depots/+/status", 1, func(_ mqtt.Client, m mqtt.Message) {
+		var st uplink.Status
+		if json.Unmarshal(m.Payload(), &st) != nil || !st.Online {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if _, ok := firstOnline[st.Depot]; !ok {
+			firstOnline[st.Depot] = time.Now()
+		}
+	}); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("watcher subscribe: %v", tok.Error())
+	}
+	before := time.Now()
+	rep, err := fleetsim.Run(context.Background(), fleetsim.Config{
+		Depots: depots, Rate: 5, Duration: time.Second, Drain: 30 * time.Second, Ramp: ramp,
+		Uplink: uplink.Config{Brokers: []string{b.URL()}, KeepAlive: 2 * time.Second},
+		Dir:    t.TempDir(), ERP: erpOf(sim),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("report:\n%s", rep)
+	if err := rep.Check(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i := range depots {
+		id := fleetsim.ID("SIM", i)
+		at, ok := firstOnline[id]
+		share := time.Duration(i) * ramp / depots
+		if !ok {
+			t.Fatalf("%s never said online", id)
+		}
+		if got := at.Sub(before); got < share {
+			t.Fatalf("%s online %v after the start, before its share of the ramp (%v): the uplinks did not start spread", id, got, share)
+		}
+	}
+	last := time.Duration(depots-1) * ramp / depots
+	if !rep.AllOnlineKnown || rep.AllOnline < last || !strings.Contains(rep.String(), "all online:         after") {
+		t.Fatalf("report: all online known %v after %v, want after at least %v and said", rep.AllOnlineKnown, rep.AllOnline, last)
 	}
 }
