@@ -136,26 +136,6 @@ var consolePages = []struct{ name, path, sel string }{
 	{"sync", "/sync", "#sync-latency"},
 }
 
-type overflow struct {
-	ScrollWidth int      `json:"scrollWidth"`
-	InnerWidth  int      `json:"innerWidth"`
-	Culprits    []string `json:"culprits"`
-}
-
-// overflowJS measures the page's width against the window's and names the elements that
-// stick out (the innermost few), so a failure says what to fix.
-const overflowJS = `(() => {
-  const w = window.innerWidth, out = [];
-  for (const el of document.querySelectorAll('body *')) {
-    const r = el.getBoundingClientRect();
-    if (r.width > 0 && r.right > w + 0.5 && ![...el.children].some(c => c.getBoundingClientRect().right > w + 0.5)) {
-      out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + String(el.className).split(' ').join('.') : '') +
-        ' right=' + Math.round(r.right) + ' "' + (el.textContent || el.value || '').trim().slice(0, 30) + '"');
-    }
-  }
-  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: w, culprits: out.slice(0, 8)};
-})()`
-
 // smallTargetsJS lists the visible controls a gloved finger must hit that are under 44 px
 // tall: buttons, inputs, selects, the header's links, link buttons and <details> toggles.
 const smallTargetsJS = `(() => {
@@ -202,7 +182,7 @@ func TestEveryPageFitsLaptopAndTabletWithTouchSizedControls(t *testing.T) {
 	}
 	check := func(t *testing.T, vp viewport, name string) {
 		t.Helper()
-		o := evalIn[overflow](t, bctx, overflowJS)
+		o := browsertest.MeasureOverflow(t, bctx)
 		if o.ScrollWidth > o.InnerWidth {
 			t.Errorf("%s at %dx%d scrolls sideways: the page is %d px wide in a %d px window; sticking out: %s",
 				name, vp.w, vp.h, o.ScrollWidth, o.InnerWidth, strings.Join(o.Culprits, "; "))

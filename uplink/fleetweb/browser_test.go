@@ -49,28 +49,9 @@ func screenshot(t *testing.T, bctx context.Context, name string) {
 	browsertest.Screenshot(t, bctx, dir, name)
 }
 
-type overflow struct {
-	ScrollWidth int      `json:"scrollWidth"`
-	InnerWidth  int      `json:"innerWidth"`
-	Culprits    []string `json:"culprits"`
-}
-
-// overflowJS measures the page's width against the window's and names the innermost
-// elements that stick out, so that a failure says what to fix.
-const overflowJS = `(() => {
-  const w = window.innerWidth, out = [];
-  for (const el of document.querySelectorAll('body *')) {
-    const r = el.getBoundingClientRect();
-    if (r.width > 0 && r.right > w + 0.5 && ![...el.children].some(c => c.getBoundingClientRect().right > w + 0.5)) {
-      out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' right=' + Math.round(r.right));
-    }
-  }
-  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: w, culprits: out.slice(0, 8)};
-})()`
-
 func checkFits(t *testing.T, bctx context.Context, w, h int) {
 	t.Helper()
-	o := evalIn[overflow](t, bctx, overflowJS)
+	o := browsertest.MeasureOverflow(t, bctx)
 	if o.ScrollWidth > o.InnerWidth || len(o.Culprits) > 0 {
 		t.Errorf("at %dx%d the page is %d px wide in a %d px window; sticking out: %s", w, h, o.ScrollWidth, o.InnerWidth, strings.Join(o.Culprits, "; "))
 	}

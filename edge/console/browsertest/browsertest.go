@@ -87,3 +87,29 @@ func Screenshot(t testing.TB, bctx context.Context, dir, name string) {
 		t.Fatal(err)
 	}
 }
+
+// Overflow is how wide the page is against its window, and the innermost elements (up to
+// eight) that stick out past the window's right edge, so that a failure says what to fix.
+type Overflow struct {
+	ScrollWidth int      `json:"scrollWidth"`
+	InnerWidth  int      `json:"innerWidth"`
+	Culprits    []string `json:"culprits"`
+}
+
+const overflowJS = `(() => {
+  const w = window.innerWidth, out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.right > w + 0.5 && ![...el.children].some(c => c.getBoundingClientRect().right > w + 0.5)) {
+      out.push(el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + String(el.className).split(' ').join('.') : '') +
+        ' right=' + Math.round(r.right) + ' "' + (el.textContent || el.value || '').trim().slice(0, 30) + '"');
+    }
+  }
+  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: w, culprits: out.slice(0, 8)};
+})()`
+
+// MeasureOverflow measures the page now shown.
+func MeasureOverflow(t testing.TB, bctx context.Context) Overflow {
+	t.Helper()
+	return Eval[Overflow](t, bctx, overflowJS)
+}
