@@ -49,6 +49,18 @@ func startBroker(t *testing.T) string {
 	return "tcp://" + ln.Addr().String()
 }
 
+// erpSide connects a client that publishes what the ERP side of the broker would see (the
+// depots' status messages); it disconnects when the test ends, before the broker stops.
+func erpSide(t *testing.T, broker string) mqtt.Client {
+	t.Helper()
+	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("erp-side"))
+	if tok := pub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	t.Cleanup(func() { pub.Disconnect(50) })
+	return pub
+}
+
 func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -80,11 +92,7 @@ func TestFleetJSON(t *testing.T) {
 	go func() { udone <- u.Run(uctx) }()
 	defer func() { ucancel(); <-udone }()
 
-	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("erp-side"))
-	if tok := pub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	defer pub.Disconnect(50)
+	pub := erpSide(t, broker)
 	pub.Publish("depots/D2/status", 1, true, `{"v":1,"depot":"D2","online":true,"session":7,"backlog":3,"oldest_pending_s":12.5,"at":"2026-11-26T10:00:00Z"}`).WaitTimeout(5 * time.Second)
 
 	var stdout, stderr lockedBuffer
@@ -128,11 +136,7 @@ func TestFleetJSON(t *testing.T) {
 func TestFleetLines(t *testing.T) {
 	leakCheck(t)
 	broker := startBroker(t)
-	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("erp-side"))
-	if tok := pub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	defer pub.Disconnect(50)
+	pub := erpSide(t, broker)
 	pub.Publish("hq/DEPOT-9/status", 1, true, `{"v":1,"depot":"DEPOT-9","online":true,"session":2,"backlog":0,"at":"2026-11-26T10:00:00Z"}`).WaitTimeout(5 * time.Second)
 	var stdout, stderr lockedBuffer
 	ctx, cancel := context.WithCancel(context.Background())

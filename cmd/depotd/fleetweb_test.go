@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"go.uber.org/goleak"
 
 	"github.com/depotd/depotd/edge/console"
@@ -90,11 +89,7 @@ func TestFleetListenServesThePageBehindALogin(t *testing.T) {
 			goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"))
 	})
 	broker := startBroker(t)
-	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("erp-side"))
-	if tok := pub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	defer pub.Disconnect(50)
+	pub := erpSide(t, broker)
 	pub.Publish("depots/D7/status", 1, true, `{"v":1,"depot":"D7","online":true,"session":3,"backlog":9,"open_rejections":2,"at":"`+
 		time.Now().UTC().Format(time.RFC3339)+`"}`).WaitTimeout(5 * time.Second)
 	hash, err := console.HashPassword("s3cret")
@@ -160,11 +155,7 @@ func TestFleetListenServesThePageBehindALogin(t *testing.T) {
 func TestFleetLinesSayWhenADepotGoesStale(t *testing.T) {
 	leakCheck(t)
 	broker := startBroker(t)
-	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("erp-side"))
-	if tok := pub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatal(tok.Error())
-	}
-	defer pub.Disconnect(50)
+	pub := erpSide(t, broker)
 	pub.Publish("depots/D8/status", 1, false, `{"v":1,"depot":"D8","online":true,"session":1,"backlog":0,"status_interval_s":0.5,"at":"2026-12-03T10:00:00Z"}`)
 	var stdout, stderr lockedBuffer
 	ctx, cancel := context.WithCancel(context.Background())
