@@ -42,9 +42,8 @@ type Options struct {
 	WALSize int64
 	// CheckpointIdle is how long the committer waits without new work, once every group
 	// is durable, before it makes what only the WAL holds visible to followers (default
-	// 5 ms); CheckpointEvery bounds
-	// how long that can take under continuous load (default 1 s). Reads that must see the
-	// latest commits checkpoint at once whatever these say.
+	// 5 ms); CheckpointEvery bounds how long that can take under continuous load (default
+	// 1 s). Reads that must see the latest commits checkpoint at once whatever these say.
 	CheckpointIdle  time.Duration
 	CheckpointEvery time.Duration
 }
@@ -302,7 +301,10 @@ func (j *Journal) CommitRaisingJSON(ctx context.Context, tx Transaction, excs []
 	if err := j.cat.Prepare(&tx); err != nil {
 		return Transaction{}, nil, false, err
 	}
-	if err := j.checkMaster(&tx); err != nil {
+	// On a read error v is the last view built: the commit, reading the same database,
+	// then fails on its own and says so.
+	v, _ := j.MasterView()
+	if err := j.checkMaster(v, &tx); err != nil {
 		return Transaction{}, nil, false, err
 	}
 	if orig, existing, err := j.admit(tx); err != nil || existing {
@@ -311,7 +313,6 @@ func (j *Journal) CommitRaisingJSON(ctx context.Context, tx Transaction, excs []
 	if hasWeight(tx) {
 		// A line counted and weighed that disagree: on every path, raised in the
 		// transaction's own commit.
-		v, _ := j.MasterView()
 		if w := v.WeightExceptions(tx); len(w) > 0 {
 			excs = append(excs[:len(excs):len(excs)], w...)
 		}
@@ -340,10 +341,7 @@ func (j *Journal) CommitRaisingJSON(ctx context.Context, tx Transaction, excs []
 // already committed is let through to the committer, which answers with the original (or
 // 409): master data that changed since must not make a committed transaction look
 // refused.
-func (j *Journal) checkMaster(tx *Transaction) error {
-	// On a read error v is the last view built: the commit, reading the same database,
-	// then fails on its own and says so.
-	v, _ := j.MasterView()
+func (j *Journal) checkMaster(v *MasterView, tx *Transaction) error {
 	cerr := v.Check(tx)
 	if cerr == nil {
 		return nil
