@@ -2,6 +2,8 @@ package uplink_test
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,5 +60,34 @@ func TestAStatusWithTheSyncSummaryStillFillsTheFleetRow(t *testing.T) {
 		`"exceptions":{"count_discrepancy":{"open":3,"oldest_open_s":3600}}},"at":"2026-12-03T10:00:00Z"}`), false, at)
 	if err != nil || !changed || !row.Online || row.Backlog == nil || *row.Backlog != 2 || row.OpenExceptions == nil || *row.OpenExceptions != 3 {
 		t.Fatalf("fleet row %+v changed %v err %v", row, changed, err)
+	}
+}
+
+type failingSyncHealth struct{ calls atomic.Int32 }
+
+func (f *failingSyncHealth) SyncHealth(context.Context) (uplink.SyncHealth, error) {
+	f.calls.Add(1)
+	return uplink.SyncHealth{}, errors.New("journal unreadable")
+}
+
+// A status whose sync figures cannot be read goes out all the same, online and with its
+// backlog, only without the summary: central ops still see the depot.
+func TestAStatusGoesOutWithoutTheSyncSummaryWhenItsFiguresCannotBeRead(t *testing.T) {
+	b := brokertest.StartMochi(t)
+	j := mustJournal(t, "")
+	rec := startRecorder(t, b.URL(), "depots/D1/status")
+	src := &failingSyncHealth{}
+	cfg := uplink.Config{Brokers: []string{b.URL()}, StatusInterval: 200 * time.Millisecond}
+	u, err := uplink.New(cfg, depotID, j, nil, testLogger(t), uplink.WithSyncHealth(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runUplink(t, u)
+	waitFor(t, 10*time.Second, "an online status after the figures failed", func() bool {
+		s, ok := rec.lastStatus()
+		return ok && s.Online && s.Backlog != nil && src.calls.Load() > 0
+	})
+	if s, _ := rec.lastStatus(); s.Sync != nil {
+		t.Fatalf("status carries a sync summary %+v though its figures failed", *s.Sync)
 	}
 }
