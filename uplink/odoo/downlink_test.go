@@ -47,7 +47,7 @@ func (r *e2eRig) startDownService(dl odoo.DownlinkConfig, stateDir string) *svcR
 	r.t.Helper()
 	mc := uplink.ClientConfig{Brokers: []string{r.broker.URL()}, ClientID: r.clientID, KeepAlive: 2 * time.Second, TLS: r.tls}
 	mc.ApplyDefaults()
-	oc := odoo.Config{URL: r.env.URL, Database: r.env.DB, PostTimeout: 2 * time.Minute, RetryMax: 2 * time.Second}
+	oc := odoo.Config{URL: r.env.URL, Database: r.env.DB, PostTimeout: 2 * time.Minute, RetryMax: 2 * time.Second, Batch: r.batch}
 	oc.ApplyDefaults()
 	run := &svcRun{}
 	svc := &odoo.Service{MQTT: mc, Odoo: oc, Depots: []odoo.Depot{r.depot}, Client: r.c, Log: e2eLog(r.t, "erp"),

@@ -160,6 +160,9 @@ func TestTheBrokerKilledUnderTheConnectorMidDrainLosesNothingAndTheNextSnapshotE
 	const n = 30
 	env := odootest.Need(t)
 	r := newE2ERigOn(t, env, brokertest.StartMosquittoPersistent(t), uplink.TLSConfig{})
+	// Batches of 2, so that the drain is still going at the second kill: with the default
+	// 20, grouped receipts drained all 30 before it.
+	r.batch = 2
 	lotted := odootest.Unique("LOT")
 	r.create("product.product", map[string]any{"name": "depotd e2e " + lotted, "default_code": lotted, "type": "consu", "is_storable": true, "tracking": "lot"})
 	r.mixedLoad(n, lotted)
